@@ -1,0 +1,1 @@
+"""Rules, reference data, alert building and sinks: the pure core of tradewatch."""

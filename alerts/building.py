@@ -1,0 +1,60 @@
+"""Turning findings into alerts with deterministic ids."""
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime
+
+from alerts.rules.base import Finding, Rule
+from schemas.alert import Alert, Subject, Window
+from schemas.declaration import Declaration
+
+
+def alert_id(rule_id: str, rule_version: str, subject: Subject, window: Window | None) -> str:
+    """The deterministic id of an alert: the same rule, version, subject and window give the same id.
+
+    It is the Kafka key of the alert, so a repeat after reprocessing is recognisably a repeat.
+    """
+    span = f"{window.start.isoformat()}/{window.end.isoformat()}" if window else "-"
+    identity = "\x1f".join((rule_id, rule_version, subject.kind, subject.key, span))
+    return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32]
+
+
+def build_alert(
+    rule: Rule, finding: Finding, declaration: Declaration, detected_at: datetime
+) -> Alert:
+    return Alert(
+        alert_id=alert_id(rule.rule_id, rule.version, finding.subject, finding.window),
+        rule_id=rule.rule_id,
+        rule_version=rule.version,
+        category=finding.category or rule.category,
+        severity=finding.severity,
+        summary=finding.summary,
+        declaration_ids=list(finding.declaration_ids),
+        subject=finding.subject,
+        evidence=finding.evidence,
+        window=finding.window,
+        event_time=declaration.declared_at,
+        detected_at=detected_at,
+        reference_data_version=rule.reference_data_version,
+    )
+
+
+class RuleEngine:
+    """Runs every rule over each declaration and builds the alerts.
+
+    >>> engine = RuleEngine(default_rules(ReferenceData.load()), clock=lambda: datetime.now(UTC))
+    >>> alerts = engine.screen(declaration)
+    """
+
+    def __init__(self, rules: list[Rule], clock: Callable[[], datetime]) -> None:
+        self.rules = rules
+        self._clock = clock
+
+    def screen(self, declaration: Declaration) -> list[Alert]:
+        alerts: list[Alert] = []
+        for rule in self.rules:
+            findings = rule.evaluate(declaration)
+            if findings:
+                detected_at = self._clock()
+                alerts.extend(build_alert(rule, f, declaration, detected_at) for f in findings)
+        return alerts

@@ -1,0 +1,20 @@
+"""Errors of the alerts package."""
+
+from pathlib import Path
+
+from schemas.errors import TradewatchError
+
+
+class AlertsError(TradewatchError):
+    """Base class of errors raised by the rule core."""
+
+
+class ReferenceDataError(AlertsError):
+    """A reference data file is missing or broken; start-up must stop."""
+
+    def __init__(self, path: Path, line: int | None, reason: str) -> None:
+        self.path = path
+        self.line = line
+        self.reason = reason
+        where = f"{path}:{line}" if line is not None else str(path)
+        super().__init__(f"{where}: {reason}")

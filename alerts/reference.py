@@ -1,0 +1,193 @@
+"""Versioned reference data: lexicons, HS code groups and country lists, loaded once at start-up.
+
+Every file is JSON Lines. Line 1 is a header naming the file's kind, version and source; each
+further line is one record. A file is validated whole when loaded, and the first problem stops
+start-up with the file, the line and the reason, so the monitor never runs on half a list.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Generic, Literal, TypeVar
+
+import orjson
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+
+from alerts.errors import ReferenceDataError
+from alerts.hs import HsCodeSet
+from alerts.text import Lexicon, LexiconEntry
+from schemas.codes import CountryCode
+
+DEFAULT_REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
+
+Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+$")]
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Header(_Strict):
+    kind: Literal["lexicon", "hs_groups", "country_lists"]
+    name: Name
+    version: NonEmpty
+    source: NonEmpty
+
+
+class LexiconRecord(_Strict):
+    group: Name
+    language: Literal["en", "ru", "zh"]
+    term: NonEmpty
+
+
+class HsGroupRecord(_Strict):
+    group: Name
+    prefix: Annotated[str, StringConstraints(pattern=r"^(\d\d){1,5}$")]
+    description: NonEmpty
+
+
+class CountryListRecord(_Strict):
+    list: Name
+    country: CountryCode
+    note: NonEmpty
+
+
+Record = TypeVar("Record", bound=_Strict)
+_RECORD_MODELS: dict[str, type[_Strict]] = {
+    "lexicon": LexiconRecord,
+    "hs_groups": HsGroupRecord,
+    "country_lists": CountryListRecord,
+}
+
+
+def _reason(error: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(part) for part in e['loc']) or 'record'}: {e['msg']}"
+        for e in error.errors()
+    )
+
+
+@dataclass(frozen=True)
+class ReferenceFile(Generic[Record]):
+    """One loaded file: its header and its validated records."""
+
+    path: Path
+    header: Header
+    records: tuple[Record, ...]
+
+    @property
+    def label(self) -> str:
+        """The name@version that alerts cite."""
+        return f"{self.header.name}@{self.header.version}"
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise ReferenceDataError(path, None, f"cannot read: {exc.strerror}") from exc
+    for number, line in enumerate(content.splitlines(), start=1):
+        if line.strip():
+            yield number, line
+
+
+def load_file(path: Path) -> ReferenceFile[_Strict]:
+    """Load and validate one reference file, or raise ReferenceDataError naming file and line."""
+    header: Header | None = None
+    records: list[_Strict] = []
+    seen: dict[_Strict, int] = {}
+    model: type[_Strict] = _Strict
+    for number, line in _lines(path):
+        try:
+            document = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            raise ReferenceDataError(path, number, f"not valid JSON: {exc}") from exc
+        try:
+            if header is None:
+                header = Header.model_validate(document)
+                model = _RECORD_MODELS[header.kind]
+                continue
+            record = model.model_validate(document)
+        except ValidationError as exc:
+            what = "header" if header is None else f"{header.kind} record"
+            raise ReferenceDataError(path, number, f"invalid {what}: {_reason(exc)}") from exc
+        if record in seen:
+            raise ReferenceDataError(path, number, f"duplicate of line {seen[record]}")
+        seen[record] = number
+        records.append(record)
+    if header is None:
+        raise ReferenceDataError(path, None, "empty file: line 1 must be the header")
+    if not records:
+        raise ReferenceDataError(path, None, "no records after the header")
+    return ReferenceFile(path, header, tuple(records))
+
+
+@dataclass(frozen=True)
+class ReferenceData:
+    """All reference files of a folder, by name, with typed accessors for the rules."""
+
+    files: dict[str, ReferenceFile[_Strict]]
+
+    @classmethod
+    def load(cls, directory: Path = DEFAULT_REFERENCE_DIR) -> "ReferenceData":
+        paths = sorted(directory.glob("*.jsonl"))
+        if not paths:
+            raise ReferenceDataError(directory, None, "no *.jsonl reference files")
+        files: dict[str, ReferenceFile[_Strict]] = {}
+        for path in paths:
+            loaded = load_file(path)
+            if loaded.header.name in files:
+                other = files[loaded.header.name].path
+                raise ReferenceDataError(path, 1, f"name {loaded.header.name!r} also in {other}")
+            files[loaded.header.name] = loaded
+        return cls(files)
+
+    def file(self, name: str, kind: str) -> ReferenceFile[_Strict]:
+        try:
+            found = self.files[name]
+        except KeyError:
+            raise ReferenceDataError(Path(name), None, "required reference file missing") from None
+        if found.header.kind != kind:
+            raise ReferenceDataError(found.path, 1, f"expected kind {kind!r}")
+        return found
+
+    def lexicon(self, name: str, groups: set[str] | None = None) -> Lexicon:
+        """A Lexicon of the file's terms, optionally only those of some groups."""
+        records = self.file(name, "lexicon").records
+        return Lexicon(
+            LexiconEntry(r.group, r.term, r.language)
+            for r in records
+            if isinstance(r, LexiconRecord) and (groups is None or r.group in groups)
+        )
+
+    def hs_group(self, name: str, group: str) -> HsCodeSet:
+        prefixes = [
+            r.prefix
+            for r in self.file(name, "hs_groups").records
+            if isinstance(r, HsGroupRecord) and r.group == group
+        ]
+        if not prefixes:
+            raise ReferenceDataError(self.files[name].path, None, f"no HS group {group!r}")
+        return HsCodeSet(prefixes)
+
+    def hs_descriptions(self, name: str) -> dict[str, str]:
+        return {
+            r.prefix: r.description
+            for r in self.file(name, "hs_groups").records
+            if isinstance(r, HsGroupRecord)
+        }
+
+    def countries(self, name: str, list_name: str) -> frozenset[str]:
+        countries = frozenset(
+            r.country
+            for r in self.file(name, "country_lists").records
+            if isinstance(r, CountryListRecord) and r.list == list_name
+        )
+        if not countries:
+            raise ReferenceDataError(self.files[name].path, None, f"no country list {list_name!r}")
+        return countries
+
+    def version_of(self, *names: str) -> str:
+        """The versions of the named files, as alerts cite them: 'a@1,b@2'."""
+        return ",".join(self.files[name].label for name in sorted(names))

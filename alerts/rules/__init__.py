@@ -1,0 +1,13 @@
+"""The rule catalogue. Each rule is a pure function of a declaration and the reference data."""
+
+from alerts.rules.base import Finding, Rule
+from alerts.rules.category_mismatch import MilitaryFirearmAsSporting
+from alerts.reference import ReferenceData
+
+
+def default_rules(reference: ReferenceData) -> list[Rule]:
+    """Every rule tradewatch runs by default, built over one set of reference data."""
+    return [MilitaryFirearmAsSporting.build(reference)]
+
+
+__all__ = ["Finding", "Rule", "default_rules"]

@@ -1,0 +1,105 @@
+"""Text normalisation and multi-language keyword search for goods descriptions.
+
+Descriptions arrive in English, Russian and Chinese, in any case, with punctuation, glued units
+("7.62mm", "AK47") and, now and then, Cyrillic letters standing in for Latin ones ("АК-47").
+`normalize` folds all of that into one canonical form, and `Lexicon` finds whole terms in it with
+an Aho-Corasick automaton, so the cost does not grow with the size of the lexicon.
+"""
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import ahocorasick
+
+# Cyrillic letters that look like Latin ones, folded the same way on both sides of a match
+# (the idea of Unicode TR39 skeletons): "АК-47" typed with Cyrillic А and К still reads "ak 47".
+_CONFUSABLES = str.maketrans(
+    {
+        "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o",
+        "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s",
+    }
+)  # fmt: skip
+_NON_WORD = re.compile(r"[\W_]+")
+_LETTER_DIGIT = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
+_SPACES = re.compile(r"\s+")
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+# Chinese runs next to Latin letters or digits ("CQ自动步枪", "81式") become separate tokens.
+_CJK_EDGE = re.compile(rf"(?<=[{_CJK}])(?=[^\W_{_CJK}])|(?<=[^\W_{_CJK}])(?=[{_CJK}])")
+_CJK_CHAR = re.compile(rf"[{_CJK}]")
+
+
+def normalize(text: str) -> str:
+    """Fold text to the canonical form that lexicon terms are stored in.
+
+    NFKC (full-width forms, ligatures), case folding, Cyrillic-Latin confusables, punctuation to
+    spaces, and a space between letters and digits so that "AK47", "ak-47" and "АК 47" agree.
+
+    >>> normalize("Автомат АК-47, 7.62mm")
+    'abtomat ak 47 7 62 mm'
+    """
+    folded = unicodedata.normalize("NFKC", text).casefold().translate(_CONFUSABLES)
+    spaced = _CJK_EDGE.sub(" ", _LETTER_DIGIT.sub(" ", _NON_WORD.sub(" ", folded)))
+    return _SPACES.sub(" ", spaced).strip()
+
+
+def _is_cjk(char: str) -> bool:
+    return _CJK_CHAR.match(char) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class LexiconEntry:
+    """One term of a lexicon, with the group it stands for (a family, a goods class, ...)."""
+
+    group: str
+    term: str
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class TermMatch:
+    entry: LexiconEntry
+    matched: str
+
+
+class Lexicon:
+    """Finds whole lexicon terms in normalised text, in one pass whatever the lexicon's size.
+
+    >>> lexicon = Lexicon([LexiconEntry("kalashnikov", "AK-47", "en")])
+    >>> [m.entry.group for m in lexicon.find("rifle ak47 7.62")]
+    ['kalashnikov']
+
+    Latin and Cyrillic terms match on word boundaries; Chinese terms match anywhere, since
+    Chinese text has no spaces between words.
+    """
+
+    def __init__(self, entries: Iterable[LexiconEntry]) -> None:
+        self._automaton = ahocorasick.Automaton()
+        self.size = 0
+        for entry in entries:
+            key = normalize(entry.term)
+            if not key:
+                raise ValueError(f"term {entry.term!r} is empty once normalised")
+            # Pad the Latin and Cyrillic ends so they match whole words only.
+            key = ("" if _is_cjk(key[0]) else " ") + key + ("" if _is_cjk(key[-1]) else " ")
+            _, found = self._automaton.get(key, (key, ()))
+            self._automaton.add_word(key, (key, (*found, entry)))
+            self.size += 1
+        if self.size:
+            self._automaton.make_automaton()
+
+    def find(self, text: str) -> list[TermMatch]:
+        """Every distinct entry whose term occurs in text, in order of first occurrence."""
+        if not self.size:
+            return []
+        haystack = f" {normalize(text)} "
+        seen: set[tuple[str, str]] = set()
+        matches: list[TermMatch] = []
+        for _end, (key, entries) in self._automaton.iter(haystack):
+            for entry in entries:
+                # Spellings that fold to one key ("пулемёт", "пулемет") count once per group.
+                if (entry.group, key) not in seen:
+                    seen.add((entry.group, key))
+                    matches.append(TermMatch(entry, key.strip()))
+        return matches
