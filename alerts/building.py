@@ -9,12 +9,17 @@ from schemas.alert import Alert, Subject, Window
 from schemas.declaration import Declaration
 
 
+def _epoch_ms(moment: datetime) -> int:
+    return round(moment.timestamp() * 1000)
+
+
 def alert_id(rule_id: str, rule_version: str, subject: Subject, window: Window | None) -> str:
-    """The deterministic id of an alert: the same rule, version, subject and window give the same id.
+    """The deterministic id of an alert: same rule, version, subject and window, same id.
 
     It is the Kafka key of the alert, so a repeat after reprocessing is recognisably a repeat.
     """
-    span = f"{window.start.isoformat()}/{window.end.isoformat()}" if window else "-"
+    # Epoch milliseconds: the same instants give the same id whatever offset they were written in.
+    span = f"{_epoch_ms(window.start)}/{_epoch_ms(window.end)}" if window else "-"
     identity = "\x1f".join((rule_id, rule_version, subject.kind, subject.key, span))
     return hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32]
 

@@ -1,8 +1,8 @@
 """The rule catalogue. Each rule is a pure function of a declaration and the reference data."""
 
+from alerts.reference import ReferenceData
 from alerts.rules.base import Finding, Rule
 from alerts.rules.category_mismatch import MilitaryFirearmAsSporting
-from alerts.reference import ReferenceData
 
 
 def default_rules(reference: ReferenceData) -> list[Rule]:

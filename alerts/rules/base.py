@@ -28,10 +28,17 @@ class Rule(Protocol):
     so that reprocessing after a crash yields the same alert ids.
     """
 
-    rule_id: str
-    version: str
-    category: AlertCategory
-    reference_data_version: str
+    @property
+    def rule_id(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def category(self) -> AlertCategory: ...
+
+    @property
+    def reference_data_version(self) -> str: ...
 
     def evaluate(self, declaration: Declaration) -> list[Finding]: ...
 

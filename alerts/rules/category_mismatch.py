@@ -70,7 +70,8 @@ class MilitaryFirearmAsSporting:
         lead = named[0] if named else families[0]
         first_term = next(m.entry.term for m in matches if m.entry.group == lead)
         summary = (
-            f"{_FAMILY_LABELS.get(lead, lead)} firearm ({printable(first_term, 40)}) declared under "
+            f"{_FAMILY_LABELS.get(lead, lead)} firearm ({printable(first_term, 40)}) "
+            "declared under "
             f"HS {declaration.hs_code} as sporting/hunting arms; military weapons belong in "
             f"{self.expected_heading}: {declaration.quantity:g} {declaration.quantity_unit} "
             f"{declaration.origin_country}→{declaration.destination_country}, "

@@ -1,0 +1,1 @@
+"""The Kafka side of tradewatch: faust app, agents, topics and the command line."""

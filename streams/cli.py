@@ -1,0 +1,184 @@
+"""The tradewatch command line.
+
+    tradewatch worker                 run the monitor
+    tradewatch produce FILE           send a JSON-lines file of declarations
+    tradewatch alerts [--json]        follow the alert topic
+    tradewatch topics                 create the topics
+    tradewatch demo-feed              send a live demo stream
+
+A bad flag, file or setting gives one line on stderr and a non-zero exit.
+"""
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from pydantic import ValidationError
+
+from schemas.errors import TradewatchError
+from streams.settings import Settings
+
+EXIT_USAGE = 2
+EXIT_ERROR = 1
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not number > 0:
+        raise argparse.ArgumentTypeError(f"{value!r} must be greater than 0")
+    return number
+
+
+def _count(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} must be at least 1")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="tradewatch",
+        description="Stream-processing monitor for live customs-declaration feeds. "
+        "Settings come from TRADEWATCH_* environment variables (see README).",
+    )
+    commands = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
+
+    commands.add_parser("worker", help="run the monitor: screen declarations, publish alerts")
+
+    produce = commands.add_parser("produce", help="send a JSON-lines file of declarations")
+    produce.add_argument("file", type=Path, help="one declaration (JSON object) per line")
+    produce.add_argument("--rate", type=_positive, help="declarations per second (default: fast)")
+    produce.add_argument(
+        "--no-validate",
+        action="store_true",
+        help="send lines as they are, valid or not (to exercise the DLQ)",
+    )
+    produce.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    alerts = commands.add_parser("alerts", help="follow the alert topic and print alerts")
+    alerts.add_argument("--json", action="store_true", help="print raw JSON, one alert a line")
+    alerts.add_argument(
+        "--from-beginning",
+        action="store_true",
+        help="start at the oldest alert, not the next new one",
+    )
+    alerts.add_argument("--max", type=_count, help="stop after this many alerts")
+    alerts.add_argument(
+        "--timeout", type=_positive, help="stop after this many seconds without a new alert"
+    )
+
+    commands.add_parser("topics", help="create the input, alert and dead-letter topics")
+
+    demo = commands.add_parser("demo-feed", help="send a live stream of demo declarations")
+    demo.add_argument("--rate", type=_positive, default=2.0, help="per second (default 2)")
+    demo.add_argument("--count", type=_count, help="stop after this many (default: never)")
+    return parser
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="[%(asctime)s] %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    if settings.log_level != "debug":
+        # The Kafka clients narrate every connection at INFO; keep their warnings and errors.
+        for chatty in ("kafka", "aiokafka"):
+            logging.getLogger(chatty).setLevel(logging.WARNING)
+
+
+def _settings_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    field = ".".join(str(p) for p in first["loc"])
+    return f"setting TRADEWATCH_{field.upper()}: {first['msg']}"
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "worker":
+        from streams.worker import run_worker
+
+        return run_worker(settings)
+    if args.command == "produce":
+        from streams.produce import produce_file
+
+        sent = produce_file(
+            settings,
+            args.file,
+            validate=not args.no_validate,
+            rate=args.rate,
+            progress=not args.quiet,
+        )
+        print(f"sent {sent} declarations to {settings.topic_declarations}", file=sys.stderr)
+        return 0
+    if args.command == "alerts":
+        from streams.follow import follow
+
+        follow(
+            settings,
+            raw_json=args.json,
+            from_beginning=args.from_beginning,
+            limit=args.max,
+            timeout_s=args.timeout,
+        )
+        return 0
+    if args.command == "topics":
+        from streams.topics import ensure_topics, topic_names
+
+        created = ensure_topics(settings)
+        for name in topic_names(settings):
+            print(f"{name}: {'created' if name in created else 'exists'}")
+        return 0
+    if args.command == "demo-feed":
+        from streams.demo import run_demo_feed
+        from streams.produce import make_producer
+
+        producer = make_producer(settings)
+        try:
+            run_demo_feed(
+                lambda key, value: producer.send(settings.topic_declarations, key=key, value=value),
+                rate=args.rate,
+                count=args.count,
+            )
+        finally:
+            producer.flush(timeout=30)
+            producer.close(timeout=10)
+        return 0
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"tradewatch: error: {_settings_error(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    _configure_logging(settings)
+    try:
+        return _run(args, settings)
+    except TradewatchError as exc:
+        print(f"tradewatch: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

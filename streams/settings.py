@@ -1,0 +1,68 @@
+"""The one configuration object of tradewatch, read from TRADEWATCH_* environment variables.
+
+faust reads environment variables of its own (BROKER_URL, STORE, WEB_PORT, ...). tradewatch
+passes explicit values and an empty environment to faust.App, so only these settings count.
+"""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """tradewatch settings. Every field reads TRADEWATCH_<FIELD NAME IN CAPITALS>.
+
+    >>> Settings(broker_url="kafka://kafka:9092").bootstrap_servers
+    ['kafka:9092']
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TRADEWATCH_", frozen=True, extra="forbid")
+
+    broker_url: str = Field(
+        default="kafka://127.0.0.1:9092",
+        description="Kafka bootstrap servers, as kafka://host:port[;host:port...]",
+    )
+    app_id: str = Field(
+        default="tradewatch",
+        pattern=r"^[A-Za-z0-9._-]+$",
+        description="Consumer group id, and prefix of faust's internal topics.",
+    )
+    topic_declarations: str = "customs.declarations"
+    topic_alerts: str = "customs.alerts"
+    topic_dead_letter: str = "customs.declarations.dlq"
+    topic_partitions: int = Field(default=6, ge=1)
+    topic_replication_factor: int = Field(default=1, ge=1)
+    metrics_host: str = Field(default="127.0.0.1", description="Address the metrics server binds.")
+    metrics_port: int = Field(default=6066, ge=1, le=65535)
+    store: str = Field(
+        default="memory://", description="faust table store: memory:// or rocksdb://"
+    )
+    data_dir: Path = Field(default=Path(".tradewatch"), description="faust's local state folder.")
+    log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
+    max_message_bytes: int = Field(
+        default=512 * 1024,
+        ge=1024,
+        description="Declarations larger than this go to the dead-letter topic unread.",
+    )
+    reference_dir: Path | None = Field(
+        default=None, description="Folder of reference data files; the shipped set when unset."
+    )
+
+    @field_validator("broker_url")
+    @classmethod
+    def _kafka_url(cls, value: str) -> str:
+        if not value.startswith("kafka://") or not value.removeprefix("kafka://").strip(";, "):
+            raise ValueError("must look like kafka://host:port[;host:port...]")
+        return value
+
+    @property
+    def bootstrap_servers(self) -> list[str]:
+        """The broker addresses as kafka-python and aiokafka take them."""
+        hosts = self.broker_url.removeprefix("kafka://").replace(",", ";").split(";")
+        return [host.strip() for host in hosts if host.strip()]
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://{self.metrics_host}:{self.metrics_port}/metrics"

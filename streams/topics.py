@@ -1,0 +1,53 @@
+"""Creating tradewatch's topics with kafka-python's admin client."""
+
+import logging
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from streams.errors import BrokerError
+from streams.settings import Settings
+
+log = logging.getLogger("tradewatch.topics")
+
+
+def topic_names(settings: Settings) -> list[str]:
+    return [settings.topic_declarations, settings.topic_alerts, settings.topic_dead_letter]
+
+
+def admin_client(settings: Settings) -> KafkaAdminClient:
+    try:
+        return KafkaAdminClient(
+            bootstrap_servers=settings.bootstrap_servers,
+            client_id=f"{settings.app_id}-admin",
+            request_timeout_ms=15000,
+        )
+    except KafkaError as exc:
+        raise BrokerError(
+            f"cannot reach Kafka at {','.join(settings.bootstrap_servers)}: {exc}"
+        ) from exc
+
+
+def ensure_topics(settings: Settings) -> list[str]:
+    """Create the input, alert and dead-letter topics that are missing; return those created."""
+    admin = admin_client(settings)
+    try:
+        existing = set(admin.list_topics())
+        missing = [name for name in topic_names(settings) if name not in existing]
+        created: list[str] = []
+        for name in missing:
+            try:
+                admin.create_topics(
+                    [NewTopic(name, settings.topic_partitions, settings.topic_replication_factor)]
+                )
+                created.append(name)
+            except TopicAlreadyExistsError:
+                pass  # another worker of the group created it first
+        for name in created:
+            log.info("created topic %s (%d partitions)", name, settings.topic_partitions)
+        return created
+    except KafkaError as exc:
+        raise BrokerError(f"could not create topics: {exc}") from exc
+    finally:
+        admin.close()

@@ -1,0 +1,40 @@
+"""Running the faust worker from settings, with a startup banner that holds no secrets."""
+
+import logging
+
+import faust
+
+from streams.app import create_app
+from streams.settings import Settings
+from streams.topics import ensure_topics
+
+log = logging.getLogger("tradewatch.worker")
+
+
+def banner(settings: Settings) -> str:
+    return (
+        f"tradewatch worker {settings.app_id}: "
+        f"{settings.topic_declarations} -> {settings.topic_alerts} "
+        f"(dead letters: {settings.topic_dead_letter}) on {','.join(settings.bootstrap_servers)}; "
+        f"metrics at {settings.metrics_url}"
+    )
+
+
+def run_worker(settings: Settings) -> int:
+    """Create missing topics, then run the worker until SIGINT or SIGTERM."""
+    ensure_topics(settings)
+    tradewatch = create_app(settings)
+    log.info(banner(settings))
+    log.info(
+        "rules: %d; reference data: %s",
+        len(tradewatch.screener.engine.rules),
+        ", ".join(f.label for f in tradewatch.reference.files.values()),
+    )
+    worker = faust.Worker(
+        tradewatch.app,
+        loglevel=settings.log_level.upper(),
+        quiet=True,
+        redirect_stdouts=False,
+    )
+    worker.execute_from_commandline()  # raises SystemExit when it stops
+    return 0

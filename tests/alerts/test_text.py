@@ -1,0 +1,57 @@
+import pytest
+
+from alerts.text import Lexicon, LexiconEntry, normalize
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("AK-47", "ak 47"),  # punctuation becomes a space
+        ("AK47", "ak 47"),  # glued letters and digits split
+        ("АК-47", "ak 47"),  # Cyrillic А and К fold onto Latin
+        ("ＱＢＺ－９５", "qbz 95"),  # full-width forms (NFKC)
+        ("7.62mm", "7 62 mm"),  # glued unit
+        ("CQ自动步枪", "cq 自动步枪"),  # Chinese run next to Latin letters
+        ("81式", "81 式"),  # digits next to a Chinese character
+        ("  Mixed\tCASE\n", "mixed case"),  # case folding and whitespace
+    ],
+)
+def test_normalize(text: str, expected: str) -> None:
+    assert normalize(text) == expected
+
+
+LEXICON = Lexicon(
+    [
+        LexiconEntry("kalashnikov", "AK-47", "en"),
+        LexiconEntry("generic", "автомат", "ru"),
+        LexiconEntry("generic", "自动步枪", "zh"),
+        LexiconEntry("generic", "machine gun", "en"),
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "groups"),
+    [
+        ("rifles ak47 cal 7.62", ["kalashnikov"]),  # glued designation
+        ("Автомат Калашникова", ["generic"]),  # Russian, capitalised
+        ("56式自动步枪一支", ["generic"]),  # Chinese inside a longer run
+        ("hak 47 screws", []),  # no match inside a longer word
+        ("автоматический выключатель", []),  # a longer Russian word is not the term
+        ("machine-gun mount", ["generic"]),  # multi-word term with punctuation
+        ("machine guns", []),  # whole words only; plurals are their own entries
+        ("", []),
+    ],
+)
+def test_lexicon_finds_whole_terms(text: str, groups: list[str]) -> None:
+    assert [m.entry.group for m in LEXICON.find(text)] == groups
+
+
+def test_spellings_that_fold_together_count_once() -> None:
+    lexicon = Lexicon([LexiconEntry("g", "пулемёт", "ru"), LexiconEntry("g", "пулемет", "ru")])
+    assert len(lexicon.find("пулемет ПКМ")) == 1
+
+
+def test_empty_term_is_refused() -> None:
+    with pytest.raises(ValueError, match="empty"):
+        Lexicon([LexiconEntry("g", "--", "en")])

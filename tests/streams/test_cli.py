@@ -1,0 +1,74 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests.conftest import declaration_dict
+
+
+def tradewatch(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
+    environment = {**os.environ, **(env or {})}
+    # No broker is listening here: these failures must happen before any connection.
+    environment["TRADEWATCH_BROKER_URL"] = "kafka://127.0.0.1:1"
+    return subprocess.run(
+        [sys.executable, "-m", "streams", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment,
+    )
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_help_lists_commands() -> None:
+    result = tradewatch("--help")
+    assert result.returncode == 0
+    for command in ("worker", "produce", "alerts", "topics", "demo-feed"):
+        assert command in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "mentions"),
+    [
+        (["frobnicate"], "invalid choice"),
+        (["produce"], "required"),
+        (["produce", "x.jsonl", "--rate", "-5"], "greater than 0"),
+        (["alerts", "--max", "zero"], "whole number"),
+    ],
+)
+def test_bad_flags_give_one_line(args: list[str], mentions: str) -> None:
+    result = tradewatch(*args)
+    assert result.returncode == 2
+    assert mentions in one_error_line(result)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    result = tradewatch("produce", str(tmp_path / "absent.jsonl"))
+    assert result.returncode == 1
+    assert "No such file" in one_error_line(result)
+
+
+def test_bad_line_is_reported_by_number(tmp_path: Path) -> None:
+    path = tmp_path / "feed.jsonl"
+    good = orjson.dumps(declaration_dict()).decode()
+    bad = orjson.dumps(declaration_dict(quantity=-2)).decode()
+    path.write_text(f"{good}\n\n{good}\n{bad}\n", encoding="utf-8")
+    result = tradewatch("produce", str(path))
+    assert result.returncode == 1
+    line = one_error_line(result)
+    assert "line 4" in line and "quantity" in line
+
+
+def test_bad_setting_gives_one_line() -> None:
+    result = tradewatch("topics", env={"TRADEWATCH_TOPIC_PARTITIONS": "0"})
+    assert result.returncode == 2
+    assert "TRADEWATCH_TOPIC_PARTITIONS" in one_error_line(result)

@@ -1,0 +1,78 @@
+from datetime import UTC, datetime
+
+import orjson
+from prometheus_client import CollectorRegistry
+
+from alerts.building import RuleEngine
+from alerts.reference import ReferenceData
+from alerts.rules import default_rules
+from alerts.rules.base import Finding
+from schemas.alert import Alert, AlertCategory
+from schemas.declaration import Declaration
+from streams.decoding import Rejection, RejectReason
+from streams.metrics import Metrics
+from streams.screening import Screener
+from tests.conftest import declaration_dict
+
+CLOCK = lambda: datetime(2026, 1, 1, tzinfo=UTC)  # noqa: E731
+
+
+def screener(rules: list[object] | None = None) -> tuple[Screener, CollectorRegistry]:
+    registry = CollectorRegistry()
+    engine = RuleEngine(
+        rules if rules is not None else default_rules(ReferenceData.load()),  # type: ignore[arg-type]
+        clock=CLOCK,
+    )
+    return Screener(engine, Metrics(registry), max_message_bytes=8192), registry
+
+
+def sample(registry: CollectorRegistry, name: str, **labels: str) -> float:
+    return registry.get_sample_value(name, labels) or 0.0
+
+
+def test_counts_ok_rejected_and_alerts() -> None:
+    screen, registry = screener()
+    alerting = orjson.dumps(declaration_dict(hs_code="930320", goods_description="CQ-A rifles"))
+    quiet = orjson.dumps(declaration_dict())
+    outcomes = [screen.screen(raw) for raw in (alerting, quiet, b"nope", b"[]")]
+
+    assert isinstance(outcomes[0], list) and len(outcomes[0]) == 1
+    assert isinstance(outcomes[0][0], Alert)
+    assert outcomes[1] == []
+    assert [o.reason for o in outcomes[2:] if isinstance(o, Rejection)] == [
+        RejectReason.NOT_JSON,
+        RejectReason.NOT_OBJECT,
+    ]
+    assert sample(registry, "tradewatch_declarations_total", outcome="ok") == 2
+    assert sample(registry, "tradewatch_declarations_total", outcome="rejected") == 2
+    assert sample(registry, "tradewatch_dead_letters_total", reason="not_json") == 1
+    assert (
+        sample(
+            registry,
+            "tradewatch_alerts_total",
+            rule="category_mismatch.military_firearm_as_sporting",
+            category="category_mismatch",
+            severity="critical",
+        )
+        == 1
+    )
+    assert sample(registry, "tradewatch_declaration_processing_seconds_count") == 4
+
+
+class ExplodingRule:
+    rule_id = "test.exploding"
+    version = "1"
+    category = AlertCategory.CATEGORY_MISMATCH
+    reference_data_version = "none"
+
+    def evaluate(self, declaration: Declaration) -> list[Finding]:
+        raise KeyError("boom")
+
+
+def test_a_failing_rule_rejects_the_declaration_instead_of_raising() -> None:
+    screen, registry = screener([ExplodingRule()])
+    outcome = screen.screen(orjson.dumps(declaration_dict()))
+    assert isinstance(outcome, Rejection)
+    assert outcome.reason is RejectReason.RULE_ERROR
+    assert "KeyError" in outcome.detail
+    assert sample(registry, "tradewatch_dead_letters_total", reason="rule_error") == 1
