@@ -55,7 +55,7 @@ def test_header_only_file_is_refused(tmp_path: Path) -> None:
 def test_a_broken_file_stops_the_whole_load(tmp_path: Path) -> None:
     write(tmp_path / "a.jsonl", HEADER, RECORD)
     write(tmp_path / "b.jsonl", {**HEADER, "name": "other"}, "[]")
-    with pytest.raises(ReferenceDataError, match="b.jsonl:2"):
+    with pytest.raises(ReferenceDataError, match=r"b\.jsonl:2"):
         ReferenceData.load(tmp_path)
 
 
