@@ -1,0 +1,176 @@
+"""Helpers for tests against the real broker: a worker process, producing, consuming, scraping."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.consumer.fetcher import ConsumerRecord
+from kafka.producer.future import RecordMetadata
+from prometheus_client.parser import text_string_to_metric_families
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def bootstrap(broker_url: str) -> list[str]:
+    return broker_url.removeprefix("kafka://").split(";")
+
+
+def worker_env(broker_url: str, name: str, data_dir: Path, **extra: str) -> dict[str, str]:
+    """TRADEWATCH_* settings for a worker with its own topics, group and metrics port."""
+    settings = {
+        "TRADEWATCH_BROKER_URL": broker_url,
+        "TRADEWATCH_APP_ID": name,
+        "TRADEWATCH_TOPIC_DECLARATIONS": f"{name}.declarations",
+        "TRADEWATCH_TOPIC_ALERTS": f"{name}.alerts",
+        "TRADEWATCH_TOPIC_DEAD_LETTER": f"{name}.dlq",
+        "TRADEWATCH_TOPIC_PARTITIONS": "3",
+        "TRADEWATCH_METRICS_PORT": str(free_port()),
+        "TRADEWATCH_DATA_DIR": str(data_dir),
+        "TRADEWATCH_LOG_LEVEL": "info",
+    }
+    settings.update(extra)
+    return settings
+
+
+class WorkerProcess:
+    """`tradewatch worker` in a subprocess; stopped with SIGTERM (then SIGKILL) on exit."""
+
+    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.metrics_url = f"http://127.0.0.1:{env['TRADEWATCH_METRICS_PORT']}/metrics"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.returncode: int | None = None
+
+    def __enter__(self) -> "WorkerProcess":
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("TRADEWATCH_")}
+        with self.log_path.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "streams", "worker"],
+                env={**clean, **self.env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self._wait_for_metrics(timeout_s=60)
+        return self
+
+    def _wait_for_metrics(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise AssertionError(f"worker exited at start-up:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(self.metrics_url, timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.3)
+        raise AssertionError(f"worker metrics never came up:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self, timeout_s: float = 30) -> int:
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.returncode = self.process.returncode
+        return self.returncode
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def produce(
+    broker_url: str, topic: str, messages: Iterable[tuple[bytes | None, bytes]]
+) -> list[RecordMetadata]:
+    """Send messages in order and wait for each one's partition and offset."""
+    producer = KafkaProducer(bootstrap_servers=bootstrap(broker_url), acks="all")
+    try:
+        futures = [producer.send(topic, key=key, value=value) for key, value in messages]
+        producer.flush(timeout=30)
+        return [future.get(timeout=30) for future in futures]
+    finally:
+        producer.close(timeout=10)
+
+
+def consume(
+    broker_url: str,
+    topic: str,
+    *,
+    until: Callable[[list[ConsumerRecord]], bool],
+    timeout_s: float = 60,
+    settle_s: float = 2.0,
+) -> list[ConsumerRecord]:
+    """Read topic from the start until `until` holds, then a little longer to catch extras."""
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap(broker_url),
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    records: list[ConsumerRecord] = []
+    try:
+        deadline = time.monotonic() + timeout_s
+        settled_at: float | None = None
+        while time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=500).values():
+                records.extend(batch)
+            if settled_at is None and until(records):
+                settled_at = time.monotonic() + settle_s
+            if settled_at is not None and time.monotonic() >= settled_at:
+                break
+        return records
+    finally:
+        consumer.close()
+
+
+def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of a Prometheus text page, keyed by (name, sorted labels)."""
+    with urllib.request.urlopen(url, timeout=5) as response:
+        text = response.read().decode("utf-8")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def metric(samples: dict[Any, float], name: str, **labels: str) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def wait_for_metric(
+    url: str, name: str, expected: float, timeout_s: float = 60, **labels: str
+) -> dict[Any, float]:
+    deadline = time.monotonic() + timeout_s
+    samples = scrape(url)
+    while metric(samples, name, **labels) < expected and time.monotonic() < deadline:
+        time.sleep(0.3)
+        samples = scrape(url)
+    return samples

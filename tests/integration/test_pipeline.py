@@ -1,0 +1,166 @@
+"""The walking skeleton end to end: a real worker process, a real broker, all three outputs."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+
+from alerts.building import RuleEngine
+from alerts.reference import ReferenceData
+from alerts.rules import default_rules
+from schemas.alert import Alert
+from schemas.declaration import Declaration
+from tests.conftest import declaration_dict
+from tests.integration.kafka_helpers import (
+    WorkerProcess,
+    consume,
+    metric,
+    produce,
+    scrape,
+    wait_for_metric,
+    worker_env,
+)
+
+SIZE_LIMIT = 4096
+
+
+def valid(number: int, **overrides: object) -> bytes:
+    return orjson.dumps(declaration_dict(declaration_id=f"OK-{number:03d}", **overrides))
+
+
+def without(field: str) -> bytes:
+    document = declaration_dict(declaration_id="BAD-missing")
+    del document[field]
+    return orjson.dumps(document)
+
+
+ALERTING = {
+    # The 2023 case shape in Russian, Chinese and English, each to Russia under 9303.
+    "CQA-RU": {"hs_code": "9303.20", "goods_description": "Карабины охотничьи CQ-A 5,56 мм"},
+    "AK-ZH": {"hs_code": "9303 20 10 00", "goods_description": "狩猎步枪 56式自动步枪"},
+    "M16-EN": {"hs_code": "930320", "goods_description": "Sporting rifles M16A2 pattern"},
+}
+
+# (key, raw value, expected reason): every class of bad input the issue names.
+BAD_INPUTS: list[tuple[str, bytes, str]] = [
+    ("not-json", b"<declaration>not json</declaration>", "not_json"),
+    ("not-object", b'["an", "array"]', "not_object"),
+    ("missing-field", without("importer"), "invalid"),
+    ("wrong-type", orjson.dumps(declaration_dict(quantity="many")), "invalid"),
+    ("bad-hs", orjson.dumps(declaration_dict(hs_code="93O3.20")), "invalid"),
+    ("bad-country", orjson.dumps(declaration_dict(origin_country="QQ")), "invalid"),
+    ("negative-quantity", orjson.dumps(declaration_dict(quantity=-5)), "invalid"),
+    ("naive-time", orjson.dumps(declaration_dict(declared_at="2023-03-15 10:20:00")), "invalid"),
+    ("bad-utf8", b'{"declaration_id": "caf\xc3\x28"}', "invalid_utf8"),
+    (
+        "too-large",
+        orjson.dumps(declaration_dict(goods_description="x" * SIZE_LIMIT)),
+        "too_large",
+    ),
+]
+
+
+@pytest.mark.broker
+def test_mixed_batch_through_the_real_broker(
+    broker_url: str, unique_name: str, tmp_path: Path
+) -> None:
+    env = worker_env(
+        broker_url, unique_name, tmp_path / "state", TRADEWATCH_MAX_MESSAGE_BYTES=str(SIZE_LIMIT)
+    )
+    source_topic = env["TRADEWATCH_TOPIC_DECLARATIONS"]
+
+    # Every bad message is followed by a valid one, which must still be processed.
+    batch: list[tuple[bytes, bytes]] = []
+    valid_values: list[bytes] = []
+    for number, (key, raw, _reason) in enumerate(BAD_INPUTS):
+        batch.append((f"bad:{key}".encode(), raw))
+        value = valid(number)
+        batch.append((f"OK-{number:03d}".encode(), value))
+        valid_values.append(value)
+    for declaration_id, fields in ALERTING.items():
+        value = orjson.dumps(declaration_dict(declaration_id=declaration_id, **fields))
+        batch.append((declaration_id.encode(), value))
+        valid_values.append(value)
+
+    # What the alert topic must hold: the same core, run in this process.
+    engine = RuleEngine(default_rules(ReferenceData.load()), clock=lambda: datetime.now(UTC))
+    expected_alerts = {
+        alert.alert_id: alert
+        for value in valid_values
+        for alert in engine.screen(Declaration.model_validate_json(value))
+    }
+    assert {a.declaration_ids[0] for a in expected_alerts.values()} == set(ALERTING)
+
+    with WorkerProcess(env, tmp_path / "worker.log") as worker:
+        sent = produce(broker_url, source_topic, batch)
+        where = {key: meta for (key, _), meta in zip(batch, sent, strict=True)}
+
+        samples = wait_for_metric(
+            worker.metrics_url, "tradewatch_declarations_total", len(valid_values), outcome="ok"
+        )
+        samples = wait_for_metric(
+            worker.metrics_url,
+            "tradewatch_declarations_total",
+            len(BAD_INPUTS),
+            outcome="rejected",
+        )
+        alerts = consume(
+            broker_url,
+            env["TRADEWATCH_TOPIC_ALERTS"],
+            until=lambda records: len(records) >= len(expected_alerts),
+        )
+        dead_letters = consume(
+            broker_url,
+            env["TRADEWATCH_TOPIC_DEAD_LETTER"],
+            until=lambda records: len(records) >= len(BAD_INPUTS),
+        )
+        samples = scrape(worker.metrics_url)
+        assert worker.stop() == 0, worker.log_tail()
+
+    # 1. The alert topic: exactly the expected ids, each keyed by its id, each a valid Alert.
+    assert sorted(r.key.decode() for r in alerts) == sorted(expected_alerts)
+    for record in alerts:
+        alert = Alert.model_validate_json(record.value)
+        assert record.key.decode() == alert.alert_id
+        expected = expected_alerts[alert.alert_id]
+        assert (alert.rule_id, alert.severity, alert.summary) == (
+            expected.rule_id,
+            expected.severity,
+            expected.summary,
+        )
+
+    # 2. The dead-letter topic: every reject, unchanged, with its reason and source offset.
+    by_key = {r.key.decode(): r for r in dead_letters}
+    assert sorted(by_key) == sorted(f"bad:{key}" for key, _, _ in BAD_INPUTS)
+    assert len(dead_letters) == len(BAD_INPUTS)
+    for key, raw, reason in BAD_INPUTS:
+        record = by_key[f"bad:{key}"]
+        headers = {name: value.decode() for name, value in record.headers}
+        origin = where[f"bad:{key}".encode()]
+        assert record.value == raw, key
+        assert headers["tradewatch.reason"] == reason, (key, headers)
+        assert headers["tradewatch.error"], key
+        assert headers["tradewatch.source.topic"] == source_topic
+        assert int(headers["tradewatch.source.partition"]) == origin.partition
+        assert int(headers["tradewatch.source.offset"]) == origin.offset
+
+    # 3. The metrics endpoint, read back over HTTP.
+    assert metric(samples, "tradewatch_declarations_total", outcome="ok") == len(valid_values)
+    assert metric(samples, "tradewatch_declarations_total", outcome="rejected") == len(BAD_INPUTS)
+    for reason in {r for _, _, r in BAD_INPUTS}:
+        count = sum(1 for _, _, r in BAD_INPUTS if r == reason)
+        assert metric(samples, "tradewatch_dead_letters_total", reason=reason) == count, reason
+    assert metric(
+        samples,
+        "tradewatch_alerts_total",
+        rule="category_mismatch.military_firearm_as_sporting",
+        category="category_mismatch",
+        severity="critical",
+    ) == len(ALERTING)
+    assert (
+        metric(samples, "tradewatch_declaration_processing_seconds_count")
+        == len(valid_values) + len(BAD_INPUTS)
+    )
+    # faust's own sensors are on the same page.
+    assert metric(samples, "faust_messages_received_total") >= len(batch)
