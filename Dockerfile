@@ -1,0 +1,25 @@
+# The tradewatch worker and its command line. docker-compose.yml builds it.
+FROM python:3.11.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY schemas schemas
+COPY alerts alerts
+COPY streams streams
+RUN pip install . \
+ && useradd --system --uid 10001 --home-dir /var/lib/tradewatch --create-home tradewatch
+
+USER tradewatch
+ENV TRADEWATCH_DATA_DIR=/var/lib/tradewatch/state \
+    TRADEWATCH_METRICS_HOST=0.0.0.0 \
+    TRADEWATCH_METRICS_PORT=6066
+EXPOSE 6066
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:6066/metrics', timeout=2)"]
+ENTRYPOINT ["tradewatch"]
+CMD ["worker"]

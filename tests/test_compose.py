@@ -1,0 +1,87 @@
+"""docker-compose.yml checked without a Docker engine: structure, pins, files, settings names."""
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from streams.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
+
+
+def pom_kafka_version() -> str:
+    pom = (ROOT / "scripts" / "kafka" / "pom.xml").read_text(encoding="utf-8")
+    match = re.search(r"<kafka\.version>([^<]+)</kafka\.version>", pom)
+    assert match, "scripts/kafka/pom.xml has no kafka.version"
+    return match.group(1)
+
+
+def test_expected_services_are_present() -> None:
+    assert {"kafka", "topics", "worker", "demo-feed"} <= set(SERVICES)
+
+
+def test_kafka_image_matches_local_broker_version() -> None:
+    assert SERVICES["kafka"]["image"] == f"apache/kafka:{pom_kafka_version()}"
+
+
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_images_are_pinned(name: str) -> None:
+    service = SERVICES[name]
+    image = service.get("image", "")
+    if "build" in service:
+        assert (ROOT / service["build"] / "Dockerfile").is_file()
+    assert re.fullmatch(r"[\w./-]+:[\w.-]+", image), f"{name}: image {image!r} has no tag"
+    assert not image.endswith(":latest"), f"{name}: 'latest' is not a pin"
+
+
+def test_dockerfile_base_image_is_pinned_and_copies_existing_paths() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    [base] = re.findall(r"^FROM\s+(\S+)", dockerfile, flags=re.MULTILINE)
+    assert re.search(r":\d+\.\d+\.\d+", base), f"base image {base} is not pinned to a patch version"
+    for line in re.findall(r"^COPY\s+(.+)$", dockerfile, flags=re.MULTILINE):
+        *sources, _target = line.split()
+        for source in sources:
+            assert (ROOT / source).exists(), f"Dockerfile copies missing {source}"
+
+
+def test_bind_mounts_exist() -> None:
+    named = set(COMPOSE.get("volumes") or {})
+    for name, service in SERVICES.items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith((".", "/")):
+                assert (ROOT / source).exists(), f"{name} mounts missing {source}"
+            else:
+                assert source in named, f"{name} uses undeclared volume {source}"
+
+
+def _environment(service: dict[str, Any]) -> dict[str, Any]:
+    environment = service.get("environment") or {}
+    if isinstance(environment, list):
+        return dict(item.split("=", 1) for item in environment)
+    return dict(environment)
+
+
+def test_environment_names_match_settings() -> None:
+    fields = {f"TRADEWATCH_{name.upper()}" for name in Settings.model_fields}
+    used = {
+        key
+        for service in SERVICES.values()
+        for key in _environment(service)
+        if key.startswith("TRADEWATCH_")
+    }
+    assert used, "no TRADEWATCH_ settings in docker-compose.yml"
+    assert used <= fields, f"unknown settings: {sorted(used - fields)}"
+
+
+def test_services_that_stay_up_have_health_checks() -> None:
+    for name, service in SERVICES.items():
+        if service.get("restart") == "no":
+            continue  # one-shot jobs
+        check = service.get("healthcheck", {})
+        assert check.get("test") or check.get("disable"), f"{name} has no healthcheck"
