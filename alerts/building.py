@@ -4,7 +4,8 @@ import hashlib
 from collections.abc import Callable
 from datetime import datetime
 
-from alerts.rules.base import Finding, Rule
+from alerts.rules import Catalogue
+from alerts.rules.base import DeclarationFacts, Finding, Rule
 from schemas.alert import Alert, Subject, Window
 from schemas.declaration import Declaration
 
@@ -45,20 +46,22 @@ def build_alert(
 
 
 class RuleEngine:
-    """Runs every rule over each declaration and builds the alerts.
+    """Runs every rule of a catalogue over each declaration and builds the alerts.
 
-    >>> engine = RuleEngine(default_rules(ReferenceData.load()), clock=lambda: datetime.now(UTC))
+    >>> engine = RuleEngine(build_catalogue(ReferenceData.load()), clock=lambda: datetime.now(UTC))
     >>> alerts = engine.screen(declaration)
     """
 
-    def __init__(self, rules: list[Rule], clock: Callable[[], datetime]) -> None:
-        self.rules = rules
+    def __init__(self, catalogue: Catalogue, clock: Callable[[], datetime]) -> None:
+        self.catalogue = catalogue
+        self.rules = catalogue.rules
         self._clock = clock
 
     def screen(self, declaration: Declaration) -> list[Alert]:
+        facts = DeclarationFacts.of(declaration, self.catalogue.lexicon)
         alerts: list[Alert] = []
         for rule in self.rules:
-            findings = rule.evaluate(declaration)
+            findings = rule.evaluate(facts)
             if findings:
                 detected_at = self._clock()
                 alerts.extend(build_alert(rule, f, declaration, detected_at) for f in findings)

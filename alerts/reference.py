@@ -29,7 +29,7 @@ class _Strict(BaseModel):
 
 
 class Header(_Strict):
-    kind: Literal["lexicon", "hs_groups", "country_lists"]
+    kind: Literal["lexicon", "hs_groups", "country_lists", "control_list", "watchlist"]
     name: Name
     version: NonEmpty
     source: NonEmpty
@@ -53,11 +53,31 @@ class CountryListRecord(_Strict):
     note: NonEmpty
 
 
+class ControlListRecord(_Strict):
+    list: Name
+    tier: NonEmpty
+    prefix: Annotated[str, StringConstraints(pattern=r"^(\d\d){1,5}$")]
+    description: NonEmpty
+    severity: Literal["critical", "high", "medium", "low"]
+
+
+class WatchlistRecord(_Strict):
+    id: NonEmpty
+    name: NonEmpty
+    aliases: tuple[NonEmpty, ...] = ()
+    country: CountryCode | None = None
+    tax_ids: tuple[Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z-]{5,20}$")], ...] = ()
+    program: NonEmpty
+    note: str = ""
+
+
 Record = TypeVar("Record", bound=_Strict)
 _RECORD_MODELS: dict[str, type[_Strict]] = {
     "lexicon": LexiconRecord,
     "hs_groups": HsGroupRecord,
     "country_lists": CountryListRecord,
+    "control_list": ControlListRecord,
+    "watchlist": WatchlistRecord,
 }
 
 
@@ -156,19 +176,36 @@ class ReferenceData:
         """A Lexicon of the file's terms, optionally only those of some groups."""
         records = self.file(name, "lexicon").records
         return Lexicon(
-            LexiconEntry(r.group, r.term, r.language)
+            LexiconEntry(r.group, r.term, r.language, name)
             for r in records
             if isinstance(r, LexiconRecord) and (groups is None or r.group in groups)
         )
 
-    def hs_group(self, name: str, group: str) -> HsCodeSet:
-        prefixes = [
-            r.prefix
-            for r in self.file(name, "hs_groups").records
-            if isinstance(r, HsGroupRecord) and r.group == group
-        ]
-        if not prefixes:
-            raise ReferenceDataError(self.files[name].path, None, f"no HS group {group!r}")
+    def combined_lexicon(self) -> Lexicon:
+        """One automaton over every lexicon file: one pass per declaration serves all rules."""
+        return Lexicon(
+            LexiconEntry(r.group, r.term, r.language, name)
+            for name, loaded in sorted(self.files.items())
+            if loaded.header.kind == "lexicon"
+            for r in loaded.records
+            if isinstance(r, LexiconRecord)
+        )
+
+    def control_list(self, name: str) -> tuple[ControlListRecord, ...]:
+        return tuple(
+            r for r in self.file(name, "control_list").records if isinstance(r, ControlListRecord)
+        )
+
+    def watchlist_files(self) -> list[ReferenceFile[_Strict]]:
+        return [f for f in self.files.values() if f.header.kind == "watchlist"]
+
+    def hs_group(self, name: str, *groups: str) -> HsCodeSet:
+        """The HS prefixes of one or more groups of an hs_groups file, as one set."""
+        records = self.file(name, "hs_groups").records
+        prefixes = [r.prefix for r in records if isinstance(r, HsGroupRecord) and r.group in groups]
+        found = {r.group for r in records if isinstance(r, HsGroupRecord)}
+        if missing := set(groups) - found:
+            raise ReferenceDataError(self.files[name].path, None, f"no HS group {sorted(missing)}")
         return HsCodeSet(prefixes)
 
     def hs_descriptions(self, name: str) -> dict[str, str]:

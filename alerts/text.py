@@ -50,11 +50,15 @@ def _is_cjk(char: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class LexiconEntry:
-    """One term of a lexicon, with the group it stands for (a family, a goods class, ...)."""
+    """One term of a lexicon, with the group it stands for (a family, a goods class, ...).
+
+    `lexicon` names the reference file, so that one automaton can serve every lexicon at once.
+    """
 
     group: str
     term: str
     language: str
+    lexicon: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,15 +95,34 @@ class Lexicon:
 
     def find(self, text: str) -> list[TermMatch]:
         """Every distinct entry whose term occurs in text, in order of first occurrence."""
+        return self.find_normalized(normalize(text))
+
+    def find_normalized(self, normalized: str) -> list[TermMatch]:
+        """As find, for text that `normalize` has already folded (saves a pass per lexicon).
+
+        Within one lexicon the longest match wins: "non military" is a civilian claim and
+        does not also count as the military marker "military" inside it.
+        """
         if not self.size:
             return []
-        haystack = f" {normalize(text)} "
+        haystack = f" {normalized} "
+        found: list[tuple[int, int, str, LexiconEntry]] = []
+        for end, (key, entries) in self._automaton.iter(haystack):
+            start = end - len(key) + 1
+            found.extend((start, end, key, entry) for entry in entries)
         seen: set[tuple[str, str]] = set()
         matches: list[TermMatch] = []
-        for _end, (key, entries) in self._automaton.iter(haystack):
-            for entry in entries:
-                # Spellings that fold to one key ("пулемёт", "пулемет") count once per group.
-                if (entry.group, key) not in seen:
-                    seen.add((entry.group, key))
-                    matches.append(TermMatch(entry, key.strip()))
+        for start, end, key, entry in found:
+            if any(
+                other.lexicon == entry.lexicon
+                and other_start <= start
+                and end <= other_end
+                and other_end - other_start > end - start
+                for other_start, other_end, _, other in found
+            ):
+                continue
+            # Spellings that fold to one key ("пулемёт", "пулемет") count once per group.
+            if (entry.group, key) not in seen:
+                seen.add((entry.group, key))
+                matches.append(TermMatch(entry, key.strip()))
         return matches

@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry
 
 from alerts.building import RuleEngine
 from alerts.reference import DEFAULT_REFERENCE_DIR, ReferenceData
-from alerts.rules import default_rules
+from alerts.rules import CatalogueOptions, build_catalogue
 from streams.decoding import Rejection, SourceRef, dead_letter_headers
 from streams.metrics import Metrics
 from streams.screening import Screener, utc_now
@@ -43,16 +43,24 @@ def _raw_topic(app: faust.App, name: str, settings: Settings) -> faust.TopicT:
     )
 
 
+def catalogue_options(settings: Settings) -> CatalogueOptions:
+    return CatalogueOptions(
+        restricted_destinations=frozenset(settings.restricted_destinations) or None,
+        extra_watchlists=settings.watchlists,
+        party_match_threshold=settings.party_match_threshold,
+    )
+
+
 def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> Tradewatch:
     """Build the faust app with its agent from settings. Nothing connects until it starts."""
     registry = registry if registry is not None else CollectorRegistry()
     reference = ReferenceData.load(settings.reference_dir or DEFAULT_REFERENCE_DIR)
-    rules = default_rules(reference)
+    catalogue = build_catalogue(reference, catalogue_options(settings))
     metrics = Metrics(registry)
-    metrics.rules.set(len(rules))
+    metrics.rules.set(len(catalogue.rules))
     for loaded in reference.files.values():
         metrics.reference_data.labels(file=loaded.label).set(1)
-    screener = Screener(RuleEngine(rules, clock=utc_now), metrics, settings.max_message_bytes)
+    screener = Screener(RuleEngine(catalogue, clock=utc_now), metrics, settings.max_message_bytes)
 
     app = faust.App(
         settings.app_id,

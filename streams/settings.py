@@ -5,10 +5,23 @@ passes explicit values and an empty environment to faust.App, so only these sett
 """
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from schemas.codes import CountryCode
+
+
+def _comma_list(value: object) -> object:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    return value
+
+
+CommaList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_comma_list)]
+CountryList = Annotated[tuple[CountryCode, ...], NoDecode, BeforeValidator(_comma_list)]
+PathList = Annotated[tuple[Path, ...], NoDecode, BeforeValidator(_comma_list)]
 
 
 class Settings(BaseSettings):
@@ -48,6 +61,18 @@ class Settings(BaseSettings):
     )
     reference_dir: Path | None = Field(
         default=None, description="Folder of reference data files; the shipped set when unset."
+    )
+    restricted_destinations: CountryList = Field(
+        default=(),
+        description="Comma-separated ISO codes; empty means the shipped list (RU, BY).",
+    )
+    watchlists: PathList = Field(
+        default=(),
+        description="Comma-separated extra watchlist files: tradewatch .jsonl or OpenSanctions "
+        "targets.simple.csv.",
+    )
+    party_match_threshold: float = Field(
+        default=90, ge=50, le=100, description="Least fuzzy name score (0-100) that alerts."
     )
 
     @field_validator("broker_url")

@@ -1,13 +1,59 @@
-"""The rule catalogue. Each rule is a pure function of a declaration and the reference data."""
+"""The rule catalogue. Each rule is a pure function of a declaration's facts."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from alerts.reference import ReferenceData
-from alerts.rules.base import Finding, Rule
-from alerts.rules.category_mismatch import MilitaryFirearmAsSporting
+from alerts.rules.base import DeclarationFacts, Finding, Rule
+from alerts.rules.category_mismatch import FAMILIES, CategoryMismatch, CivilianClaimMilitaryGoods
+from alerts.rules.controlled_goods import ControlledGoodsToRestricted
+from alerts.rules.restricted_party import RestrictedParty
+from alerts.rules.transshipment import DiversionRoute
+from alerts.text import Lexicon
 
 
-def default_rules(reference: ReferenceData) -> list[Rule]:
+@dataclass(frozen=True)
+class CatalogueOptions:
+    """What users may change without editing reference files."""
+
+    restricted_destinations: frozenset[str] | None = None
+    """None: the shipped list (Russia, Belarus)."""
+    extra_watchlists: Sequence[Path] = field(default_factory=tuple)
+    party_match_threshold: float = 90
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The rules, and the one lexicon automaton whose matches they share."""
+
+    rules: list[Rule]
+    lexicon: Lexicon
+
+
+def build_catalogue(reference: ReferenceData, options: CatalogueOptions | None = None) -> Catalogue:
     """Every rule tradewatch runs by default, built over one set of reference data."""
-    return [MilitaryFirearmAsSporting.build(reference)]
+    options = options or CatalogueOptions()
+    restricted = options.restricted_destinations or reference.countries(
+        "destinations", "restricted_destinations"
+    )
+    rules: list[Rule] = [CategoryMismatch.build(f, reference, restricted) for f in FAMILIES]
+    rules += [
+        CivilianClaimMilitaryGoods.build(reference, restricted),
+        ControlledGoodsToRestricted.build(reference, restricted),
+        DiversionRoute.build(reference, restricted),
+        RestrictedParty.build(
+            reference, restricted, options.extra_watchlists, options.party_match_threshold
+        ),
+    ]
+    return Catalogue(rules, reference.combined_lexicon())
 
 
-__all__ = ["Finding", "Rule", "default_rules"]
+__all__ = [
+    "Catalogue",
+    "CatalogueOptions",
+    "DeclarationFacts",
+    "Finding",
+    "Rule",
+    "build_catalogue",
+]

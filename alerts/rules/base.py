@@ -1,8 +1,11 @@
-"""The rule interface: a pure function from a declaration to findings."""
+"""The rule interface: a pure function from a declaration's facts to findings."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from alerts.display import printable
+from alerts.text import Lexicon, TermMatch, normalize
 from schemas.alert import AlertCategory, Severity, Subject, Window
 from schemas.declaration import Declaration
 
@@ -21,10 +24,40 @@ class Finding:
     """Set only by rules that emit more than one category; otherwise the rule's own."""
 
 
+def goods_text(declaration: Declaration) -> str:
+    """Description, brand and model: everything that says what the goods are."""
+    parts = [declaration.goods_description, declaration.brand, declaration.model]
+    return " | ".join(p for p in parts if p)
+
+
+@dataclass(frozen=True, slots=True)
+class DeclarationFacts:
+    """A declaration with what every rule needs worked out once: the lexicon terms it contains.
+
+    One normalisation and one automaton pass per declaration serve the whole catalogue.
+    """
+
+    declaration: Declaration
+    terms: tuple[TermMatch, ...]
+
+    @classmethod
+    def of(cls, declaration: Declaration, lexicon: Lexicon) -> "DeclarationFacts":
+        return cls(declaration, tuple(lexicon.find_normalized(normalize(goods_text(declaration)))))
+
+    def terms_of(self, lexicon: str, groups: Iterable[str] | None = None) -> list[TermMatch]:
+        """The matched terms of one lexicon file, optionally of some of its groups only."""
+        wanted = None if groups is None else frozenset(groups)
+        return [
+            m
+            for m in self.terms
+            if m.entry.lexicon == lexicon and (wanted is None or m.entry.group in wanted)
+        ]
+
+
 class Rule(Protocol):
     """A screening rule.
 
-    `evaluate` must be pure: the same declaration gives the same findings, whatever the clock,
+    `evaluate` must be pure: the same facts give the same findings, whatever the clock,
     so that reprocessing after a crash yields the same alert ids.
     """
 
@@ -40,7 +73,7 @@ class Rule(Protocol):
     @property
     def reference_data_version(self) -> str: ...
 
-    def evaluate(self, declaration: Declaration) -> list[Finding]: ...
+    def evaluate(self, facts: DeclarationFacts) -> list[Finding]: ...
 
 
 def declaration_subject(declaration: Declaration) -> Subject:
@@ -48,5 +81,24 @@ def declaration_subject(declaration: Declaration) -> Subject:
     return Subject(
         kind="declaration",
         key=declaration.declaration_id,
-        label=f"declaration {declaration.declaration_id}",
+        label=f"declaration {printable(declaration.declaration_id, 60)}",
     )
+
+
+def shipment_line(declaration: Declaration) -> str:
+    """'1000 PCE CN→TR→RU, importer OOO Tekhkrim': the common tail of summaries."""
+    route = [declaration.origin_country]
+    if declaration.dispatch_country != declaration.origin_country:
+        route.append(declaration.dispatch_country)
+    route.append(declaration.destination_country)
+    return (
+        f"{declaration.quantity:g} {declaration.quantity_unit} {'→'.join(route)}, "
+        f"importer {printable(declaration.importer.name, 60)}"
+    )
+
+
+def terms_evidence(matches: Iterable[TermMatch]) -> list[dict[str, str]]:
+    return [
+        {"family": m.entry.group, "term": m.entry.term, "language": m.entry.language}
+        for m in matches
+    ]

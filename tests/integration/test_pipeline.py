@@ -1,5 +1,6 @@
 """The walking skeleton end to end: a real worker process, a real broker, all three outputs."""
 
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -8,7 +9,7 @@ import pytest
 
 from alerts.building import RuleEngine
 from alerts.reference import ReferenceData
-from alerts.rules import default_rules
+from alerts.rules import build_catalogue
 from schemas.alert import Alert
 from schemas.declaration import Declaration
 from tests.conftest import declaration_dict
@@ -35,11 +36,40 @@ def without(field: str) -> bytes:
     return orjson.dumps(document)
 
 
-ALERTING = {
+ALERTING: dict[str, dict[str, object]] = {
     # The 2023 case shape in Russian, Chinese and English, each to Russia under 9303.
     "CQA-RU": {"hs_code": "9303.20", "goods_description": "Карабины охотничьи CQ-A 5,56 мм"},
     "AK-ZH": {"hs_code": "9303 20 10 00", "goods_description": "狩猎步枪 56式自动步枪"},
     "M16-EN": {"hs_code": "930320", "goods_description": "Sporting rifles M16A2 pattern"},
+    # Body armour from China dispatched from Turkey, as textiles.
+    "ARMOUR-TR": {
+        "hs_code": "6307.90",
+        "goods_description": "Бронежилеты класс защиты Бр5",
+        "origin_country": "CN",
+        "dispatch_country": "TR",
+        "exporter": {"name": "Anadolu Tekstil Ltd", "country": "TR"},
+    },
+    # Drone parts as data-processing parts.
+    "FPV-PARTS": {"hs_code": "8473.30", "goods_description": "Полетный контроллер F405 для FPV"},
+    # A civilian claim for military goods.
+    "CLAIM": {"hs_code": "9005.10", "goods_description": "Бинокль охотничий, для нужд СВО"},
+    # Tier 1 chips via Hong Kong to a listed importer.
+    "CHIPS-HK": {
+        "hs_code": "8542.31",
+        "goods_description": "Microcontrollers STM32",
+        "origin_country": "MY",
+        "dispatch_country": "HK",
+        "importer": {"name": "ООО Радиоавтоматика", "country": "RU"},
+    },
+}
+EVERY_RULE = {
+    "category_mismatch.military_firearm",
+    "category_mismatch.body_armour",
+    "category_mismatch.uav",
+    "category_mismatch.civilian_claim",
+    "controlled_goods.restricted_destination",
+    "transshipment.diversion_route",
+    "restricted_party.watchlist",
 }
 
 # (key, raw value, expected reason): every class of bad input the issue names.
@@ -84,13 +114,14 @@ def test_mixed_batch_through_the_real_broker(
         valid_values.append(value)
 
     # What the alert topic must hold: the same core, run in this process.
-    engine = RuleEngine(default_rules(ReferenceData.load()), clock=lambda: datetime.now(UTC))
+    engine = RuleEngine(build_catalogue(ReferenceData.load()), clock=lambda: datetime.now(UTC))
     expected_alerts = {
         alert.alert_id: alert
         for value in valid_values
         for alert in engine.screen(Declaration.model_validate_json(value))
     }
     assert {a.declaration_ids[0] for a in expected_alerts.values()} == set(ALERTING)
+    assert {a.rule_id for a in expected_alerts.values()} == EVERY_RULE
 
     with WorkerProcess(env, tmp_path / "worker.log") as worker:
         sent = produce(broker_url, source_topic, batch)
@@ -151,13 +182,12 @@ def test_mixed_batch_through_the_real_broker(
     for reason in {r for _, _, r in BAD_INPUTS}:
         count = sum(1 for _, _, r in BAD_INPUTS if r == reason)
         assert metric(samples, "tradewatch_dead_letters_total", reason=reason) == count, reason
-    assert metric(
-        samples,
-        "tradewatch_alerts_total",
-        rule="category_mismatch.military_firearm_as_sporting",
-        category="category_mismatch",
-        severity="critical",
-    ) == len(ALERTING)
+    by_labels = Counter(
+        (a.rule_id, a.category.value, a.severity.value) for a in expected_alerts.values()
+    )
+    for (rule, category, severity), count in by_labels.items():
+        labels = {"rule": rule, "category": category, "severity": severity}
+        assert metric(samples, "tradewatch_alerts_total", **labels) == count, labels
     assert metric(samples, "tradewatch_declaration_processing_seconds_count") == len(
         valid_values
     ) + len(BAD_INPUTS)

@@ -5,10 +5,10 @@ from prometheus_client import CollectorRegistry
 
 from alerts.building import RuleEngine
 from alerts.reference import ReferenceData
-from alerts.rules import default_rules
-from alerts.rules.base import Finding
+from alerts.rules import Catalogue, build_catalogue
+from alerts.rules.base import DeclarationFacts, Finding, Rule
+from alerts.text import Lexicon
 from schemas.alert import Alert, AlertCategory
-from schemas.declaration import Declaration
 from streams.decoding import Rejection, RejectReason
 from streams.metrics import Metrics
 from streams.screening import Screener
@@ -17,12 +17,14 @@ from tests.conftest import declaration_dict
 CLOCK = lambda: datetime(2026, 1, 1, tzinfo=UTC)  # noqa: E731
 
 
-def screener(rules: list[object] | None = None) -> tuple[Screener, CollectorRegistry]:
+def screener(rules: list[Rule] | None = None) -> tuple[Screener, CollectorRegistry]:
     registry = CollectorRegistry()
-    engine = RuleEngine(
-        rules if rules is not None else default_rules(ReferenceData.load()),  # type: ignore[arg-type]
-        clock=CLOCK,
+    catalogue = (
+        Catalogue(rules, Lexicon([]))
+        if rules is not None
+        else build_catalogue(ReferenceData.load())
     )
+    engine = RuleEngine(catalogue, clock=CLOCK)
     return Screener(engine, Metrics(registry), max_message_bytes=8192), registry
 
 
@@ -32,7 +34,12 @@ def sample(registry: CollectorRegistry, name: str, **labels: str) -> float:
 
 def test_counts_ok_rejected_and_alerts() -> None:
     screen, registry = screener()
-    alerting = orjson.dumps(declaration_dict(hs_code="930320", goods_description="CQ-A rifles"))
+    # To Serbia: a category mismatch only, not also controlled goods to a restricted destination.
+    alerting = orjson.dumps(
+        declaration_dict(
+            hs_code="930320", goods_description="CQ-A rifles", destination_country="RS"
+        )
+    )
     quiet = orjson.dumps(declaration_dict())
     outcomes = [screen.screen(raw) for raw in (alerting, quiet, b"nope", b"[]")]
 
@@ -50,9 +57,9 @@ def test_counts_ok_rejected_and_alerts() -> None:
         sample(
             registry,
             "tradewatch_alerts_total",
-            rule="category_mismatch.military_firearm_as_sporting",
+            rule="category_mismatch.military_firearm",
             category="category_mismatch",
-            severity="critical",
+            severity="high",
         )
         == 1
     )
@@ -65,7 +72,7 @@ class ExplodingRule:
     category = AlertCategory.CATEGORY_MISMATCH
     reference_data_version = "none"
 
-    def evaluate(self, declaration: Declaration) -> list[Finding]:
+    def evaluate(self, facts: DeclarationFacts) -> list[Finding]:
         raise KeyError("boom")
 
 

@@ -1,0 +1,126 @@
+"""Which controls a declaration's goods fall under: by HS code, or by what the text says.
+
+A code on a control list (the Common High Priority List tiers, chapter 93, 8710, 8806/8807) is
+one way in. The other is the description: body armour declared as clothing is still body
+armour, and a drone declared as a toy is still a drone.
+"""
+
+from dataclasses import dataclass
+
+from alerts.hs import HsPrefixMap
+from alerts.reference import ControlListRecord, ReferenceData
+from alerts.rules.base import DeclarationFacts
+from schemas.alert import Severity
+
+
+@dataclass(frozen=True, slots=True)
+class Control:
+    """One reason the goods are controlled."""
+
+    control_list: str
+    tier: str
+    severity: Severity
+    description: str
+    identified_by: str  # "hs_code" or "description"
+    evidence: str  # the listed prefix, or the matched term
+
+    def label(self) -> str:
+        names = {"chpl": "CHPL tier", "military": "Military List", "uav": "UAV control"}
+        name = names.get(self.control_list, self.control_list)
+        return f"{name} {self.tier}" if self.control_list == "chpl" else name
+
+
+@dataclass(frozen=True, slots=True)
+class DescriptionControl:
+    lexicon: str
+    groups: frozenset[str]
+    control_list: str
+    tier: str
+    severity: Severity
+    description: str
+
+
+# Goods recognised by their description, whatever heading they were declared under.
+DESCRIPTION_CONTROLS: tuple[DescriptionControl, ...] = (
+    DescriptionControl(
+        "military_firearms",
+        frozenset({"kalashnikov", "ar_m16", "cq_qbz", "other_military"}),
+        "military",
+        "ML1",
+        Severity.CRITICAL,
+        "Military small arms and light weapons (Military List ML1/ML2)",
+    ),
+    DescriptionControl(
+        "body_armour",
+        frozenset({"body_armour"}),
+        "military",
+        "ML13",
+        Severity.CRITICAL,
+        "Ballistic protection: body armour, plates, helmets (Military List ML13)",
+    ),
+    DescriptionControl(
+        "uav", frozenset({"drone"}), "uav", "UAV", Severity.CRITICAL, "Unmanned aircraft"
+    ),
+    DescriptionControl(
+        "uav",
+        frozenset({"drone_component"}),
+        "uav",
+        "UAV",
+        Severity.HIGH,
+        "Components of unmanned aircraft",
+    ),
+)
+
+
+class ControlMatcher:
+    """The controls that apply to a declaration, strongest first."""
+
+    def __init__(self, reference: ReferenceData) -> None:
+        self.by_code: HsPrefixMap[ControlListRecord] = HsPrefixMap(
+            {r.prefix: r for r in reference.control_list("control_lists")}
+        )
+        self.reference_files = ("control_lists", *{c.lexicon for c in DESCRIPTION_CONTROLS})
+
+    def controls(self, facts: DeclarationFacts) -> list[Control]:
+        found: list[Control] = []
+        listed = self.by_code.lookup(facts.declaration.hs_code)
+        if listed is not None:
+            prefix, record = listed
+            found.append(
+                Control(
+                    record.list,
+                    record.tier,
+                    Severity(record.severity),
+                    record.description,
+                    "hs_code",
+                    prefix,
+                )
+            )
+        for control in DESCRIPTION_CONTROLS:
+            terms = facts.terms_of(control.lexicon, control.groups)
+            if terms:
+                found.append(
+                    Control(
+                        control.control_list,
+                        control.tier,
+                        control.severity,
+                        control.description,
+                        "description",
+                        terms[0].entry.term,
+                    )
+                )
+        return sorted(found, key=lambda c: -c.severity.rank)
+
+
+def control_evidence(controls: list[Control]) -> list[dict[str, str]]:
+    return [
+        {
+            "list": c.control_list,
+            "tier": c.tier,
+            "severity": c.severity.value,
+            "description": c.description,
+            "identified_by": c.identified_by,
+            "evidence": c.evidence,
+        }
+        for c in controls
+    ]

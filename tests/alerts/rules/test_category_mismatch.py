@@ -1,0 +1,350 @@
+from typing import Any
+
+import pytest
+
+from schemas.alert import Severity
+from tests.alerts.rules.helpers import alerts_by_rule, party
+
+FIREARM = "category_mismatch.military_firearm"
+ARMOUR = "category_mismatch.body_armour"
+UAV = "category_mismatch.uav"
+CLAIM = "category_mismatch.civilian_claim"
+
+NORINCO = party("China North Industries Corporation", "CN")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "severity"),
+    [
+        # 2022 case shape: state arms maker's CQ-A rifles to a Russian importer, as hunting arms.
+        (
+            {
+                "hs_code": "9303.20",
+                "goods_description": "Карабины охотничьи CQ-A калибр 5,56 мм",
+                "brand": "Norinco",
+                "exporter": NORINCO,
+            },
+            Severity.CRITICAL,
+        ),
+        # Same rifles described in Chinese.
+        (
+            {"hs_code": "930320", "goods_description": "CQ自动步枪 5.56毫米 狩猎用"},
+            Severity.CRITICAL,
+        ),
+        # English, Kalashnikov pattern, glued designation.
+        ({"hs_code": "930320", "goods_description": "Hunting rifle AKM7.62x39"}, Severity.CRITICAL),
+        # The model field alone names the rifle.
+        (
+            {"hs_code": "930320", "goods_description": "Hunting rifles", "model": "QBZ-95-1"},
+            Severity.CRITICAL,
+        ),
+        # Not to a restricted destination: one level lower.
+        (
+            {
+                "hs_code": "930320",
+                "goods_description": "Sporting rifle M16A4",
+                "destination_country": "RS",
+                "importer": party("Oruzje DOO", "RS"),
+            },
+            Severity.HIGH,
+        ),
+        # A generic military word only, not to a restricted destination.
+        (
+            {
+                "hs_code": "930320",
+                "goods_description": "assault rifle, semi-auto",
+                "destination_country": "KZ",
+            },
+            Severity.MEDIUM,
+        ),
+        # Parts of 9303 rifles (9305.20) named as Kalashnikov parts.
+        ({"hs_code": "930520", "goods_description": "AK-74 bolt carriers"}, Severity.CRITICAL),
+        # Declared as toys, no toy wording, real calibre.
+        ({"hs_code": "9503.00", "goods_description": "Автомат АК-74М 5,45 мм"}, Severity.CRITICAL),
+    ],
+)
+def test_military_firearm_positive(overrides: dict[str, Any], severity: Severity) -> None:
+    alert = alerts_by_rule(overrides)[FIREARM]
+    assert alert.severity is severity
+    assert "9301" in alert.summary
+    assert alert.evidence["declared_prefix"] in {"9303", "930520", "9503"}
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        # Military rifles declared honestly under 9301.
+        {"hs_code": "9301.10", "goods_description": "Assault rifles AK-74M"},
+        # The words appear, but under printed matter (a poster).
+        {"hs_code": "4911.91", "goods_description": "Poster of an AK-47 rifle"},
+        # A longer word containing a short designation.
+        {"hs_code": "930320", "goods_description": "Hunting rifle, walnut stock, akmatic finish"},
+        # A toy, and it says so.
+        {"hs_code": "9503.00", "goods_description": "Toy water gun AK-47 shape, plastic"},
+        # Browning over-and-under shotgun.
+        {
+            "hs_code": "930320",
+            "goods_description": "Browning B525 shotgun 12 gauge",
+            "destination_country": "ES",
+            "importer": party("Armeria SL", "ES"),
+        },
+    ],
+)
+def test_military_firearm_negative(overrides: dict[str, Any]) -> None:
+    assert FIREARM not in alerts_by_rule(overrides)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "severity"),
+    [
+        # 2022 case shape: body armour from China dispatched from Turkey to Russia, as textiles.
+        (
+            {
+                "hs_code": "6307.90",
+                "goods_description": "Бронежилеты класс защиты Бр5",
+                "origin_country": "CN",
+                "dispatch_country": "TR",
+            },
+            Severity.CRITICAL,
+        ),
+        # English, as garments, to Kazakhstan.
+        (
+            {
+                "hs_code": "6211.43",
+                "goods_description": "Bulletproof vests NIJ IIIA, black",
+                "destination_country": "KZ",
+            },
+            Severity.HIGH,
+        ),
+        # Chinese, ballistic plates as articles of plastics.
+        (
+            {
+                "hs_code": "3926.90",
+                "goods_description": "防弹插板 聚乙烯 UHMWPE",
+                "destination_country": "AE",
+            },
+            Severity.HIGH,
+        ),
+        # Steel plates as articles of iron or steel.
+        (
+            {
+                "hs_code": "7326.90",
+                "goods_description": "AR500 steel armor plates 10x12",
+                "destination_country": "GE",
+            },
+            Severity.HIGH,
+        ),
+        # Helmets as headgear.
+        (
+            {"hs_code": "6506.10", "goods_description": "Кевларовый шлем, баллистический шлем"},
+            Severity.CRITICAL,
+        ),
+    ],
+)
+def test_body_armour_positive(overrides: dict[str, Any], severity: Severity) -> None:
+    alert = alerts_by_rule(overrides)[ARMOUR]
+    assert alert.severity is severity
+    assert "ML13" in alert.summary
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        # Motorcycle jackets with CE protectors: ordinary clothing, however "armoured".
+        {
+            "hs_code": "6203.33",
+            "goods_description": "Men's motorcycle jackets, CE armour protectors",
+            "destination_country": "DE",
+        },
+        # Riding safety vest.
+        {"hs_code": "6211.43", "goods_description": "Equestrian body protector vest, foam"},
+        # Plastic plates for the kitchen.
+        {"hs_code": "3926.90", "goods_description": "Plastic cutting plates"},
+    ],
+)
+def test_body_armour_negative(overrides: dict[str, Any]) -> None:
+    assert ARMOUR not in alerts_by_rule(overrides)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "severity"),
+    [
+        # FPV drones as toys to Russia.
+        (
+            {"hs_code": "9503.00", "goods_description": "FPV drone 7 inch, carbon frame"},
+            Severity.CRITICAL,
+        ),
+        # Quadcopters as radio transmission apparatus, to a third country: still misdeclared.
+        (
+            {
+                "hs_code": "8525.60",
+                "goods_description": "Квадрокоптеры с камерой",
+                "destination_country": "AM",
+            },
+            Severity.HIGH,
+        ),
+        # 2022 case shape: repeated drone parts, flight controllers as data-processing parts.
+        (
+            {
+                "hs_code": "8473.30",
+                "goods_description": "飞控 F405 无人机用",
+                "origin_country": "CN",
+                "dispatch_country": "CN",
+            },
+            Severity.CRITICAL,
+        ),
+        # Components only (no whole-drone word), to a diversion hub: medium.
+        (
+            {
+                "hs_code": "8525.89",
+                "goods_description": "Thermal imaging module 640x512 uncooled",
+                "destination_country": "KZ",
+            },
+            Severity.MEDIUM,
+        ),
+        # Video transmitters to Russia, components only.
+        (
+            {"hs_code": "8517.62", "goods_description": "Видеопередатчики 5.8 ГГц 2.5 Вт"},
+            Severity.HIGH,
+        ),
+    ],
+)
+def test_uav_positive(overrides: dict[str, Any], severity: Severity) -> None:
+    alert = alerts_by_rule(overrides)[UAV]
+    assert alert.severity is severity
+    assert "8806" in alert.summary
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        # A consumer camera drone to Germany under 8806: correctly declared.
+        {
+            "hs_code": "8806.22",
+            "goods_description": "DJI Mini 4 Pro consumer camera drone",
+            "destination_country": "DE",
+        },
+        # A toy drone that says so.
+        {
+            "hs_code": "9503.00",
+            "goods_description": "Toy drone for kids with LED lights",
+            "destination_country": "FR",
+        },
+        # A thermal camera module to Germany: components alert only on risky routes.
+        {
+            "hs_code": "8525.89",
+            "goods_description": "Thermal imaging module for building inspection",
+            "destination_country": "DE",
+        },
+    ],
+)
+def test_uav_negative(overrides: dict[str, Any]) -> None:
+    assert UAV not in alerts_by_rule(overrides)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "severity"),
+    [
+        # English: civilian claim next to military grade.
+        (
+            {
+                "hs_code": "9005.10",
+                "goods_description": "Civilian binoculars, military grade",
+                "destination_country": "KZ",
+            },
+            Severity.HIGH,
+        ),
+        # Russian: hunting claim "for the needs of the special military operation".
+        (
+            {"hs_code": "9005.10", "goods_description": "Бинокль охотничий, для нужд СВО"},
+            Severity.CRITICAL,
+        ),
+        # Chinese: civilian (民用) and military (军用) in one line.
+        ({"hs_code": "9013.80", "goods_description": "民用夜视仪 军用级"}, Severity.CRITICAL),
+    ],
+)
+def test_civilian_claim_positive(overrides: dict[str, Any], severity: Severity) -> None:
+    alert = alerts_by_rule(overrides)[CLAIM]
+    assert alert.severity is severity
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        # "Non-military" is a civilian claim, not a military marker.
+        {"hs_code": "9005.10", "goods_description": "Non-military binoculars for hunting"},
+        # A hunting claim with no military wording.
+        {
+            "hs_code": "9303.20",
+            "goods_description": "Hunting rifle Beretta BRX1",
+            "destination_country": "NO",
+        },
+    ],
+)
+def test_civilian_claim_negative(overrides: dict[str, Any]) -> None:
+    assert CLAIM not in alerts_by_rule(overrides)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        # The precision cases: none of these may alert at all.
+        {
+            "hs_code": "9303.30",
+            "goods_description": "Hunting rifle Beretta BRX1 .308 Win",
+            "brand": "Beretta",
+            "exporter": party("Beretta Holding SpA", "IT"),
+            "importer": party("Jakt og Fiske AS", "NO"),
+            "origin_country": "IT",
+            "dispatch_country": "IT",
+            "destination_country": "NO",
+            "reporting_country": "NO",
+        },
+        {
+            "hs_code": "9303.20",
+            "goods_description": "Browning X-Bolt hunting rifle",
+            "brand": "Browning",
+            "exporter": party("Browning Viana", "PT"),
+            "importer": party("Jakt og Fiske AS", "NO"),
+            "origin_country": "BE",
+            "dispatch_country": "PT",
+            "destination_country": "NO",
+        },
+        {
+            "hs_code": "6203.33",
+            "goods_description": "Men's motorcycle jackets with CE protectors",
+            "origin_country": "IT",
+            "dispatch_country": "IT",
+            "destination_country": "DE",
+        },
+        {
+            "hs_code": "8806.22",
+            "goods_description": "Consumer camera drone, 249 g",
+            "origin_country": "CN",
+            "dispatch_country": "CN",
+            "destination_country": "DE",
+        },
+        {
+            "hs_code": "8471.30",
+            "goods_description": "Laptops 14 inch",
+            "origin_country": "CN",
+            "dispatch_country": "CN",
+            "destination_country": "FR",
+            "importer": party("Fnac Darty SA", "FR"),
+        },
+    ],
+)
+def test_ordinary_trade_raises_nothing(overrides: dict[str, Any]) -> None:
+    assert alerts_by_rule(overrides) == {}
+
+
+def test_summary_escapes_control_characters_in_party_names() -> None:
+    alert = alerts_by_rule(
+        {
+            "hs_code": "930320",
+            "goods_description": "CQ-A rifles",
+            "importer": party("OOO Tekh\u202ekrim\x1b[2J", "RU"),
+        }
+    )[FIREARM]
+    assert "\u202e" not in alert.summary and "\x1b" not in alert.summary
+    assert "\\u202e" in alert.summary
