@@ -21,9 +21,12 @@ def banner(settings: Settings) -> str:
 
 
 def run_worker(settings: Settings) -> int:
-    """Create missing topics, then run the worker until SIGINT or SIGTERM."""
-    ensure_topics(settings)
+    """Load the rules, create missing topics, then run until SIGINT or SIGTERM.
+
+    Reference data loads first: a broken file stops start-up before anything touches Kafka.
+    """
     tradewatch = create_app(settings)
+    ensure_topics(settings)
     log.info(banner(settings))
     log.info(
         "rules: %d; reference data: %s",

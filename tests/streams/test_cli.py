@@ -72,3 +72,27 @@ def test_bad_setting_gives_one_line() -> None:
     result = tradewatch("topics", env={"TRADEWATCH_TOPIC_PARTITIONS": "0"})
     assert result.returncode == 2
     assert "TRADEWATCH_TOPIC_PARTITIONS" in one_error_line(result)
+
+
+def test_worker_refuses_broken_reference_data(tmp_path: Path) -> None:
+    import shutil
+
+    from alerts.reference import DEFAULT_REFERENCE_DIR
+
+    shutil.copytree(DEFAULT_REFERENCE_DIR, tmp_path / "reference")
+    broken = tmp_path / "reference" / "end_use.jsonl"
+    lines = broken.read_text(encoding="utf-8").splitlines()
+    lines[3] = '{"group": "civilian_claim", "language": "fr", "term": "civil"}'
+    broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    result = tradewatch("worker", env={"TRADEWATCH_REFERENCE_DIR": str(tmp_path / "reference")})
+    assert result.returncode == 1
+    line = one_error_line(result)
+    assert f"{broken}:4:" in line and "language" in line
+
+
+def test_worker_refuses_missing_watchlist(tmp_path: Path) -> None:
+    missing = tmp_path / "absent.csv"
+    result = tradewatch("worker", env={"TRADEWATCH_WATCHLISTS": str(missing)})
+    assert result.returncode == 1
+    assert str(missing) in one_error_line(result)
