@@ -1,17 +1,22 @@
 """Text normalisation and multi-language keyword search for goods descriptions.
 
-Descriptions arrive in English, Russian and Chinese, in any case, with punctuation, glued units
-("7.62mm", "AK47") and, now and then, Cyrillic letters standing in for Latin ones ("АК-47").
-`normalize` folds all of that into one canonical form, and `Lexicon` finds whole terms in it with
-an Aho-Corasick automaton, so the cost does not grow with the size of the lexicon.
+Descriptions arrive in English, Russian and Chinese, in any case and inflection, with
+punctuation, glued units ("7.62mm", "AK47"), typos and, now and then, Cyrillic letters standing
+in for Latin ones ("АК-47"). `normalize` folds all of that into one canonical form (Snowball
+stems for English and Russian words), and `Lexicon` finds whole terms in it with an Aho-Corasick
+automaton, so the cost does not grow with the size of the lexicon. A deletion index corrects
+one-letter typos in long words before the search.
 """
 
 import re
 import unicodedata
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 import ahocorasick
+import Stemmer
 
 # Cyrillic letters that look like Latin ones, folded the same way on both sides of a match
 # (the idea of Unicode TR39 skeletons): "АК-47" typed with Cyrillic А and К still reads "ak 47".
@@ -28,20 +33,36 @@ _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 # Chinese runs next to Latin letters or digits ("CQ自动步枪", "81式") become separate tokens.
 _CJK_EDGE = re.compile(rf"(?<=[{_CJK}])(?=[^\W_{_CJK}])|(?<=[^\W_{_CJK}])(?=[{_CJK}])")
 _CJK_CHAR = re.compile(rf"[{_CJK}]")
+_CYRILLIC_WORD = re.compile(r"[а-яё]+")
+_LATIN_WORD = re.compile(r"[a-z]+")
+_ENGLISH = Stemmer.Stemmer("english")
+_RUSSIAN = Stemmer.Stemmer("russian")
+
+
+@lru_cache(maxsize=262_144)
+def _stem(token: str) -> str:
+    # Stem in the token's own script, then fold look-alikes: "бронежилетами" and
+    # "бронежилеты" agree, and so do "vests" and "vest". Mixed-script tokens are left as they are.
+    if _CYRILLIC_WORD.fullmatch(token):
+        token = _RUSSIAN.stemWord(token)
+    elif _LATIN_WORD.fullmatch(token):
+        token = _ENGLISH.stemWord(token)
+    return token.translate(_CONFUSABLES)
 
 
 def normalize(text: str) -> str:
     """Fold text to the canonical form that lexicon terms are stored in.
 
-    NFKC (full-width forms, ligatures), case folding, Cyrillic-Latin confusables, punctuation to
-    spaces, and a space between letters and digits so that "AK47", "ak-47" and "АК 47" agree.
+    NFKC (full-width forms, ligatures), case folding, punctuation to spaces, a space between
+    letters and digits so that "AK47", "ak-47" and "АК 47" agree, Snowball stems for English and
+    Russian words, and Cyrillic-Latin look-alikes folded.
 
-    >>> normalize("Автомат АК-47, 7.62mm")
+    >>> normalize("Автоматы АК-47, 7.62mm")
     'abtomat ak 47 7 62 mm'
     """
-    folded = unicodedata.normalize("NFKC", text).casefold().translate(_CONFUSABLES)
+    folded = unicodedata.normalize("NFKC", text).casefold()
     spaced = _CJK_EDGE.sub(" ", _LETTER_DIGIT.sub(" ", _NON_WORD.sub(" ", folded)))
-    return _SPACES.sub(" ", spaced).strip()
+    return " ".join(_stem(token) for token in spaced.split())
 
 
 def _is_cjk(char: str) -> bool:
@@ -67,6 +88,60 @@ class TermMatch:
     matched: str
 
 
+_TYPO_MIN_LENGTH = 7
+
+
+def _deletes(word: str) -> set[str]:
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
+
+
+class TypoCorrector:
+    """Corrects one-letter typos (a letter missing, extra, swapped for another, or transposed)
+    in long words, towards the words the lexicons use.
+
+    Only words of seven or more letters, with no digits, and only when exactly one lexicon word
+    is that close: "bulletprof" becomes "bulletproof", "квадракоптер" becomes "квадрокоптер".
+    """
+
+    def __init__(self, vocabulary: Iterable[str]) -> None:
+        self.vocabulary = frozenset(
+            w for w in vocabulary if len(w) >= _TYPO_MIN_LENGTH and w.isalpha()
+        )
+        self._by_delete: dict[str, set[str]] = defaultdict(set)
+        for word in self.vocabulary:
+            for variant in _deletes(word):
+                self._by_delete[variant].add(word)
+        # A feed repeats its words: each distinct word is looked up once.
+        self._correction = lru_cache(maxsize=262_144)(self._correct_word)
+
+    def _correct_word(self, token: str) -> str | None:
+        if len(token) < _TYPO_MIN_LENGTH or token in self.vocabulary or not token.isalpha():
+            return None
+        candidates = self._candidates(token)
+        return candidates.pop() if len(candidates) == 1 else None
+
+    def _candidates(self, token: str) -> set[str]:
+        found = set(self._by_delete.get(token, ()))  # a letter missing from the token
+        for variant in _deletes(token):
+            if variant in self.vocabulary:  # an extra letter in the token
+                found.add(variant)
+            found.update(self._by_delete.get(variant, ()))  # a letter changed or transposed
+        return found
+
+    def correct(self, normalized: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """The text with typos corrected, and the (typo, correction) pairs."""
+        corrections: list[tuple[str, str]] = []
+        tokens = normalized.split(" ")
+        for position, token in enumerate(tokens):
+            candidate = self._correction(token)
+            if candidate is not None:
+                tokens[position] = candidate
+                corrections.append((token, candidate))
+        if not corrections:
+            return normalized, ()
+        return " ".join(tokens), tuple(corrections)
+
+
 class Lexicon:
     """Finds whole lexicon terms in normalised text, in one pass whatever the lexicon's size.
 
@@ -81,8 +156,10 @@ class Lexicon:
     def __init__(self, entries: Iterable[LexiconEntry]) -> None:
         self._automaton = ahocorasick.Automaton()
         self.size = 0
+        vocabulary: set[str] = set()
         for entry in entries:
             key = normalize(entry.term)
+            vocabulary.update(key.split())
             if not key:
                 raise ValueError(f"term {entry.term!r} is empty once normalised")
             # Pad the Latin and Cyrillic ends so they match whole words only.
@@ -92,10 +169,16 @@ class Lexicon:
             self.size += 1
         if self.size:
             self._automaton.make_automaton()
+        self.typos = TypoCorrector(vocabulary)
 
     def find(self, text: str) -> list[TermMatch]:
         """Every distinct entry whose term occurs in text, in order of first occurrence."""
-        return self.find_normalized(normalize(text))
+        return self.search(text)[0]
+
+    def search(self, text: str) -> tuple[list[TermMatch], tuple[tuple[str, str], ...]]:
+        """The matches in text, and the (typo, correction) pairs applied before matching."""
+        corrected, corrections = self.typos.correct(normalize(text))
+        return self.find_normalized(corrected), corrections
 
     def find_normalized(self, normalized: str) -> list[TermMatch]:
         """As find, for text that `normalize` has already folded (saves a pass per lexicon).

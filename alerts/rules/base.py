@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from alerts.display import printable
-from alerts.text import Lexicon, TermMatch, normalize
+from alerts.text import Lexicon, TermMatch
 from schemas.alert import AlertCategory, Severity, Subject, Window
 from schemas.declaration import Declaration
 
@@ -39,10 +39,12 @@ class DeclarationFacts:
 
     declaration: Declaration
     terms: tuple[TermMatch, ...]
+    spelling_corrections: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def of(cls, declaration: Declaration, lexicon: Lexicon) -> "DeclarationFacts":
-        return cls(declaration, tuple(lexicon.find_normalized(normalize(goods_text(declaration)))))
+        terms, corrections = lexicon.search(goods_text(declaration))
+        return cls(declaration, tuple(terms), corrections)
 
     def terms_of(self, lexicon: str, groups: Iterable[str] | None = None) -> list[TermMatch]:
         """The matched terms of one lexicon file, optionally of some of its groups only."""
@@ -95,6 +97,11 @@ def shipment_line(declaration: Declaration) -> str:
         f"{declaration.quantity:g} {declaration.quantity_unit} {'→'.join(route)}, "
         f"importer {printable(declaration.importer.name, 60)}"
     )
+
+
+def spelling_evidence(facts: DeclarationFacts) -> list[dict[str, str]]:
+    """The typos corrected before matching, so an analyst sees why a misspelt word counted."""
+    return [{"written": typo, "read_as": word} for typo, word in facts.spelling_corrections]
 
 
 def terms_evidence(matches: Iterable[TermMatch]) -> list[dict[str, str]]:

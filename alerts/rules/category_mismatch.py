@@ -17,6 +17,7 @@ from alerts.rules.base import (
     Finding,
     declaration_subject,
     shipment_line,
+    spelling_evidence,
     terms_evidence,
 )
 from schemas.alert import AlertCategory, Severity
@@ -176,6 +177,7 @@ class CategoryMismatch:
                     "declared_description": self.headings.get(prefix, ""),
                     "belongs_in": family.belongs_in,
                     "matched_terms": terms_evidence(matches),
+                    "spelling_corrections": spelling_evidence(facts),
                     "civilian_claims": [m.entry.term for m in claims],
                     "destination_country": declaration.destination_country,
                     "restricted_destination": restricted,
@@ -231,6 +233,7 @@ class CivilianClaimMilitaryGoods:
                 evidence={
                     "civilian_claims": terms_evidence(claims),
                     "military_markers": terms_evidence(markers),
+                    "spelling_corrections": spelling_evidence(facts),
                     "declared_hs_code": declaration.hs_code,
                     "goods_description": printable(declaration.goods_description, 300),
                     "destination_country": declaration.destination_country,

@@ -13,7 +13,9 @@ from alerts.text import Lexicon, LexiconEntry, normalize
         ("7.62mm", "7 62 mm"),  # glued unit
         ("CQ自动步枪", "cq 自动步枪"),  # Chinese run next to Latin letters
         ("81式", "81 式"),  # digits next to a Chinese character
-        ("  Mixed\tCASE\n", "mixed case"),  # case folding and whitespace
+        ("  Mixed\tCASE\n", "mix case"),  # case folding, whitespace, English stems
+        ("Бронежилетами", "бpoheжилet"),  # Russian stem, then look-alikes folded
+        ("bulletproof vests", "bulletproof vest"),  # plural stems to the singular
     ],
 )
 def test_normalize(text: str, expected: str) -> None:
@@ -39,7 +41,8 @@ LEXICON = Lexicon(
         ("hak 47 screws", []),  # no match inside a longer word
         ("автоматический выключатель", []),  # a longer Russian word is not the term
         ("machine-gun mount", ["generic"]),  # multi-word term with punctuation
-        ("machine guns", []),  # whole words only; plurals are their own entries
+        ("machine guns", ["generic"]),  # plurals stem to the singular
+        ("machinegunner", []),  # a longer word is not the term
         ("", []),
     ],
 )
@@ -55,3 +58,28 @@ def test_spellings_that_fold_together_count_once() -> None:
 def test_empty_term_is_refused() -> None:
     with pytest.raises(ValueError, match="empty"):
         Lexicon([LexiconEntry("g", "--", "en")])
+
+
+@pytest.mark.parametrize(
+    ("text", "groups", "corrections"),
+    [
+        ("Bulletprof vests", ["armour"], [("bulletprof", "bulletproof")]),  # a letter missing
+        ("Bulletprooof vests", ["armour"], [("bulletprooof", "bulletproof")]),  # one extra
+        ("Bullteproof vests", ["armour"], [("bullteproof", "bulletproof")]),  # transposed
+        ("Бронижилеты", ["armour"], [("бpohижилet", "бpoheжилet")]),  # one changed (Russian)
+        ("Bulletpr vest", [], []),  # two letters off: not corrected
+        ("sorting machines", [], []),  # short stems are never corrected
+    ],
+)
+def test_typos_in_long_words_are_corrected(
+    text: str, groups: list[str], corrections: list[tuple[str, str]]
+) -> None:
+    lexicon = Lexicon(
+        [
+            LexiconEntry("armour", "bulletproof vest", "en"),
+            LexiconEntry("armour", "бронежилет", "ru"),
+        ]
+    )
+    matches, applied = lexicon.search(text)
+    assert [m.entry.group for m in matches] == groups
+    assert list(applied) == corrections

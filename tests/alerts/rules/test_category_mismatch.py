@@ -348,3 +348,12 @@ def test_summary_escapes_control_characters_in_party_names() -> None:
     )[FIREARM]
     assert "\u202e" not in alert.summary and "\x1b" not in alert.summary
     assert "\\u202e" in alert.summary
+
+
+def test_inflected_and_misspelt_descriptions_still_match() -> None:
+    alert = alerts_by_rule(
+        {"hs_code": "6307.90", "goods_description": "Партия бронижилетами и бронеплитами"}
+    )[ARMOUR]
+    assert alert.evidence["spelling_corrections"] == [
+        {"written": "бpohижилet", "read_as": "бpoheжилet"}
+    ]
