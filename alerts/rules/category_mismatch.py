@@ -76,8 +76,9 @@ FAMILIES: tuple[MismatchFamily, ...] = (
         named_groups=frozenset({"drone"}),
         generic_groups=frozenset({"drone_component"}),
         group_labels={"drone": "Drone", "drone_component": "Drone component"},
-        declared_groups=("toys", "adp_parts", "generic_electrical"),
-        belongs_in="unmanned aircraft belong in 8806 and their parts in 8807",
+        # 8802/8803 held drones before HS 2022 split them out into 8806 and 8807.
+        declared_groups=("toys", "adp_parts", "generic_electrical", "uav_legacy"),
+        belongs_in="since HS 2022 unmanned aircraft belong in 8806 and their parts in 8807",
         toy_groups=("toys",),
         generic_needs_risky_route=True,
     ),

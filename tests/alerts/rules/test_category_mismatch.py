@@ -202,6 +202,15 @@ def test_body_armour_negative(overrides: dict[str, Any]) -> None:
             },
             Severity.MEDIUM,
         ),
+        # The pre-2022 aircraft heading for a drone, in Chinese.
+        (
+            {
+                "hs_code": "8802.20",
+                "goods_description": "植保无人机 30升",
+                "destination_country": "KG",
+            },
+            Severity.HIGH,
+        ),
         # Video transmitters to Russia, components only.
         (
             {"hs_code": "8517.62", "goods_description": "Видеопередатчики 5.8 ГГц 2.5 Вт"},

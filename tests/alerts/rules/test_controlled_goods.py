@@ -48,6 +48,18 @@ RULE = "controlled_goods.restricted_destination"
         ),
         # 8806: unmanned aircraft.
         ({"hs_code": "8806.92", "goods_description": "Quadcopter"}, Severity.CRITICAL, "UAV"),
+        # Identified by description in Russian: quadcopters declared as cameras.
+        (
+            {"hs_code": "8525.89", "goods_description": "Квадрокоптеры с тепловизором"},
+            Severity.CRITICAL,
+            "UAV",
+        ),
+        # In English: plate carriers with ballistic plates as bags.
+        (
+            {"hs_code": "4202.92", "goods_description": "Plate carriers with ballistic plates"},
+            Severity.CRITICAL,
+            "ML13",
+        ),
         # Identified by description, not code: body armour declared as textiles.
         ({"hs_code": "6307.90", "goods_description": "防弹衣 三级"}, Severity.CRITICAL, "ML13"),
     ],

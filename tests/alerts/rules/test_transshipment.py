@@ -44,6 +44,28 @@ RULE = "transshipment.diversion_route"
             },
             Severity.HIGH,
         ),
+        # Russian description, drone parts made in China, dispatched from Kyrgyzstan.
+        (
+            {
+                "hs_code": "8807.30",
+                "goods_description": "Запчасти для квадрокоптеров",
+                "origin_country": "CN",
+                "dispatch_country": "KG",
+                "exporter": party("OsOO Aero Trade", "KG"),
+            },
+            Severity.HIGH,
+        ),
+        # Chinese description, thermal modules via the UAE.
+        (
+            {
+                "hs_code": "8525.89",
+                "goods_description": "红外热成像模组 640",
+                "origin_country": "CN",
+                "dispatch_country": "AE",
+                "exporter": party("Gulf Optics FZE", "AE"),
+            },
+            Severity.HIGH,
+        ),
         # Rerouted through a country not on the diversion list.
         (
             {
