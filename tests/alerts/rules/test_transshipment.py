@@ -44,7 +44,8 @@ RULE = "transshipment.diversion_route"
             },
             Severity.HIGH,
         ),
-        # Russian description, drone parts made in China, dispatched from Kyrgyzstan.
+        # Russian description, drone parts made in China, dispatched from Kyrgyzstan; the text
+        # names the drones themselves, the strongest control, so critical.
         (
             {
                 "hs_code": "8807.30",
@@ -53,7 +54,7 @@ RULE = "transshipment.diversion_route"
                 "dispatch_country": "KG",
                 "exporter": party("OsOO Aero Trade", "KG"),
             },
-            Severity.HIGH,
+            Severity.CRITICAL,
         ),
         # Chinese description, thermal modules via the UAE.
         (
