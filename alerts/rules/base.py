@@ -87,6 +87,19 @@ def declaration_subject(declaration: Declaration) -> Subject:
     )
 
 
+def declaration_finding(
+    declaration: Declaration, severity: Severity, summary: str, evidence: dict[str, Any]
+) -> Finding:
+    """A finding about one declaration: its subject and id are the declaration's own."""
+    return Finding(
+        severity=severity,
+        summary=summary,
+        subject=declaration_subject(declaration),
+        declaration_ids=(declaration.declaration_id,),
+        evidence=evidence,
+    )
+
+
 def shipment_line(declaration: Declaration) -> str:
     """'1000 PCE CN→TR→RU, importer OOO Tekhkrim': the common tail of summaries."""
     route = [declaration.origin_country]

@@ -15,7 +15,7 @@ from alerts.reference import ReferenceData
 from alerts.rules.base import (
     DeclarationFacts,
     Finding,
-    declaration_subject,
+    declaration_finding,
     shipment_line,
     spelling_evidence,
     terms_evidence,
@@ -165,12 +165,11 @@ class CategoryMismatch:
             f"{shipment_line(declaration)}"
         )
         return [
-            Finding(
-                severity=severity,
-                summary=summary,
-                subject=declaration_subject(declaration),
-                declaration_ids=(declaration.declaration_id,),
-                evidence={
+            declaration_finding(
+                declaration,
+                severity,
+                summary,
+                {
                     "family": family.key,
                     "declared_hs_code": declaration.hs_code,
                     "declared_group": group,
@@ -226,12 +225,11 @@ class CivilianClaimMilitaryGoods:
             f"{shipment_line(declaration)}"
         )
         return [
-            Finding(
-                severity=Severity.CRITICAL if restricted else Severity.HIGH,
-                summary=summary,
-                subject=declaration_subject(declaration),
-                declaration_ids=(declaration.declaration_id,),
-                evidence={
+            declaration_finding(
+                declaration,
+                Severity.CRITICAL if restricted else Severity.HIGH,
+                summary,
+                {
                     "civilian_claims": terms_evidence(claims),
                     "military_markers": terms_evidence(markers),
                     "spelling_corrections": spelling_evidence(facts),

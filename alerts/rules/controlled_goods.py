@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from alerts.display import printable
 from alerts.reference import ReferenceData
-from alerts.rules.base import DeclarationFacts, Finding, declaration_subject, shipment_line
+from alerts.rules.base import DeclarationFacts, Finding, declaration_finding, shipment_line
 from alerts.rules.controls import ControlMatcher, control_evidence
 from schemas.alert import AlertCategory
 
@@ -48,12 +48,11 @@ class ControlledGoodsToRestricted:
             f"{shipment_line(declaration)}"
         )
         return [
-            Finding(
-                severity=strongest.severity,
-                summary=summary,
-                subject=declaration_subject(declaration),
-                declaration_ids=(declaration.declaration_id,),
-                evidence={
+            declaration_finding(
+                declaration,
+                strongest.severity,
+                summary,
+                {
                     "controls": control_evidence(controls),
                     "declared_hs_code": declaration.hs_code,
                     "destination_country": declaration.destination_country,

@@ -14,7 +14,7 @@ from alerts.parties import (
     load_opensanctions_csv,
 )
 from alerts.reference import ReferenceData, load_file
-from alerts.rules.base import DeclarationFacts, Finding, declaration_subject, shipment_line
+from alerts.rules.base import DeclarationFacts, Finding, declaration_finding, shipment_line
 from schemas.alert import AlertCategory, Severity
 
 
@@ -90,12 +90,11 @@ class RestrictedParty:
             f"{shipment_line(declaration)}"
         )
         return [
-            Finding(
-                severity=severity,
-                summary=summary,
-                subject=declaration_subject(declaration),
-                declaration_ids=(declaration.declaration_id,),
-                evidence={
+            declaration_finding(
+                declaration,
+                severity,
+                summary,
+                {
                     "matches": [
                         {
                             "role": hit_role,

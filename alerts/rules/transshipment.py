@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from alerts.reference import ReferenceData
-from alerts.rules.base import DeclarationFacts, Finding, declaration_subject, shipment_line
+from alerts.rules.base import DeclarationFacts, Finding, declaration_finding, shipment_line
 from alerts.rules.controls import ControlMatcher, control_evidence
 from schemas.alert import AlertCategory, Severity
 
@@ -73,12 +73,11 @@ class DiversionRoute:
             f"({'; '.join(reasons)}): {shipment_line(declaration)}"
         )
         return [
-            Finding(
-                severity=severity,
-                summary=summary,
-                subject=declaration_subject(declaration),
-                declaration_ids=(declaration.declaration_id,),
-                evidence={
+            declaration_finding(
+                declaration,
+                severity,
+                summary,
+                {
                     "route": {
                         "origin": declaration.origin_country,
                         "dispatch": dispatch,
