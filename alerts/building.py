@@ -3,10 +3,11 @@
 import hashlib
 from collections.abc import Callable
 from datetime import datetime
+from typing import Protocol
 
 from alerts.rules import Catalogue
 from alerts.rules.base import DeclarationFacts, Finding, Rule
-from schemas.alert import Alert, Subject, Window
+from schemas.alert import Alert, AlertCategory, Subject, Window
 from schemas.declaration import Declaration
 
 
@@ -28,6 +29,27 @@ def alert_id(rule_id: str, rule_version: str, subject: Subject, window: Window |
 def build_alert(
     rule: Rule, finding: Finding, declaration: Declaration, detected_at: datetime
 ) -> Alert:
+    return make_alert(rule, finding, declaration.declared_at, detected_at)
+
+
+class RuleMeta(Protocol):
+    @property
+    def rule_id(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def category(self) -> AlertCategory: ...
+
+    @property
+    def reference_data_version(self) -> str: ...
+
+
+def make_alert(
+    rule: RuleMeta, finding: Finding, event_time: datetime, detected_at: datetime
+) -> Alert:
+    """An Alert from a rule's finding: the id from rule, version, subject and window."""
     return Alert(
         alert_id=alert_id(rule.rule_id, rule.version, finding.subject, finding.window),
         rule_id=rule.rule_id,
@@ -39,7 +61,7 @@ def build_alert(
         subject=finding.subject,
         evidence=finding.evidence,
         window=finding.window,
-        event_time=declaration.declared_at,
+        event_time=event_time,
         detected_at=detected_at,
         reference_data_version=rule.reference_data_version,
     )

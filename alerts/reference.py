@@ -11,12 +11,19 @@ from pathlib import Path
 from typing import Annotated, Generic, Literal, TypeVar
 
 import orjson
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
 
 from alerts.errors import ReferenceDataError
 from alerts.hs import HsCodeSet
 from alerts.text import Lexicon, LexiconEntry
-from schemas.codes import CountryCode
+from schemas.codes import CountryCode, CurrencyCode
 
 DEFAULT_REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 
@@ -29,7 +36,15 @@ class _Strict(BaseModel):
 
 
 class Header(_Strict):
-    kind: Literal["lexicon", "hs_groups", "country_lists", "control_list", "watchlist"]
+    kind: Literal[
+        "lexicon",
+        "hs_groups",
+        "country_lists",
+        "control_list",
+        "watchlist",
+        "fx_rates",
+        "unit_value_bands",
+    ]
     name: Name
     version: NonEmpty
     source: NonEmpty
@@ -71,6 +86,26 @@ class WatchlistRecord(_Strict):
     note: str = ""
 
 
+class FxRateRecord(_Strict):
+    currency: CurrencyCode
+    usd_per_unit: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class UnitValueBandRecord(_Strict):
+    hs_subheading: Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+    unit: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,8}$")]
+    p05_usd: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    p50_usd: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    p95_usd: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    note: NonEmpty
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "UnitValueBandRecord":
+        if not self.p05_usd <= self.p50_usd <= self.p95_usd:
+            raise ValueError("need p05_usd <= p50_usd <= p95_usd")
+        return self
+
+
 Record = TypeVar("Record", bound=_Strict)
 _RECORD_MODELS: dict[str, type[_Strict]] = {
     "lexicon": LexiconRecord,
@@ -78,6 +113,8 @@ _RECORD_MODELS: dict[str, type[_Strict]] = {
     "country_lists": CountryListRecord,
     "control_list": ControlListRecord,
     "watchlist": WatchlistRecord,
+    "fx_rates": FxRateRecord,
+    "unit_value_bands": UnitValueBandRecord,
 }
 
 
@@ -194,6 +231,13 @@ class ReferenceData:
     def control_list(self, name: str) -> tuple[ControlListRecord, ...]:
         return tuple(
             r for r in self.file(name, "control_list").records if isinstance(r, ControlListRecord)
+        )
+
+    def unit_value_bands(self, name: str = "unit_value_bands") -> tuple[UnitValueBandRecord, ...]:
+        return tuple(
+            r
+            for r in self.file(name, "unit_value_bands").records
+            if isinstance(r, UnitValueBandRecord)
         )
 
     def watchlist_files(self) -> list[ReferenceFile[_Strict]]:

@@ -1,0 +1,106 @@
+"""The window engine: one observation and its key's state in, the new state and findings out.
+
+Pure: the faust agent calls it with state from a changelog-backed table, the offline backtest
+with state from a dict, and both give the same alerts for the same observations.
+"""
+
+from dataclasses import dataclass
+
+from alerts.reference import ReferenceData
+from alerts.rules.base import Finding
+from alerts.rules.split_shipments import SplitShipments
+from alerts.rules.value_anomaly import Band, UnitValueAnomaly
+from alerts.rules.volume_anomaly import VolumeAnomaly
+from alerts.windows.config import WindowConfig
+from alerts.windows.observations import Dimension, Observation
+from alerts.windows.state import Admission, KeyState, add_to_bucket, admit
+from alerts.windows.timing import day_of
+
+WindowRule = VolumeAnomaly | SplitShipments | UnitValueAnomaly
+
+
+@dataclass(frozen=True, slots=True)
+class WindowOutcome:
+    state: KeyState
+    admission: Admission
+    findings: list[tuple[WindowRule, Finding]]
+
+
+class WindowEngine:
+    """Admits each observation into its key's state and runs the window rule for its dimension.
+
+    >>> engine = WindowEngine.build(ReferenceData.load(), WindowConfig())
+    >>> outcome = engine.process(observation, state=None)
+    """
+
+    def __init__(
+        self,
+        config: WindowConfig,
+        volume: VolumeAnomaly,
+        split: SplitShipments,
+        value: UnitValueAnomaly,
+    ) -> None:
+        self.config = config
+        self.volume = volume
+        self.split = split
+        self.value = value
+        self.rules: list[WindowRule] = [volume, split, value]
+
+    @classmethod
+    def build(cls, reference: ReferenceData, config: WindowConfig) -> "WindowEngine":
+        seeds = {
+            (r.hs_subheading, r.unit): Band(r.p05_usd, r.p50_usd, r.p95_usd, 0, "seed")
+            for r in reference.unit_value_bands()
+        }
+        volume_version = reference.version_of("fx_rates", "control_lists")
+        return cls(
+            config,
+            VolumeAnomaly(config, volume_version),
+            SplitShipments(config, volume_version),
+            UnitValueAnomaly(config, seeds, reference.version_of("fx_rates", "unit_value_bands")),
+        )
+
+    def contribution(self, observation: Observation) -> list[float]:
+        value = observation.value_usd or 0.0
+        controlled = 1.0 if observation.controlled else 0.0
+        large = 1.0 if value >= self.config.split_value_threshold_usd else 0.0
+        return [1.0, observation.quantity, value, controlled, controlled * value, large]
+
+    def process(self, observation: Observation, state: KeyState | None) -> WindowOutcome:
+        state = state if state is not None else KeyState()
+        is_value = observation.dimension is Dimension.SUBHEADING_UNIT
+        config = self.config
+        admission = admit(
+            state,
+            observation.declaration_id,
+            observation.event_time_ms,
+            observation.source_partition,
+            observation.source_offset,
+            grace_ms=config.grace_ms,
+            retention_days=config.value_retention_days
+            if is_value
+            else config.volume_retention_days,
+            ids_kept=config.late_ids_kept,
+        )
+        contribution = self.contribution(observation)
+        if admission.counted and not is_value:
+            add_to_bucket(state, day_of(observation.event_time_ms), contribution)
+        rule: WindowRule
+        if is_value:
+            rule = self.value
+        elif observation.dimension is Dimension.EXPORTER_IMPORTER_HEADING:
+            rule = self.split
+        else:
+            rule = self.volume
+        findings = rule.evaluate(observation, state, admission, contribution)
+        self._forget_old_baselines(state)
+        return WindowOutcome(state, admission, [(rule, f) for f in findings])
+
+    def _forget_old_baselines(self, state: KeyState) -> None:
+        newest = state.watermark_day
+        if newest is None or len(state.baselines) < 16:
+            return
+        horizon = newest - 2 * max(self.config.hopping_days, self.config.split_window_days) - 2
+        for key in list(state.baselines):
+            if int(key.rsplit(":", 1)[1]) < horizon:
+                del state.baselines[key]

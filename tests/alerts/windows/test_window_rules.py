@@ -1,0 +1,211 @@
+"""The window rules over hand-built streams, with expected alerts worked out by hand."""
+
+import random
+from dataclasses import replace
+from datetime import timedelta
+
+from alerts.windows.config import WindowConfig
+from alerts.windows.engine import WindowEngine
+from alerts.windows.observations import Dimension, Observation
+from alerts.windows.state import KeyState, N
+from alerts.windows.timing import day_of
+from schemas.alert import Severity
+from tests.alerts.windows.helpers import REFERENCE, START, declaration, observe, run
+
+IMPORTER = Dimension.IMPORTER_HEADING
+START_DAY = day_of(int(START.timestamp() * 1000))
+
+
+def steady_then_spike(spike: int = 45, minutes_apart: int = 5) -> list[Observation]:
+    """30 days of 2 laptop declarations a day ($5k each) for one importer, then `spike` on day 31."""
+    declarations = []
+    number = 0
+    for day in range(31):
+        for k in range(2):
+            number += 1
+            declarations.append(declaration(day + k / 24, number, invoice_value=5000))
+    for k in range(spike):
+        number += 1
+        declarations.append(declaration(31 + k * minutes_apart / 1440, number, invoice_value=5000))
+    return observe(declarations)
+
+
+def test_volume_spike_alerts_once_per_window() -> None:
+    alerts, states = run(steady_then_spike(), dimension=IMPORTER)
+    windows = sorted(
+        (f.evidence["window_days"], day_of(int(f.window.start.timestamp() * 1000)) - START_DAY)
+        for _, f in alerts.values()
+    )
+    # Tumbling day 31; and every 7-day window holding day 31 (starts 25..31): each holds
+    # 2 * (31 - start) + 45 declarations against a baseline median of 14, at least 3.2 times it.
+    assert windows == [(1, 31)] + [(7, start) for start in range(25, 32)]
+    tumbling = next(f for _, f in alerts.values() if f.evidence["window_days"] == 1)
+    assert tumbling.severity is Severity.HIGH
+    reasons = {r["metric"]: r for r in tumbling.evidence["reasons"]}
+    # It fires inline, on the event that crosses: the spike's 10th declaration reaches
+    # min_count (10), with robust scale max(1.4826 * MAD 0, 0.1 * median 2, floor 1) = 1,
+    # so z = (10 - 2) / 1 = 8 >= 5 and ratio 10 / 2 = 5 >= 3.
+    assert reasons["declarations"]["baseline_median"] == 2
+    assert reasons["declarations"]["value"] == 10
+    assert reasons["declarations"]["robust_z"] == 8
+    assert tumbling.evidence["crossed_by"] == "D-00072"  # 62 steady ones, then the 10th
+    assert tumbling.evidence["window"]["value_usd"] == 10 * 5000
+    [state] = states.values()
+    assert sum(b[N] for b in state.buckets.values()) <= 2 * 31 + 45
+
+
+def test_no_alert_without_enough_history() -> None:
+    spike = observe([declaration(0, n, invoice_value=5000) for n in range(60)])
+    alerts, _ = run(spike, dimension=IMPORTER)
+    assert alerts == {}
+
+
+def test_new_key_with_a_large_controlled_volume() -> None:
+    burst = observe(
+        [declaration(0.1 * n / 24, n, hs_code="854231", invoice_value=9000) for n in range(25)],
+        controlled=True,
+    )
+    alerts, _ = run(burst, dimension=IMPORTER)
+    reasons = {f.evidence["reasons"][0]["reason"] for _, f in alerts.values()}
+    assert reasons == {"new_key_controlled"}
+    assert len(alerts) == 1 + 7  # the day, and each 7-day window that holds it
+    # 12 x $9,000 = $108,000 crosses new_key_controlled_value_usd ($100,000) before the
+    # count reaches new_key_controlled_count (20): the 12th declaration crosses.
+    assert {f.evidence["crossed_by"] for _, f in alerts.values()} == {"D-00011"}
+
+
+def test_replay_out_of_order_within_grace_gives_the_same_alerts() -> None:
+    in_order, _ = run(steady_then_spike(), dimension=IMPORTER)
+    shuffled = steady_then_spike()
+    rng = random.Random(4)
+    # Shuffle inside blocks of 40 observations, about 3 hours of event time: within the grace.
+    blocks = [shuffled[i : i + 40] for i in range(0, len(shuffled), 40)]
+    for block in blocks:
+        rng.shuffle(block)
+    out_of_order, _ = run([o for block in blocks for o in block], dimension=IMPORTER)
+    assert out_of_order.keys() == in_order.keys()
+
+
+def test_late_beyond_grace_is_not_counted_but_reported() -> None:
+    observations = steady_then_spike(spike=12)
+    late = observe([declaration(30, 9999, invoice_value=5000)])  # a day behind the watermark
+    spike_later = observe(
+        [declaration(33 + k / 1440, 5000 + k, invoice_value=5000) for k in range(40)]
+    )
+    for offset, obs in enumerate([*late, *spike_later], start=len(observations)):
+        observations.append(replace(obs, source_offset=offset))  # later in the source topic
+    alerts, states = run(observations, dimension=IMPORTER)
+    [state] = states.values()
+    assert [i for i, _ in state.late] == ["D-09999"]
+    assert state.buckets[START_DAY + 30][N] == 2  # not 3
+    day_33 = [
+        f
+        for _, f in alerts.values()
+        if f.window.start == (START + timedelta(days=33)).replace(hour=0)
+    ]
+    assert day_33, "the later spike alerts"
+    assert day_33[0].evidence["late_declarations_not_counted"][0]["declaration_id"] == "D-09999"
+
+
+def test_replayed_observations_are_not_counted_twice_but_realert() -> None:
+    observations = steady_then_spike()
+    once, first_states = run(observations, dimension=IMPORTER)
+    twice, second_states = run(observations + observations, dimension=IMPORTER)
+    assert twice.keys() == once.keys()
+    [first], [second] = first_states.values(), second_states.values()
+    assert first.buckets == second.buckets
+    engine = WindowEngine.build(REFERENCE, WindowConfig())
+    last = [o for o in observations if o.dimension is IMPORTER][-1]
+    replay = engine.process(last, KeyState.decode(second.encode()))
+    assert replay.admission.duplicate
+    # A replayed event re-emits the alerts of every anomalous window it belongs to, in case
+    # they were lost in the crash; the ids are the ones already sent, so a repeat is harmless.
+    assert {f.window for _, f in replay.findings} == {f.window for _, f in once.values()}
+
+
+def test_expiry_follows_event_time() -> None:
+    config = WindowConfig()
+    observations = observe([declaration(day, day, invoice_value=100) for day in range(0, 200, 5)])
+    _, states = run(observations, config, dimension=IMPORTER)
+    [state] = states.values()
+    newest = max(state.buckets)
+    assert min(state.buckets) >= newest - config.volume_retention_days
+    assert len(state.buckets) <= config.volume_retention_days // 5 + 1
+
+
+def split_run(values: list[float], days: list[float]) -> dict[str, object]:
+    declarations = [
+        declaration(
+            day,
+            n,
+            hs_code="854231",
+            invoice_value=value,
+            exporter={"name": "Shenzhen Chips Ltd", "country": "CN"},
+        )
+        for n, (value, day) in enumerate(zip(values, days, strict=True))
+    ]
+    alerts, _ = run(
+        observe(declarations, controlled=True), dimension=Dimension.EXPORTER_IMPORTER_HEADING
+    )
+    return alerts
+
+
+def test_split_shipments() -> None:
+    # 4 x $3,000 over two days: under $10,000 each, $12,000 together. Windows of 3 days
+    # holding both days start on day -1 and day 0; the 4th declaration crosses.
+    alerts = split_run([3000] * 4, [0, 0.1, 1, 1.1])
+    starts = sorted(
+        day_of(int(f.window.start.timestamp() * 1000)) - START_DAY for _, f in alerts.values()
+    )
+    assert starts == [-1, 0]
+    assert {f.evidence["crossed_by"] for _, f in alerts.values()} == {"D-00003"}
+    assert all(f.evidence["declarations"] == 4 for _, f in alerts.values())
+
+
+def test_no_split_when_one_shipment_crosses_the_threshold_itself() -> None:
+    assert split_run([3000, 3000, 12000, 3000], [0, 0.1, 1, 1.1]) == {}
+
+
+def test_no_split_when_spread_wider_than_the_window() -> None:
+    assert split_run([3000] * 4, [0, 4, 8, 12]) == {}
+
+
+def test_value_anomaly_against_the_seed_band() -> None:
+    # Rifles at $35 a piece: the seed band for 9303.20 per PCE is $250-$4,500, factor 3.
+    rifles = [
+        declaration(0, 1, hs_code="930320", quantity=1000, invoice_value=35_000),
+        declaration(0.1, 2, hs_code="930320", quantity=10, invoice_value=8000),
+    ]
+    alerts, _ = run(observe(rifles, controlled=True), dimension=Dimension.SUBHEADING_UNIT)
+    [(rule_id, finding)] = alerts.values()
+    assert rule_id == "value_anomaly.unit_value"
+    assert finding.declaration_ids == ("D-00001",)
+    assert finding.evidence["band"]["origin"] == "seed"
+    assert finding.evidence["direction"] == "below"
+    assert finding.severity is Severity.HIGH
+
+
+def test_value_anomaly_against_a_learned_band() -> None:
+    rng = random.Random(1)
+    normal = [
+        declaration(
+            day / 4, n, hs_code="854239", quantity=1000, invoice_value=1000 * rng.uniform(2, 4)
+        )
+        for n, day in enumerate(range(40))
+    ]
+    odd = declaration(14, 999, hs_code="854239", quantity=1000, invoice_value=100 * 1000)
+    ok = declaration(14.1, 998, hs_code="854239", quantity=1000, invoice_value=3.1 * 1000)
+    alerts, _ = run(observe([*normal, odd, ok]), dimension=Dimension.SUBHEADING_UNIT)
+    [(_, finding)] = alerts.values()
+    assert finding.declaration_ids == ("D-00999",)
+    band = finding.evidence["band"]
+    assert band["origin"] == "learned" and band["observations"] >= 30
+    assert 1.5 < band["p05_usd"] <= band["p50_usd"] <= band["p95_usd"] < 5
+
+
+def test_state_and_observation_encodings_round_trip() -> None:
+    _, states = run(steady_then_spike(), dimension=IMPORTER)
+    [state] = states.values()
+    assert KeyState.decode(state.encode()) == state
+    obs = steady_then_spike()[0]
+    assert Observation.decode(obs.encode()) == obs
