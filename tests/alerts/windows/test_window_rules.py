@@ -17,7 +17,7 @@ START_DAY = day_of(int(START.timestamp() * 1000))
 
 
 def steady_then_spike(spike: int = 45, minutes_apart: int = 5) -> list[Observation]:
-    """30 days of 2 laptop declarations a day ($5k each) for one importer, then `spike` on day 31."""
+    """30 days of 2 laptop declarations a day ($5k each) for one importer, then a spike."""
     declarations = []
     number = 0
     for day in range(31):
