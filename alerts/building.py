@@ -80,6 +80,10 @@ class RuleEngine:
         self._clock = clock
 
     def screen(self, declaration: Declaration) -> list[Alert]:
+        return self.assess(declaration)[0]
+
+    def assess(self, declaration: Declaration) -> tuple[list[Alert], DeclarationFacts]:
+        """The alerts, and the facts the rules saw (the window stage needs them too)."""
         facts = DeclarationFacts.of(declaration, self.catalogue.lexicon)
         alerts: list[Alert] = []
         for rule in self.rules:
@@ -87,4 +91,4 @@ class RuleEngine:
             if findings:
                 detected_at = self._clock()
                 alerts.extend(build_alert(rule, f, declaration, detected_at) for f in findings)
-        return alerts
+        return alerts, facts

@@ -23,6 +23,7 @@ class RejectReason(StrEnum):
     NOT_JSON = "not_json"
     NOT_OBJECT = "not_object"
     INVALID = "invalid"
+    FUTURE_EVENT_TIME = "future_event_time"
     RULE_ERROR = "rule_error"
 
 

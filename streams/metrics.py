@@ -68,6 +68,36 @@ class Metrics:
             "Rules the worker runs.",
             registry=registry,
         )
+        self.observations = Counter(
+            "tradewatch_window_observations",
+            "Observations the window stage read, by dimension and outcome "
+            "(counted, late, replayed).",
+            ["dimension", "outcome"],
+            registry=registry,
+        )
+        self.late_declarations = Counter(
+            "tradewatch_late_declarations",
+            "Declarations older than their key's watermark by more than the grace period: not "
+            "counted in windows, named in the evidence of the key's next alerts.",
+            ["dimension"],
+            registry=registry,
+        )
+        self.window_seconds = Histogram(
+            "tradewatch_window_processing_seconds",
+            "Time to update a key's window state and evaluate its rule.",
+            buckets=_PROCESSING_BUCKETS,
+            registry=registry,
+        )
+        self.window_errors = Counter(
+            "tradewatch_window_errors",
+            "Observations the window stage failed on (logged; the stream goes on).",
+            registry=registry,
+        )
+        self.window_keys = Gauge(
+            "tradewatch_window_keys",
+            "Aggregation keys held in the window table by this worker.",
+            registry=registry,
+        )
         self._alert_children: dict[tuple[str, AlertCategory, Severity], Counter] = {}
 
     def dead_letter(self, reason: RejectReason) -> None:

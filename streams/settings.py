@@ -71,6 +71,25 @@ class Settings(BaseSettings):
         description="Comma-separated extra watchlist files: tradewatch .jsonl or OpenSanctions "
         "targets.simple.csv.",
     )
+    window_grace_seconds: int = Field(
+        default=6 * 3600,
+        ge=0,
+        le=86400,
+        description="How late (event time) a declaration may arrive and still count in its "
+        "windows.",
+    )
+    window_tumbling_days: int = Field(default=1, ge=1, le=31)
+    window_hopping_days: int = Field(default=7, ge=1, le=90)
+    window_hopping_step_days: int = Field(default=1, ge=1, le=90)
+    window_baseline_windows: int = Field(default=28, ge=3, le=365)
+    window_min_history_windows: int = Field(default=14, ge=1, le=365)
+    split_window_days: int = Field(default=3, ge=1, le=31)
+    split_value_threshold_usd: float = Field(default=10_000, gt=0)
+    max_future_seconds: int = Field(
+        default=86400,
+        ge=0,
+        description="Declarations dated more than this after their Kafka timestamp are rejected.",
+    )
     party_match_threshold: float = Field(
         default=90, ge=50, le=100, description="Least fuzzy name score (0-100) that alerts."
     )

@@ -8,6 +8,7 @@ from alerts.reference import ReferenceData
 from alerts.rules.base import DeclarationFacts, Finding, Rule
 from alerts.rules.category_mismatch import FAMILIES, CategoryMismatch, CivilianClaimMilitaryGoods
 from alerts.rules.controlled_goods import ControlledGoodsToRestricted
+from alerts.rules.controls import ControlMatcher
 from alerts.rules.restricted_party import RestrictedParty
 from alerts.rules.transshipment import DiversionRoute
 from alerts.text import Lexicon
@@ -29,6 +30,7 @@ class Catalogue:
 
     rules: list[Rule]
     lexicon: Lexicon
+    controls: ControlMatcher
 
 
 def build_catalogue(reference: ReferenceData, options: CatalogueOptions | None = None) -> Catalogue:
@@ -46,7 +48,7 @@ def build_catalogue(reference: ReferenceData, options: CatalogueOptions | None =
             reference, restricted, options.extra_watchlists, options.party_match_threshold
         ),
     ]
-    return Catalogue(rules, reference.combined_lexicon())
+    return Catalogue(rules, reference.combined_lexicon(), ControlMatcher(reference))
 
 
 __all__ = [

@@ -7,11 +7,12 @@ from alerts.building import RuleEngine
 from alerts.reference import ReferenceData
 from alerts.rules import Catalogue, build_catalogue
 from alerts.rules.base import DeclarationFacts, Finding, Rule
+from alerts.rules.controls import ControlMatcher
 from alerts.text import Lexicon
 from schemas.alert import Alert, AlertCategory
 from streams.decoding import Rejection, RejectReason
 from streams.metrics import Metrics
-from streams.screening import Screener
+from streams.screening import Screened, Screener
 from tests.conftest import declaration_dict
 
 CLOCK = lambda: datetime(2026, 1, 1, tzinfo=UTC)  # noqa: E731
@@ -20,7 +21,7 @@ CLOCK = lambda: datetime(2026, 1, 1, tzinfo=UTC)  # noqa: E731
 def screener(rules: list[Rule] | None = None) -> tuple[Screener, CollectorRegistry]:
     registry = CollectorRegistry()
     catalogue = (
-        Catalogue(rules, Lexicon([]))
+        Catalogue(rules, Lexicon([]), ControlMatcher(ReferenceData.load()))
         if rules is not None
         else build_catalogue(ReferenceData.load())
     )
@@ -43,9 +44,9 @@ def test_counts_ok_rejected_and_alerts() -> None:
     quiet = orjson.dumps(declaration_dict())
     outcomes = [screen.screen(raw) for raw in (alerting, quiet, b"nope", b"[]")]
 
-    assert isinstance(outcomes[0], list) and len(outcomes[0]) == 1
-    assert isinstance(outcomes[0][0], Alert)
-    assert outcomes[1] == []
+    assert isinstance(outcomes[0], Screened) and len(outcomes[0].alerts) == 1
+    assert isinstance(outcomes[0].alerts[0], Alert)
+    assert outcomes[1] == Screened([])
     assert [o.reason for o in outcomes[2:] if isinstance(o, Rejection)] == [
         RejectReason.NOT_JSON,
         RejectReason.NOT_OBJECT,
