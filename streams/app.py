@@ -138,6 +138,9 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         producer_max_request_size=max(1_048_576, settings.max_message_bytes + 65_536),
         consumer_max_fetch_size=max(4_194_304, settings.max_message_bytes * 2),
         stream_wait_empty=False,
+        # A worker that dies holds its partitions until the session times out.
+        broker_session_timeout=settings.session_timeout_seconds,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout_seconds / 3),
         # Windows expire in event time inside the state (alerts/windows/state.py); faust's own
         # wall-clock window expiry is not used.
         table_cleanup_interval=3600.0,
@@ -151,9 +154,9 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     table = app.Table(
         WINDOW_TABLE,
         default=None,
-        schema=faust.Schema(
-            key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
-        ),
+        # bytes types make faust use the raw codec for the changelog too (a Schema does not).
+        key_type=bytes,
+        value_type=bytes,
         partitions=settings.topic_partitions,
     )
 

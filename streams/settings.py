@@ -71,6 +71,12 @@ class Settings(BaseSettings):
         description="Comma-separated extra watchlist files: tradewatch .jsonl or OpenSanctions "
         "targets.simple.csv.",
     )
+    session_timeout_seconds: float = Field(
+        default=15.0,
+        ge=6,
+        le=300,
+        description="How long a silent worker keeps its partitions before Kafka reassigns them.",
+    )
     window_grace_seconds: int = Field(
         default=6 * 3600,
         ge=0,

@@ -1,0 +1,160 @@
+"""Event-time windows through the real broker: out-of-order replay, a second replay, recovery."""
+
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer
+from kafka.admin import NewTopic
+
+from alerts.windows.state import KeyState
+from streams.app import WINDOW_TABLE
+from streams.decoding import SourceRef
+from streams.offline import OfflinePipeline
+from streams.settings import Settings
+from tests.integration.kafka_helpers import (
+    WorkerProcess,
+    bootstrap,
+    consume,
+    metric,
+    produce,
+    scrape,
+    worker_env,
+)
+from tests.integration.scenarios import shuffle_within, window_scenario
+
+GRACE = timedelta(hours=6)
+
+
+def create_topic(broker_url: str, name: str, partitions: int) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap(broker_url))
+    try:
+        admin.create_topics([NewTopic(name, partitions, 1)])
+    finally:
+        admin.close()
+
+
+def expected(messages: list[bytes], topic: str, tmp_path: Path) -> dict[str, object]:
+    offline = OfflinePipeline(Settings(data_dir=tmp_path / "offline", topic_partitions=1))
+    return offline.alerts((raw, SourceRef(topic, 0, i)) for i, raw in enumerate(messages))
+
+
+def wait_until_drained(worker: WorkerProcess, declarations: int, timeout_s: float = 120) -> None:
+    """Until every declaration is screened and the window stage has gone quiet."""
+    deadline = time.monotonic() + timeout_s
+    last, stable_since = -1.0, time.monotonic()
+    while time.monotonic() < deadline:
+        samples = scrape(worker.metrics_url)
+        screened = metric(samples, "tradewatch_declarations_total", outcome="ok") + metric(
+            samples, "tradewatch_declarations_total", outcome="rejected"
+        )
+        observed = sum(
+            v for (name, _), v in samples.items() if name == "tradewatch_window_observations_total"
+        )
+        if screened >= declarations and observed == last:
+            if time.monotonic() - stable_since > 3:
+                return
+        else:
+            last, stable_since = observed, time.monotonic()
+        time.sleep(0.5)
+    raise AssertionError(f"worker did not drain:\n{worker.log_tail()}")
+
+
+@pytest.mark.broker
+def test_out_of_order_replay_gives_the_offline_alerts_twice(
+    broker_url: str, unique_name: str, tmp_path: Path
+) -> None:
+    messages = shuffle_within(window_scenario(), GRACE - timedelta(hours=1))
+    first = worker_env(broker_url, f"{unique_name}a", tmp_path / "a")
+    topic = first["TRADEWATCH_TOPIC_DECLARATIONS"]
+    create_topic(broker_url, topic, 1)  # one partition: the permutation is exactly this one
+    produce(broker_url, topic, [(None, m) for m in messages])
+    wanted = expected(messages, topic, tmp_path)
+    rules = {a.rule_id for a in wanted.values()}  # type: ignore[attr-defined]
+    assert {"volume_anomaly.window", "split_shipments.window", "value_anomaly.unit_value"} <= rules
+
+    # The live run, then a replay of the same topic by a new consumer group.
+    second = {
+        **worker_env(broker_url, f"{unique_name}b", tmp_path / "b"),
+        "TRADEWATCH_TOPIC_DECLARATIONS": topic,
+    }
+    found = []
+    for env in (first, second):
+        with WorkerProcess(env, tmp_path / f"{env['TRADEWATCH_APP_ID']}.log") as worker:
+            wait_until_drained(worker, len(messages))
+        records = consume(
+            broker_url,
+            env["TRADEWATCH_TOPIC_ALERTS"],
+            until=lambda r: len({x.key for x in r}) >= len(wanted),
+        )
+        found.append({r.key.decode() for r in records})
+    assert found[0] == set(wanted)
+    assert found[1] == found[0]
+
+
+def changelog_states(broker_url: str, app_id: str) -> dict[str, KeyState]:
+    consumer = KafkaConsumer(
+        f"{app_id}-{WINDOW_TABLE}-changelog",
+        bootstrap_servers=bootstrap(broker_url),
+        group_id=None,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=3000,
+    )
+    states: dict[str, KeyState] = {}
+    try:
+        for record in consumer:
+            if record.value is not None:
+                states[record.key.decode()] = KeyState.decode(record.value)
+    finally:
+        consumer.close()
+    return states
+
+
+@pytest.mark.broker
+def test_kill_and_restart_keeps_window_counts_and_loses_no_alert(
+    broker_url: str, unique_name: str, tmp_path: Path
+) -> None:
+    scenario = window_scenario(seed=5, background_per_day=60, days=24)
+    messages = shuffle_within(scenario, GRACE - timedelta(hours=1))
+    env = worker_env(broker_url, unique_name, tmp_path / "state")
+    topic = env["TRADEWATCH_TOPIC_DECLARATIONS"]
+    create_topic(broker_url, topic, 1)
+    produce(broker_url, topic, [(None, m) for m in messages])
+
+    offline = OfflinePipeline(Settings(data_dir=tmp_path / "offline", topic_partitions=1))
+    wanted = offline.alerts((raw, SourceRef(topic, 0, i)) for i, raw in enumerate(messages))
+
+    with WorkerProcess(env, tmp_path / "first.log") as worker:
+        deadline = time.monotonic() + 60
+        screened = 0.0
+        while time.monotonic() < deadline:
+            samples = scrape(worker.metrics_url)
+            screened = metric(samples, "tradewatch_declarations_total", outcome="ok")
+            if screened >= len(messages) // 3:
+                break
+            time.sleep(0.05)
+        assert worker.process is not None
+        worker.process.kill()  # SIGKILL: no flush, no commit
+        worker.process.wait(timeout=10)
+    assert len(messages) // 3 <= screened < len(messages), "the kill must land mid-stream"
+
+    with WorkerProcess(env, tmp_path / "second.log") as worker:
+        deadline = time.monotonic() + 90
+        while True:
+            states = changelog_states(broker_url, env["TRADEWATCH_APP_ID"])
+            counts = {k: s.buckets for k, s in states.items()}
+            want = {k: s.buckets for k, s in offline.states.items()}
+            if counts == want or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+        resumed = scrape(worker.metrics_url)
+    # The restarted worker picked up where the commit was, not where the kill was.
+    assert metric(resumed, "tradewatch_declarations_total", outcome="ok") > 0
+    assert counts == want, "window counts differ from a run without the crash"
+    records = consume(
+        broker_url,
+        env["TRADEWATCH_TOPIC_ALERTS"],
+        until=lambda r: {x.key.decode() for x in r} >= set(wanted),
+    )
+    assert {r.key.decode() for r in records} == set(wanted)
