@@ -108,7 +108,12 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     registry = registry if registry is not None else CollectorRegistry()
     reference = ReferenceData.load(settings.reference_dir or DEFAULT_REFERENCE_DIR)
     catalogue = build_catalogue(reference, catalogue_options(settings))
-    windows = WindowEngine.build(reference, window_config(settings))
+    fx = (
+        FxRates.from_file(settings.fx_rates_file)
+        if settings.fx_rates_file
+        else FxRates.from_reference(reference)
+    )
+    windows = WindowEngine.build(reference, window_config(settings), fx)
     metrics = Metrics(registry)
     metrics.rules.set(len(catalogue.rules) + len(windows.rules))
     for loaded in reference.files.values():
@@ -117,7 +122,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         RuleEngine(catalogue, clock=utc_now),
         metrics,
         settings.max_message_bytes,
-        fx=FxRates.from_reference(reference),
+        fx=fx,
         max_future_ms=settings.max_future_seconds * 1000,
     )
 

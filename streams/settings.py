@@ -71,6 +71,11 @@ class Settings(BaseSettings):
         description="Comma-separated extra watchlist files: tradewatch .jsonl or OpenSanctions "
         "targets.simple.csv.",
     )
+    fx_rates_file: Path | None = Field(
+        default=None,
+        description="A rate table (kind fx_rates, US dollars per unit) to use instead of the "
+        "shipped indicative rates.",
+    )
     session_timeout_seconds: float = Field(
         default=15.0,
         ge=6,

@@ -12,6 +12,7 @@ from alerts.rules.split_shipments import SplitShipments
 from alerts.rules.value_anomaly import Band, UnitValueAnomaly
 from alerts.rules.volume_anomaly import VolumeAnomaly
 from alerts.windows.config import WindowConfig
+from alerts.windows.fx import FxRates
 from alerts.windows.observations import Dimension, Observation
 from alerts.windows.state import Admission, KeyState, add_to_bucket, admit
 from alerts.windows.timing import day_of
@@ -47,17 +48,23 @@ class WindowEngine:
         self.rules: list[WindowRule] = [volume, split, value]
 
     @classmethod
-    def build(cls, reference: ReferenceData, config: WindowConfig) -> "WindowEngine":
+    def build(
+        cls, reference: ReferenceData, config: WindowConfig, fx: FxRates | None = None
+    ) -> "WindowEngine":
+        """The window rules over this reference data; `fx` is the rate table used for values
+        (the reference data's own fx_rates file when not given), cited in every alert."""
+        fx = fx or FxRates.from_reference(reference)
         seeds = {
             (r.hs_subheading, r.unit): Band(r.p05_usd, r.p50_usd, r.p95_usd, 0, "seed")
             for r in reference.unit_value_bands()
         }
-        volume_version = reference.version_of("fx_rates", "control_lists")
+        volume_version = ",".join(sorted([fx.label, reference.version_of("control_lists")]))
+        value_version = ",".join(sorted([fx.label, reference.version_of("unit_value_bands")]))
         return cls(
             config,
             VolumeAnomaly(config, volume_version),
             SplitShipments(config, volume_version),
-            UnitValueAnomaly(config, seeds, reference.version_of("fx_rates", "unit_value_bands")),
+            UnitValueAnomaly(config, seeds, value_version),
         )
 
     def contribution(self, observation: Observation) -> list[float]:

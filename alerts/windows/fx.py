@@ -1,6 +1,7 @@
 """Converting invoice values to one currency (US dollars) with a configurable rate table."""
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from alerts.reference import ReferenceData
 
@@ -21,6 +22,20 @@ class FxRates:
         from alerts.reference import FxRateRecord
 
         loaded = reference.file(name, "fx_rates")
+        return cls(
+            {r.currency: r.usd_per_unit for r in loaded.records if isinstance(r, FxRateRecord)},
+            loaded.label,
+        )
+
+    @classmethod
+    def from_file(cls, path: Path) -> "FxRates":
+        """A rate table from its own file (kind fx_rates), e.g. a treasury's daily rates."""
+        from alerts.errors import ReferenceDataError
+        from alerts.reference import FxRateRecord, load_file
+
+        loaded = load_file(path)
+        if loaded.header.kind != "fx_rates":
+            raise ReferenceDataError(path, 1, "expected a rate table (kind 'fx_rates')")
         return cls(
             {r.currency: r.usd_per_unit for r in loaded.records if isinstance(r, FxRateRecord)},
             loaded.label,

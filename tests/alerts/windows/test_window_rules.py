@@ -3,6 +3,7 @@
 import random
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 from alerts.windows.config import WindowConfig
 from alerts.windows.engine import WindowEngine
@@ -209,3 +210,19 @@ def test_state_and_observation_encodings_round_trip() -> None:
     assert KeyState.decode(state.encode()) == state
     obs = steady_then_spike()[0]
     assert Observation.decode(obs.encode()) == obs
+
+
+def test_a_rate_table_of_its_own(tmp_path: Path) -> None:
+    from alerts.windows.fx import FxRates
+
+    path = tmp_path / "treasury.jsonl"
+    path.write_text(
+        '{"kind": "fx_rates", "name": "treasury", "version": "2026-11-27", "source": "test"}\n'
+        '{"currency": "EUR", "usd_per_unit": 2.0}\n',
+        encoding="utf-8",
+    )
+    rates = FxRates.from_file(path)
+    assert rates.to_usd(10, "EUR") == 20.0
+    assert rates.to_usd(10, "USD") is None  # not in this table: no value, counts only
+    engine = WindowEngine.build(REFERENCE, WindowConfig(), rates)
+    assert "treasury@2026-11-27" in engine.volume.reference_data_version

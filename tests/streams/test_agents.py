@@ -1,0 +1,96 @@
+"""The faust agents in faust's test context: an in-memory channel, outbound sends captured.
+
+Serialisation through Kafka is not exercised here (tests/integration does that); this checks what
+each agent sends where, and that the window agent keeps its table.
+"""
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import orjson
+import pytest
+from faust.topics import Topic
+
+from alerts.windows.observations import Dimension
+from alerts.windows.state import KeyState, N
+from streams.app import Tradewatch, create_app
+from streams.settings import Settings
+from tests.alerts.windows.helpers import declaration, observe
+from tests.conftest import declaration_dict
+
+Sent = list[tuple[str, bytes | None, bytes, Any]]
+
+
+@pytest.fixture
+def tradewatch(tmp_path: Path) -> Tradewatch:
+    worker = create_app(Settings(data_dir=tmp_path, app_id="agenttest", topic_partitions=1))
+    worker.app.finalize()
+    worker.app.conf.store = "memory://"
+    worker.app.flow_control.resume()
+    return worker
+
+
+@pytest.fixture
+def sent() -> Iterator[Sent]:
+    captured: Sent = []
+
+    async def capture(self: Topic, *args: Any, **kwargs: Any) -> None:
+        captured.append(
+            (self.get_topic_name(), kwargs.get("key"), kwargs["value"], kwargs.get("headers"))
+        )
+
+    with mock.patch.object(Topic, "send", capture):
+        yield captured
+
+
+async def feed(tradewatch: Tradewatch, agent_name: str, values: list[bytes]) -> None:
+    async with tradewatch.app.agents[agent_name].test_context() as agent:
+        for value in values:
+            await agent.put(value)
+
+
+def test_screening_agent_routes_alerts_observations_and_rejects(
+    tradewatch: Tradewatch, sent: Sent
+) -> None:
+    rifles = orjson.dumps(declaration_dict(hs_code="930320", goods_description="CQ-A rifles"))
+    asyncio.run(feed(tradewatch, "screen_declarations", [rifles, b"not json"]))
+    by_topic: dict[str, list[tuple[bytes | None, bytes, Any]]] = {}
+    for topic, key, value, headers in sent:
+        by_topic.setdefault(topic, []).append((key, value, headers))
+
+    alert_rules = {orjson.loads(v)["rule_id"] for _, v, _ in by_topic["customs.alerts"]}
+    assert alert_rules == {
+        "category_mismatch.military_firearm",
+        "controlled_goods.restricted_destination",
+    }
+    assert all(k == orjson.loads(v)["alert_id"].encode() for k, v, _ in by_topic["customs.alerts"])
+    observation_keys = {k.split(b"|")[0] for k, _, _ in by_topic["agenttest-observations"]}
+    assert observation_keys == {d.value.encode() for d in Dimension}  # controlled: all four
+    [(_, value, headers)] = by_topic["customs.declarations.dlq"]
+    assert value == b"not json"
+    assert dict(headers)["tradewatch.reason"] == b"not_json"
+
+
+def test_window_agent_keeps_state_and_alerts_on_crossing(
+    tradewatch: Tradewatch, sent: Sent
+) -> None:
+    steady = [
+        declaration(day + k / 24, day * 10 + k, invoice_value=5000)
+        for day in range(20)
+        for k in range(2)
+    ]
+    spike = [declaration(20 + k / 1440, 1000 + k, invoice_value=5000) for k in range(12)]
+    observations = [
+        o for o in observe([*steady, *spike]) if o.dimension is Dimension.IMPORTER_HEADING
+    ]
+    asyncio.run(feed(tradewatch, "update_windows", [o.encode() for o in observations]))
+
+    alerts = [orjson.loads(v) for topic, _, v, _ in sent if topic == "customs.alerts"]
+    assert {a["rule_id"] for a in alerts} == {"volume_anomaly.window"}
+    assert {a["evidence"]["crossed_by"] for a in alerts} == {"D-01009"}  # the 10th of the spike
+    stored = tradewatch.window_table[observations[0].table_key.encode()]
+    state = KeyState.decode(stored)
+    assert sum(bucket[N] for bucket in state.buckets.values()) == len(observations)
