@@ -11,6 +11,8 @@ def printable(text: str, limit: int = _MAX_FIELD) -> str:
     >>> printable("ACME\\u202eLTD")
     'ACME\\\\u202eLTD'
     """
+    if text.isprintable():  # no control, format or separator characters: the common case
+        return text if len(text) <= limit else text[: limit - 1] + "…"
     out: list[str] = []
     for char in text:
         category = unicodedata.category(char)

@@ -63,6 +63,7 @@ _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _PHRASES = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in _LEGAL_FORM_PHRASES) + r")\b")
 
 
+@lru_cache(maxsize=262_144)
 def normalize_party_name(name: str) -> str:
     """Canonical form of a party name: transliterated, lower-case, legal forms removed.
 

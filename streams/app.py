@@ -31,12 +31,12 @@ from alerts.windows.config import WindowConfig
 from alerts.windows.engine import WindowEngine
 from alerts.windows.fx import FxRates
 from alerts.windows.observations import Observation
-from alerts.windows.state import KeyState
 from schemas.alert import Alert
 from streams.decoding import Rejection, SourceRef, dead_letter_headers
 from streams.metrics import Metrics
 from streams.screening import Screener, utc_now
 from streams.settings import Settings
+from streams.window_store import WindowStore
 
 log = logging.getLogger("tradewatch.app")
 
@@ -188,21 +188,21 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                 )
 
     processed = 0
+    store = WindowStore(table)
 
     async def update_windows(stream: faust.StreamT[bytes]) -> None:
         nonlocal processed
         async for event in stream.events():
             started = time.perf_counter()
+            key = event.key or b""
             try:
                 observation = Observation.decode(event.value)
                 key = observation.table_key.encode("utf-8")
-                stored = table.get(key)
-                outcome = windows.process(
-                    observation, KeyState.decode(stored) if stored is not None else None
-                )
+                outcome = windows.process(observation, store.get(key))
             except Exception:  # one bad observation must not stop the window stage
                 log.exception("window stage failed on an observation")
                 metrics.window_errors.inc()
+                store.forget(key)  # its cached state may be half-updated
                 continue
             admission = outcome.admission
             dimension = observation.dimension.value
@@ -210,7 +210,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                 metrics.observations.labels(dimension=dimension, outcome="replayed").inc()
             else:
                 # Assign back: faust only writes the changelog on assignment (FAUST_NOTES.md).
-                table[key] = outcome.state.encode()
+                store.put(key, outcome.state)
                 kind = "late" if admission.late else "counted"
                 metrics.observations.labels(dimension=dimension, outcome=kind).inc()
                 if admission.late:

@@ -66,6 +66,18 @@ class VolumeAnomaly:
     version: str = "1"
     category: AlertCategory = AlertCategory.VOLUME_ANOMALY
 
+    def _could_alert(self, state: KeyState, day: int) -> bool:
+        """A cheap necessary condition: every alert needs a few declarations in a window that
+        holds `day`, so a key with fewer than that around it (most keys) needs no more work."""
+        config = self.config
+        reach = max(config.tumbling_days, config.hopping_days)
+        declarations = 0.0
+        for other in range(day - reach + 1, day + reach):
+            bucket = state.buckets.get(other)
+            if bucket is not None:
+                declarations += bucket[N]
+        return declarations >= min(config.min_count, config.min_declarations_for_amounts)
+
     def window_shapes(self) -> list[tuple[int, int]]:
         shapes = [(self.config.tumbling_days, self.config.tumbling_days)]
         hopping = (self.config.hopping_days, self.config.hopping_step_days)
@@ -88,9 +100,12 @@ class VolumeAnomaly:
             for _, field, _, _ in METRICS:
                 series = [state.buckets[d][field] if d in state.buckets else 0.0 for d in days]
                 baseline = Baseline.of(rolling_sums(series, size))
-                cached += [baseline.median, baseline.mad, baseline.points]
+                cached += [baseline.median, baseline.mad, baseline.points, baseline.mean]
             state.baselines[cache_key] = cached
-        return [Baseline(*cached[i : i + 3]) for i in range(0, len(cached), 3)]  # type: ignore[arg-type]
+        return [
+            Baseline(cached[i], cached[i + 1], int(cached[i + 2]), cached[i + 3])
+            for i in range(0, len(cached), 4)
+        ]
 
     def assess(
         self, state: KeyState, size: int, start: int, sums: list[float]
@@ -101,8 +116,8 @@ class VolumeAnomaly:
         if history < config.min_history_windows:
             if (
                 sums[CONTROLLED_VALUE] >= config.new_key_controlled_value_usd
-                or sums[CONTROLLED_N] >= config.new_key_controlled_count
-            ):
+                and sums[CONTROLLED_N] >= config.min_declarations_for_amounts
+            ) or sums[CONTROLLED_N] >= config.new_key_controlled_count:
                 return [
                     {
                         "reason": "new_key_controlled",
@@ -112,10 +127,11 @@ class VolumeAnomaly:
                     }
                 ]
             return []
+        enough_for_amounts = sums[N] >= config.min_declarations_for_amounts
         candidates = [
             (name, field, floor)
             for name, field, minimum, floor in METRICS
-            if sums[field] >= getattr(config, minimum)
+            if sums[field] >= getattr(config, minimum) and (field == N or enough_for_amounts)
         ]
         if not candidates:
             return []
@@ -127,7 +143,7 @@ class VolumeAnomaly:
             baseline = baselines[name]
             value = sums[field]
             z = baseline.robust_z(value, floor)
-            ratio = value / baseline.median if baseline.median > 0 else float("inf")
+            ratio = value / baseline.expected if baseline.expected > 0 else float("inf")
             if z >= config.z_threshold and ratio >= config.min_ratio:
                 reasons.append(
                     {
@@ -135,10 +151,11 @@ class VolumeAnomaly:
                         "metric": name,
                         "value": round(value, 2),
                         "baseline_median": round(baseline.median, 2),
+                        "baseline_mean": round(baseline.mean, 2),
                         "baseline_mad": round(baseline.mad, 2),
                         "baseline_windows": baseline.points,
                         "robust_z": round(z, 1),
-                        "ratio_to_median": round(ratio, 1) if ratio != float("inf") else None,
+                        "ratio_to_usual": round(ratio, 1) if ratio != float("inf") else None,
                     }
                 )
         return reasons
@@ -153,6 +170,8 @@ class VolumeAnomaly:
         if admission.late:
             return []
         day = day_of(observation.event_time_ms)
+        if not self._could_alert(state, day):
+            return []
         findings = []
         for size, step in self.window_shapes():
             for start in window_start_days(day, size, step):
@@ -189,15 +208,12 @@ class VolumeAnomaly:
                 if lead["robust_z"] >= 2 * self.config.z_threshold
                 else Severity.MEDIUM
             )
-            usual = (
-                money(lead["baseline_median"])
-                if lead["metric"] == "value_usd"
-                else f"{lead['baseline_median']:g}"
-            )
-            ratio = lead["ratio_to_median"]
+            level = lead["baseline_median"] or lead["baseline_mean"]
+            usual = money(level) if lead["metric"] == "value_usd" else f"{level:g}"
+            ratio = lead["ratio_to_usual"]
             detail = (
                 f"{lead['metric'].replace('_usd', '')} usually {usual}"
-                f"{f', {ratio:g}× the median' if ratio else ''}, robust z {lead['robust_z']:g}"
+                f"{f', {ratio:g}× that' if ratio else ''}, robust z {lead['robust_z']:g}"
             )
         return Finding(
             severity=severity,

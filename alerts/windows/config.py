@@ -21,6 +21,9 @@ class WindowConfig:
     z_threshold: float = 5.0
     min_ratio: float = 3.0
     min_count: int = 10
+    min_declarations_for_amounts: int = 5
+    """Quantity and value anomalies need at least this many declarations in the window: one big
+    shipment is the value rules' business, not a volume anomaly."""
     min_value_usd: float = 50_000
     min_quantity: float = 1_000
     new_key_controlled_value_usd: float = 100_000

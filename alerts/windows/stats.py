@@ -23,25 +23,37 @@ def median(values: Sequence[float]) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Baseline:
-    """Median and MAD of a series, with how many points it rests on."""
+    """Median, MAD and mean of a series, with how many points it rests on."""
 
     median: float
     mad: float
     points: int
+    mean: float = 0.0
 
     @classmethod
     def of(cls, values: Sequence[float]) -> "Baseline":
         centre = median(values)
-        return cls(centre, median([abs(v - centre) for v in values]), len(values))
+        return cls(
+            centre,
+            median([abs(v - centre) for v in values]),
+            len(values),
+            sum(values) / len(values),
+        )
+
+    @property
+    def expected(self) -> float:
+        """The usual level: the median; for a sparse key, idle in most windows (median 0),
+        the mean, which is then the only measure that sees its activity at all."""
+        return self.median if self.median > 0 else self.mean
 
     def robust_z(self, value: float, floor: float) -> float:
-        """How many robust standard deviations value lies above the median.
+        """How many robust standard deviations value lies above the usual level.
 
-        The scale never drops below `floor` or a tenth of the median, so a flat history (MAD 0)
-        does not turn every small wobble into an infinite score.
+        The scale never drops below `floor` or a tenth of the usual level, so a flat history
+        (MAD 0) does not turn every small wobble into an infinite score.
         """
-        scale = max(MAD_TO_SIGMA * self.mad, 0.1 * abs(self.median), floor)
-        return (value - self.median) / scale
+        scale = max(MAD_TO_SIGMA * self.mad, 0.1 * self.expected, floor)
+        return (value - self.expected) / scale
 
 
 def rolling_sums(series: Sequence[float], size: int) -> list[float]:

@@ -58,6 +58,13 @@ def test_flat_history_uses_the_floor_not_zero() -> None:
     assert baseline.robust_z(5, floor=1) == 5.0
 
 
+def test_sparse_key_compares_with_its_mean() -> None:
+    # Idle in 3 of 4 windows: median 0, mean 2. Expected level 2, scale max(0, 0.2, 1) = 1.
+    baseline = Baseline.of([0, 0, 0, 8])
+    assert baseline.expected == 2
+    assert baseline.robust_z(9, floor=1) == 7
+
+
 def test_rolling_sums() -> None:
     assert rolling_sums([1, 2, 3, 4, 5], 3) == [6, 9, 12]
     assert rolling_sums([1, 2], 3) == []

@@ -1,0 +1,53 @@
+"""Window state in the faust table, with the decoded state of hot keys kept in memory.
+
+A few keys (an HS subheading's unit-value band, a busy route) see many observations; decoding
+their state from bytes on every one would dominate the window stage. The cache holds a decoded
+KeyState next to the exact bytes it was written as, and is used only while the table still holds
+those bytes, so a rebalance or a recovery from the changelog can never serve a stale state.
+"""
+
+from collections import OrderedDict
+from collections.abc import MutableMapping
+
+from alerts.windows.state import KeyState
+
+
+class WindowStore:
+    """The window table seen through a cache of decoded states.
+
+    >>> store = WindowStore(table)
+    >>> state = store.get(key)          # KeyState or None
+    >>> store.put(key, state)           # encodes, writes the table (and so the changelog)
+    """
+
+    def __init__(self, table: MutableMapping[bytes, bytes], cached_keys: int = 20_000) -> None:
+        self.table = table
+        self.cached_keys = cached_keys
+        self._cache: OrderedDict[bytes, tuple[bytes, KeyState]] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: bytes) -> KeyState | None:
+        stored = self.table.get(key)
+        if stored is None:
+            self._cache.pop(key, None)
+            return None
+        cached = self._cache.get(key)
+        if cached is not None and (cached[0] is stored or cached[0] == stored):
+            self._cache.move_to_end(key)
+            self.hits += 1
+            return cached[1]
+        self.misses += 1
+        return KeyState.decode(stored)
+
+    def put(self, key: bytes, state: KeyState) -> None:
+        encoded = state.encode()
+        self.table[key] = encoded
+        self._cache[key] = (encoded, state)
+        self._cache.move_to_end(key)
+        if len(self._cache) > self.cached_keys:
+            self._cache.popitem(last=False)
+
+    def forget(self, key: bytes) -> None:
+        """Drop a cached state that may have been changed without being written back."""
+        self._cache.pop(key, None)
