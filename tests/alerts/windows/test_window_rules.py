@@ -226,3 +226,18 @@ def test_a_rate_table_of_its_own(tmp_path: Path) -> None:
     assert rates.to_usd(10, "USD") is None  # not in this table: no value, counts only
     engine = WindowEngine.build(REFERENCE, WindowConfig(), rates)
     assert "treasury@2026-11-27" in engine.volume.reference_data_version
+
+
+def test_grace_boundary_is_inclusive() -> None:
+    from alerts.windows.state import admit
+
+    grace_ms = 6 * 3_600_000
+    state = KeyState()
+    common = {"grace_ms": grace_ms, "retention_days": 60, "ids_kept": 10}
+    assert admit(state, "A", 100 * 86_400_000, 0, 0, **common).counted
+    on_the_limit = admit(state, "B", 100 * 86_400_000 - grace_ms, 0, 1, **common)
+    past_the_limit = admit(state, "C", 100 * 86_400_000 - grace_ms - 1, 0, 2, **common)
+    assert on_the_limit.counted  # exactly the grace behind the watermark still counts
+    assert past_the_limit.late  # one millisecond more does not
+    assert admit(state, "C", 1, 0, 2, **common).duplicate  # same source offset again
+    assert [i for i, _ in state.late] == ["C"]
