@@ -86,6 +86,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("topics", help="create the input, alert and dead-letter topics")
 
+    sink = commands.add_parser(
+        "alertmanager-sink", help="forward findings from the alert topic to Alertmanager"
+    )
+    sink.add_argument("--url", help="Alertmanager base URL (default TRADEWATCH_ALERTMANAGER_URL)")
+    sink.add_argument(
+        "--min-severity",
+        choices=["critical", "high", "medium", "low"],
+        help="least severe finding to forward (default TRADEWATCH_ALERTMANAGER_MIN_SEVERITY)",
+    )
+
+    echo = commands.add_parser(
+        "webhook-echo", help="print what Alertmanager sends to a webhook (demo receiver)"
+    )
+    echo.add_argument("--host", default="127.0.0.1")
+    echo.add_argument("--port", type=int, default=8080)
+
     demo = commands.add_parser("demo-feed", help="send a live stream of demo declarations")
     demo.add_argument("--rate", type=_positive, default=2.0, help="per second (default 2)")
     demo.add_argument("--count", type=_count, help="stop after this many (default: never)")
@@ -144,6 +160,28 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         created = ensure_topics(settings)
         for name in topic_names(settings):
             print(f"{name}: {'created' if name in created else 'exists'}")
+        return 0
+    if args.command == "alertmanager-sink":
+        import signal
+        import threading
+
+        from schemas.alert import Severity
+        from streams.alertmanager_sink import AlertmanagerSink
+
+        stop = threading.Event()  # stop between batches: an unposted batch stays uncommitted
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        sink = AlertmanagerSink(
+            settings,
+            args.url or settings.alertmanager_url,
+            Severity(args.min_severity or settings.alertmanager_min_severity),
+        )
+        sink.run(stop)
+        return 0
+    if args.command == "webhook-echo":
+        from streams.webhook_echo import serve
+
+        serve(args.host, args.port)
         return 0
     if args.command == "demo-feed":
         from streams.demo import run_demo_feed

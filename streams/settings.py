@@ -101,6 +101,14 @@ class Settings(BaseSettings):
         ge=0,
         description="Declarations dated more than this after their Kafka timestamp are rejected.",
     )
+    alertmanager_url: str = Field(
+        default="http://127.0.0.1:9093",
+        pattern=r"^https?://",
+        description="Alertmanager the sink forwards findings to.",
+    )
+    alertmanager_min_severity: Literal["critical", "high", "medium", "low"] = Field(
+        default="high", description="Least severe finding the sink forwards."
+    )
     party_match_threshold: float = Field(
         default=90, ge=50, le=100, description="Least fuzzy name score (0-100) that alerts."
     )
