@@ -23,7 +23,7 @@ test: $(STAMP)
 	scripts/run-tests
 
 lint: $(STAMP)
-	$(BIN)/ruff check streams schemas alerts tests benchmarks
+	$(BIN)/ruff check streams schemas alerts tests benchmarks ops
 	$(BIN)/mypy
 
 schemas: $(STAMP)

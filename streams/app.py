@@ -41,7 +41,7 @@ from streams.window_store import WindowStore
 log = logging.getLogger("tradewatch.app")
 
 WINDOW_TABLE = "window-state"
-_GAUGE_EVERY = 1000
+_GAUGE_EVERY_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -187,11 +187,11 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                     key=observation.table_key.encode("utf-8"), value=observation.encode()
                 )
 
-    processed = 0
+    gauge_updated = 0.0
     store = WindowStore(table)
 
     async def update_windows(stream: faust.StreamT[bytes]) -> None:
-        nonlocal processed
+        nonlocal gauge_updated
         async for event in stream.events():
             started = time.perf_counter()
             key = event.key or b""
@@ -221,10 +221,11 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                 metrics.alert(alert.rule_id, alert.category, alert.severity)
                 key_bytes, value = _encode(alert)
                 await alerts.send(key=key_bytes, value=value)
-            metrics.window_seconds.observe(time.perf_counter() - started)
-            processed += 1
-            if processed % _GAUGE_EVERY == 0:
+            finished = time.perf_counter()
+            metrics.window_seconds.observe(finished - started)
+            if finished - gauge_updated >= _GAUGE_EVERY_S:
                 metrics.window_keys.set(len(table))
+                gauge_updated = finished
 
     app.agent(declarations, name="screen_declarations", concurrency=1)(screen_declarations)
     app.agent(observations, name="update_windows", concurrency=1)(update_windows)

@@ -5,6 +5,7 @@ Labels are low-cardinality by design: never a declaration id or a party name.
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 
+from alerts.windows.observations import Dimension
 from schemas.alert import AlertCategory, Severity
 from streams.decoding import RejectReason
 
@@ -82,6 +83,8 @@ class Metrics:
             ["dimension"],
             registry=registry,
         )
+        for dimension in Dimension:  # zero series from the start: dashboards show 0, not nothing
+            self.late_declarations.labels(dimension=dimension.value)
         self.window_seconds = Histogram(
             "tradewatch_window_processing_seconds",
             "Time to update a key's window state and evaluate its rule.",
@@ -96,6 +99,19 @@ class Metrics:
         self.window_keys = Gauge(
             "tradewatch_window_keys",
             "Aggregation keys held in the window table by this worker.",
+            registry=registry,
+        )
+        self.alerting_routes = Counter(
+            "tradewatch_alerting_routes",
+            "Declarations that raised at least one alert, by dispatch and destination country.",
+            ["dispatch_country", "destination_country"],
+            registry=registry,
+        )
+        self.alerting_parties = Counter(
+            "tradewatch_alerting_parties",
+            "Parties to declarations that raised at least one alert, by role and country "
+            "(names would be unbounded labels; the alert topic has them).",
+            ["role", "country"],
             registry=registry,
         )
         self._alert_children: dict[tuple[str, AlertCategory, Severity], Counter] = {}

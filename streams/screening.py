@@ -13,6 +13,7 @@ from alerts.building import RuleEngine
 from alerts.windows.fx import FxRates
 from alerts.windows.observations import Observation, observations_for
 from schemas.alert import Alert
+from schemas.declaration import Declaration
 from streams.decoding import Rejection, RejectReason, SourceRef, decode_declaration
 from streams.metrics import Metrics
 
@@ -89,10 +90,22 @@ class Screener:
                     source_partition=source.partition,
                     source_offset=source.offset,
                 )
+            if alerts:
+                self._count_alerting(declaration)
             return Screened(alerts, observations)
         except Exception as exc:  # a rule bug must not stop the stream or lose the declaration
             log.exception("rule failure on a declaration; sent to the dead-letter topic")
             return Rejection(RejectReason.RULE_ERROR, f"{type(exc).__name__}: {exc}"[:1000])
+
+    def _count_alerting(self, declaration: Declaration) -> None:
+        self.metrics.alerting_routes.labels(
+            dispatch_country=declaration.dispatch_country,
+            destination_country=declaration.destination_country,
+        ).inc()
+        for role, party in (("exporter", declaration.exporter), ("importer", declaration.importer)):
+            self.metrics.alerting_parties.labels(
+                role=role, country=party.country or "unknown"
+            ).inc()
 
 
 def utc_now() -> datetime:
