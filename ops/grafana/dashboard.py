@@ -57,7 +57,8 @@ PANELS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
         "short",
         [
             (
-                "sum by (topic) (faust_topic_partition_end_offset - faust_topic_partition_offset_commited)",
+                "sum by (topic) "
+                "(faust_topic_partition_end_offset - faust_topic_partition_offset_commited)",
                 "{{topic}}",
             ),
         ],
@@ -122,7 +123,8 @@ PANELS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
         "short",
         [
             (
-                "topk(10, sum by (role, country) (increase(tradewatch_alerting_parties_total[24h])))",
+                "topk(10, sum by (role, country) "
+                "(increase(tradewatch_alerting_parties_total[24h])))",
                 "{{role}} {{country}}",
             ),
         ],
