@@ -116,6 +116,9 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     windows = WindowEngine.build(reference, window_config(settings), fx)
     metrics = Metrics(registry)
     metrics.rules.set(len(catalogue.rules) + len(windows.rules))
+    metrics.prepare_alert_series(
+        [(rule.rule_id, rule.category) for rule in [*catalogue.rules, *windows.rules]]
+    )
     for loaded in reference.files.values():
         metrics.reference_data.labels(file=loaded.label).set(1)
     screener = Screener(

@@ -116,6 +116,18 @@ class Metrics:
         )
         self._alert_children: dict[tuple[str, AlertCategory, Severity], Counter] = {}
 
+    def prepare_alert_series(self, rules: list[tuple[str, AlertCategory]]) -> None:
+        """Create every rule's alert series at 0 before the first alert.
+
+        Prometheus' increase() cannot see the first alerts of a series that appears already at
+        1: without these, the first critical finding after a start would never page anyone.
+        """
+        for rule_id, category in rules:
+            for severity in Severity:
+                self._alert_children[(rule_id, category, severity)] = self.alerts.labels(
+                    rule=rule_id, category=category.value, severity=severity.value
+                )
+
     def dead_letter(self, reason: RejectReason) -> None:
         self.declarations_rejected.inc()
         self._dead_letters_by_reason[reason].inc()

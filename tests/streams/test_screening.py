@@ -9,7 +9,7 @@ from alerts.rules import Catalogue, build_catalogue
 from alerts.rules.base import DeclarationFacts, Finding, Rule
 from alerts.rules.controls import ControlMatcher
 from alerts.text import Lexicon
-from schemas.alert import Alert, AlertCategory
+from schemas.alert import Alert, AlertCategory, Severity
 from streams.decoding import Rejection, RejectReason
 from streams.metrics import Metrics
 from streams.screening import Screened, Screener
@@ -84,3 +84,15 @@ def test_a_failing_rule_rejects_the_declaration_instead_of_raising() -> None:
     assert outcome.reason is RejectReason.RULE_ERROR
     assert "KeyError" in outcome.detail
     assert sample(registry, "tradewatch_dead_letters_total", reason="rule_error") == 1
+
+
+def test_alert_series_exist_at_zero_before_the_first_alert() -> None:
+    from schemas.alert import AlertCategory as Category
+
+    registry = CollectorRegistry()
+    metrics = Metrics(registry)
+    metrics.prepare_alert_series([("controlled_goods.x", Category.CONTROLLED_GOODS)])
+    labels = {"rule": "controlled_goods.x", "category": "controlled_goods", "severity": "critical"}
+    assert registry.get_sample_value("tradewatch_alerts_total", labels) == 0.0
+    metrics.alert("controlled_goods.x", Category.CONTROLLED_GOODS, Severity.CRITICAL)
+    assert registry.get_sample_value("tradewatch_alerts_total", labels) == 1.0
