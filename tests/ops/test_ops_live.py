@@ -27,6 +27,10 @@ def critical(number: int) -> bytes:
     )
 
 
+def delivered_declarations(webhook: WebhookRecorder) -> set[str | None]:
+    return {a["annotations"].get("declaration_ids") for a in webhook.alerts("/pager")}
+
+
 def wait_for(predicate, timeout_s: float, what: str, explain=None) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -142,10 +146,7 @@ def test_prometheus_alertmanager_and_the_sink(
                 manager.start()
                 wanted = {f"CRIT-{n:03d}" for n in range(100, 110)}
                 wait_for(
-                    lambda: (
-                        wanted
-                        <= {a["annotations"].get("declaration_ids") for a in webhook.alerts("/pager")}
-                    ),
+                    lambda: wanted <= delivered_declarations(webhook),
                     90,
                     "every finding sent while Alertmanager was down",
                 )
