@@ -99,7 +99,7 @@ def main() -> None:
     encoded = [
         [
             o.encode()
-            for o in observations_for(d, controlled=c, fx=fx, source_partition=0, source_offset=i)
+            for o in observations_for(d, watched=c, fx=fx, source_partition=0, source_offset=i)
         ]
         for i, (d, c) in enumerate(feed)
     ]

@@ -201,7 +201,10 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
             try:
                 observation = Observation.decode(event.value)
                 key = observation.table_key.encode("utf-8")
-                outcome = windows.process(observation, store.get(key))
+                stream_start = store.stream_start(
+                    observation.dimension.value, observation.event_time_ms
+                )
+                outcome = windows.process(observation, store.get(key), stream_start)
             except Exception:  # one bad observation must not stop the window stage
                 log.exception("window stage failed on an observation")
                 metrics.window_errors.inc()

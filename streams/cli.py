@@ -86,6 +86,29 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("topics", help="create the input, alert and dead-letter topics")
 
+    generate = commands.add_parser(
+        "generate", help="write a synthetic feed with labelled evasion scenarios"
+    )
+    generate.add_argument("--out", type=Path, required=True, help="feed file (JSON lines)")
+    generate.add_argument("--labels", type=Path, help="labels file (default: beside the feed)")
+    generate.add_argument("--count", type=_count, default=100_000, help="background declarations")
+    generate.add_argument("--seed", type=int, default=7)
+    generate.add_argument("--days", type=_count, default=90, help="days of declared time")
+    generate.add_argument("--start", help="first day, YYYY-MM-DD (default 2025-01-06)")
+    generate.add_argument(
+        "--rate", type=_positive, default=2.0, help="scenario instances per 10,000 declarations"
+    )
+
+    backtest = commands.add_parser(
+        "backtest", help="run the worker's rules and windows over a file, offline"
+    )
+    backtest.add_argument("path", type=Path, help="JSON lines, or CSV with --mapping")
+    backtest.add_argument("--out", type=Path, help="alerts as JSON lines (default: stdout)")
+    backtest.add_argument("--labels", type=Path, help="labels file: adds precision and recall")
+    backtest.add_argument("--mapping", type=Path, help="CSV column mapping (see examples/)")
+    backtest.add_argument("--strict", action="store_true", help="stop at the first bad row")
+    backtest.add_argument("--quiet", action="store_true", help="no progress bar")
+
     sink = commands.add_parser(
         "alertmanager-sink", help="forward findings from the alert topic to Alertmanager"
     )
@@ -161,6 +184,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         for name in topic_names(settings):
             print(f"{name}: {'created' if name in created else 'exists'}")
         return 0
+    if args.command == "generate":
+        return _generate(args)
+    if args.command == "backtest":
+        return _backtest(args, settings)
     if args.command == "alertmanager-sink":
         import signal
         import threading
@@ -199,6 +226,90 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             producer.close(timeout=10)
         return 0
     raise AssertionError(f"unhandled command {args.command}")
+
+
+def _backtest(args: argparse.Namespace, settings: Settings) -> int:
+    import contextlib
+    import tempfile
+
+    from tqdm import tqdm
+
+    from streams.backtest import CsvMapping, Scores, backtest, read_csv, summary
+    from streams.errors import InputFileError
+    from streams.produce import read_lines
+
+    if args.path.suffix.lower() == ".csv" and args.mapping is None:
+        raise InputFileError(args.path, None, "a CSV file needs --mapping (see examples/)")
+    rows = (
+        read_csv(args.path, CsvMapping.load(args.mapping))
+        if args.mapping
+        else read_lines(args.path)
+    )
+    scores = Scores.load(args.labels) if args.labels else None
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(args.out.open("w", encoding="utf-8")) if args.out else sys.stdout
+        bar = stack.enter_context(
+            tqdm(unit="decl", desc="backtest", file=sys.stderr, disable=args.quiet)
+        )
+        state = stack.enter_context(tempfile.TemporaryDirectory(prefix="tradewatch-backtest-"))
+        offline = settings.model_copy(update={"data_dir": Path(state)})
+        result = backtest(
+            rows,
+            offline,
+            out,
+            strict=args.strict,
+            source_name=str(args.path),
+            scores=scores,
+            progress=bar,
+        )
+    print(summary(result, scores), file=sys.stderr)
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from tqdm import tqdm
+
+    from streams.errors import InputFileError
+    from streams.generate import DEFAULT_START, generate, labels_path_for
+
+    try:
+        start = (
+            datetime.strptime(args.start, "%Y-%m-%d").replace(tzinfo=UTC)
+            if args.start
+            else DEFAULT_START
+        )
+    except ValueError:
+        print(f"tradewatch: error: --start {args.start!r} is not YYYY-MM-DD", file=sys.stderr)
+        return EXIT_USAGE
+    labels = args.labels or labels_path_for(args.out)
+    try:
+        with (
+            args.out.open("w", encoding="utf-8") as out,
+            labels.open("w", encoding="utf-8") as label_file,
+            tqdm(total=args.count, unit="decl", desc="generate", file=sys.stderr) as bar,
+        ):
+            written, scenarios = generate(
+                out,
+                label_file,
+                count=args.count,
+                seed=args.seed,
+                days=args.days,
+                start=start,
+                scenario_rate=args.rate,
+                progress=bar.update,
+            )
+    except OSError as exc:
+        raise InputFileError(
+            Path(exc.filename or args.out), None, exc.strerror or "cannot write"
+        ) from exc
+    print(
+        f"wrote {written} declarations ({scenarios} scenario instances) to {args.out}; "
+        f"labels in {labels}",
+        file=sys.stderr,
+    )
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

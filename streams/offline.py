@@ -30,6 +30,7 @@ class OfflinePipeline:
 
     settings: Settings
     states: dict[str, KeyState] = field(default_factory=dict)
+    stream_starts: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # The same construction as the worker's (reference data, catalogue, window config).
@@ -50,7 +51,15 @@ class OfflinePipeline:
             return outcome
         alerts = list(outcome.alerts)
         for observation in outcome.observations:
-            result = self.windows.process(observation, self.states.get(observation.table_key))
+            dimension = observation.dimension.value
+            start = min(
+                self.stream_starts.get(dimension, observation.event_time_ms),
+                observation.event_time_ms,
+            )
+            self.stream_starts[dimension] = start
+            result = self.windows.process(
+                observation, self.states.get(observation.table_key), start
+            )
             self.states[observation.table_key] = result.state
             event_time = datetime.fromtimestamp(observation.event_time_ms / 1000, tz=UTC)
             alerts.extend(make_alert(rule, f, event_time, utc_now()) for rule, f in result.findings)

@@ -83,9 +83,11 @@ class Screener:
             alerts, facts = self.engine.assess(declaration)
             observations: list[Observation] = []
             if self.fx is not None and source is not None:
+                catalogue = self.engine.catalogue
                 observations = observations_for(
                     declaration,
-                    controlled=bool(self.engine.catalogue.controls.controls(facts)),
+                    watched=catalogue.on_risky_route(declaration)
+                    and bool(catalogue.controls.controls(facts)),
                     fx=self.fx,
                     source_partition=source.partition,
                     source_offset=source.offset,

@@ -11,6 +11,8 @@ from collections.abc import MutableMapping
 
 from alerts.windows.state import KeyState
 
+STREAM_START_PREFIX = b"\x00stream-start|"  # sorts before, and never equals, a dimension key
+
 
 class WindowStore:
     """The window table seen through a cache of decoded states.
@@ -47,6 +49,19 @@ class WindowStore:
         self._cache.move_to_end(key)
         if len(self._cache) > self.cached_keys:
             self._cache.popitem(last=False)
+
+    def stream_start(self, dimension: str, event_time_ms: int) -> int:
+        """The earliest event time seen for a dimension, this observation's included.
+
+        Kept in the table under a reserved key (so it survives restarts with the rest of the
+        state); it only ever moves earlier."""
+        key = STREAM_START_PREFIX + dimension.encode()
+        stored = self.table.get(key)
+        current = int(stored) if stored is not None else None
+        if current is None or event_time_ms < current:
+            self.table[key] = str(event_time_ms).encode()
+            return event_time_ms
+        return current
 
     def forget(self, key: bytes) -> None:
         """Drop a cached state that may have been changed without being written back."""

@@ -12,6 +12,7 @@ from alerts.rules.controls import ControlMatcher
 from alerts.rules.restricted_party import RestrictedParty
 from alerts.rules.transshipment import DiversionRoute
 from alerts.text import Lexicon
+from schemas.declaration import Declaration
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,19 @@ class Catalogue:
     rules: list[Rule]
     lexicon: Lexicon
     controls: ControlMatcher
+    restricted_destinations: frozenset[str] = frozenset()
+    diversion_countries: frozenset[str] = frozenset()
+
+    def on_risky_route(self, declaration: Declaration) -> bool:
+        """Bound for a restricted or diversion-risk country, or rerouted through one."""
+        return (
+            declaration.destination_country in self.restricted_destinations
+            or declaration.destination_country in self.diversion_countries
+            or (
+                declaration.dispatch_country in self.diversion_countries
+                and declaration.dispatch_country != declaration.origin_country
+            )
+        )
 
 
 def build_catalogue(reference: ReferenceData, options: CatalogueOptions | None = None) -> Catalogue:
@@ -48,7 +62,13 @@ def build_catalogue(reference: ReferenceData, options: CatalogueOptions | None =
             reference, restricted, options.extra_watchlists, options.party_match_threshold
         ),
     ]
-    return Catalogue(rules, reference.combined_lexicon(), ControlMatcher(reference))
+    return Catalogue(
+        rules,
+        reference.combined_lexicon(),
+        ControlMatcher(reference),
+        restricted,
+        reference.countries("destinations", "diversion_risk"),
+    )
 
 
 __all__ = [

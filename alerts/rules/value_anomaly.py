@@ -60,6 +60,7 @@ class UnitValueAnomaly:
         state: KeyState,
         admission: Admission,
         contribution: list[float],
+        watching_days: int | None = None,
     ) -> list[Finding]:
         unit_value = observation.unit_value_usd
         if unit_value is None:
@@ -77,7 +78,7 @@ class UnitValueAnomaly:
             return []
         below = unit_value < band.p05 / factor
         ratio = band.p50 / unit_value if below else unit_value / band.p50
-        severity = Severity.HIGH if observation.controlled or ratio >= 10 else Severity.MEDIUM
+        severity = Severity.HIGH if observation.watched or ratio >= 10 else Severity.MEDIUM
         unit = observation.unit
         summary = (
             f"Unit value ${unit_value:,.2f}/{unit} for {observation.label} is {ratio:,.0f}× "
@@ -102,7 +103,7 @@ class UnitValueAnomaly:
             },
             "direction": "below" if below else "above",
             "ratio_to_median": round(ratio, 1),
-            "controlled_goods": observation.controlled,
+            "watched_goods": observation.watched,
             "late": admission.late,
             "late_declarations_not_counted": late_evidence(state),
         }

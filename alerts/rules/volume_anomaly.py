@@ -100,30 +100,43 @@ class VolumeAnomaly:
             for _, field, _, _ in METRICS:
                 series = [state.buckets[d][field] if d in state.buckets else 0.0 for d in days]
                 baseline = Baseline.of(rolling_sums(series, size))
-                cached += [baseline.median, baseline.mad, baseline.points, baseline.mean]
+                cached += [
+                    baseline.median,
+                    baseline.mad,
+                    baseline.points,
+                    baseline.mean,
+                    baseline.p90,
+                ]
             state.baselines[cache_key] = cached
         return [
-            Baseline(cached[i], cached[i + 1], int(cached[i + 2]), cached[i + 3])
-            for i in range(0, len(cached), 4)
+            Baseline(cached[i], cached[i + 1], int(cached[i + 2]), cached[i + 3], cached[i + 4])
+            for i in range(0, len(cached), 5)
         ]
 
     def assess(
-        self, state: KeyState, size: int, start: int, sums: list[float]
+        self,
+        state: KeyState,
+        size: int,
+        start: int,
+        sums: list[float],
+        watching_days: int | None = None,
     ) -> list[dict[str, Any]]:
         """Why this window is anomalous (one entry per reason), or [] if it is not."""
         config = self.config
         history = self._history_windows(state, size, start)
         if history < config.min_history_windows:
+            if watching_days is not None and watching_days < config.min_history_windows + size:
+                return []  # the stream itself is too young to call any key new
             if (
                 sums[CONTROLLED_VALUE] >= config.new_key_controlled_value_usd
                 and sums[CONTROLLED_N] >= config.min_declarations_for_amounts
             ) or sums[CONTROLLED_N] >= config.new_key_controlled_count:
                 return [
                     {
-                        "reason": "new_key_controlled",
+                        "reason": "new_key_watched_goods",
                         "history_windows": history,
-                        "controlled_declarations": sums[CONTROLLED_N],
-                        "controlled_value_usd": round(sums[CONTROLLED_VALUE], 2),
+                        "watched_declarations": sums[CONTROLLED_N],
+                        "watched_value_usd": round(sums[CONTROLLED_VALUE], 2),
                     }
                 ]
             return []
@@ -143,7 +156,10 @@ class VolumeAnomaly:
             baseline = baselines[name]
             value = sums[field]
             z = baseline.robust_z(value, floor)
-            ratio = value / baseline.expected if baseline.expected > 0 else float("inf")
+            # Against the usual high (90th percentile) too: trade is heavy-tailed, and a week
+            # at three times the median is ordinary for many keys.
+            usual_high = max(baseline.expected, baseline.p90)
+            ratio = value / usual_high if usual_high > 0 else float("inf")
             if z >= config.z_threshold and ratio >= config.min_ratio:
                 reasons.append(
                     {
@@ -153,6 +169,7 @@ class VolumeAnomaly:
                         "baseline_median": round(baseline.median, 2),
                         "baseline_mean": round(baseline.mean, 2),
                         "baseline_mad": round(baseline.mad, 2),
+                        "baseline_p90": round(baseline.p90, 2),
                         "baseline_windows": baseline.points,
                         "robust_z": round(z, 1),
                         "ratio_to_usual": round(ratio, 1) if ratio != float("inf") else None,
@@ -166,6 +183,7 @@ class VolumeAnomaly:
         state: KeyState,
         admission: Admission,
         contribution: list[float],
+        watching_days: int | None = None,
     ) -> list[Finding]:
         if admission.late:
             return []
@@ -176,12 +194,12 @@ class VolumeAnomaly:
         for size, step in self.window_shapes():
             for start in window_start_days(day, size, step):
                 after = window_sums(state, start, size)
-                reasons = self.assess(state, size, start, after)
+                reasons = self.assess(state, size, start, after, watching_days)
                 if not reasons:
                     continue
                 if admission.counted:
                     before = [a - c for a, c in zip(after, contribution, strict=True)]
-                    if self.assess(state, size, start, before):
+                    if self.assess(state, size, start, before, watching_days):
                         continue  # already anomalous: alerted on the event that crossed
                 findings.append(self._finding(observation, state, size, start, after, reasons))
         return findings
@@ -198,9 +216,9 @@ class VolumeAnomaly:
         window = window_of(start, size)
         span = f"{size} day{'s' if size > 1 else ''} from {window.start.date().isoformat()}"
         totals = f"{sums[N]:g} declarations, {money(sums[VALUE])}"
-        if reasons[0]["reason"] == "new_key_controlled":
+        if reasons[0]["reason"] == "new_key_watched_goods":
             severity = Severity.HIGH
-            detail = "no history, straight to a large volume of controlled goods"
+            detail = "no history, straight to a large volume of controlled goods on a risky route"
         else:
             lead = max(reasons, key=lambda r: r["robust_z"])
             severity = (
@@ -208,11 +226,11 @@ class VolumeAnomaly:
                 if lead["robust_z"] >= 2 * self.config.z_threshold
                 else Severity.MEDIUM
             )
-            level = lead["baseline_median"] or lead["baseline_mean"]
+            level = max(lead["baseline_median"] or lead["baseline_mean"], lead["baseline_p90"])
             usual = money(level) if lead["metric"] == "value_usd" else f"{level:g}"
             ratio = lead["ratio_to_usual"]
             detail = (
-                f"{lead['metric'].replace('_usd', '')} usually {usual}"
+                f"{lead['metric'].replace('_usd', '')} at most {usual} in 9 of 10 usual windows"
                 f"{f', {ratio:g}× that' if ratio else ''}, robust z {lead['robust_z']:g}"
             )
         return Finding(
@@ -231,8 +249,8 @@ class VolumeAnomaly:
                     "declarations": sums[N],
                     "quantity": round(sums[QUANTITY], 3),
                     "value_usd": round(sums[VALUE], 2),
-                    "controlled_declarations": sums[CONTROLLED_N],
-                    "controlled_value_usd": round(sums[CONTROLLED_VALUE], 2),
+                    "watched_declarations": sums[CONTROLLED_N],
+                    "watched_value_usd": round(sums[CONTROLLED_VALUE], 2),
                 },
                 "reasons": reasons,
                 "crossed_by": observation.declaration_id,

@@ -19,7 +19,7 @@ class WindowConfig:
     min_history_windows: int = 14
     """Below this many past windows a key has no baseline (only the new-key rule applies)."""
     z_threshold: float = 5.0
-    min_ratio: float = 3.0
+    min_ratio: float = 5.0
     min_count: int = 10
     min_declarations_for_amounts: int = 5
     """Quantity and value anomalies need at least this many declarations in the window: one big
@@ -29,7 +29,7 @@ class WindowConfig:
     new_key_controlled_value_usd: float = 100_000
     new_key_controlled_count: int = 20
     split_window_days: int = 3
-    split_min_count: int = 3
+    split_min_count: int = 5
     split_value_threshold_usd: float = 10_000
     value_band_days: int = 90
     value_min_observations: int = 30

@@ -69,11 +69,19 @@ class WindowEngine:
 
     def contribution(self, observation: Observation) -> list[float]:
         value = observation.value_usd or 0.0
-        controlled = 1.0 if observation.controlled else 0.0
+        watched = 1.0 if observation.watched else 0.0
         large = 1.0 if value >= self.config.split_value_threshold_usd else 0.0
-        return [1.0, observation.quantity, value, controlled, controlled * value, large]
+        return [1.0, observation.quantity, value, watched, watched * value, large]
 
-    def process(self, observation: Observation, state: KeyState | None) -> WindowOutcome:
+    def process(
+        self, observation: Observation, state: KeyState | None, stream_start_ms: int | None = None
+    ) -> WindowOutcome:
+        """Admit the observation and run its dimension's rule.
+
+        `stream_start_ms` is the earliest event time this window stage has seen for the
+        dimension: until the stream has watched for the minimum history, no key can be told
+        new, so the new-key and new-pair rules wait (the cold start of a deployment or replay).
+        """
         state = state if state is not None else KeyState()
         is_value = observation.dimension is Dimension.SUBHEADING_UNIT
         config = self.config
@@ -99,7 +107,12 @@ class WindowEngine:
             rule = self.split
         else:
             rule = self.volume
-        findings = rule.evaluate(observation, state, admission, contribution)
+        watching_days = (
+            day_of(observation.event_time_ms) - day_of(stream_start_ms)
+            if stream_start_ms is not None
+            else None
+        )
+        findings = rule.evaluate(observation, state, admission, contribution, watching_days)
         self._forget_old_baselines(state)
         return WindowOutcome(state, admission, [(rule, f) for f in findings])
 

@@ -41,7 +41,9 @@ class Observation:
     source_offset: int
     quantity: float
     value_usd: float | None
-    controlled: bool
+    watched: bool
+    """Controlled goods on a risky route: to a restricted or diversion-risk destination, or
+    rerouted through a diversion-risk country. Only these count for the new-key and split rules."""
     unit: str
     hs_code: str
 
@@ -67,7 +69,7 @@ class Observation:
                 self.source_offset,
                 self.quantity,
                 self.value_usd,
-                self.controlled,
+                self.watched,
                 self.unit,
                 self.hs_code,
             ]
@@ -86,13 +88,13 @@ def _party_key(name: str, country: str | None) -> str:
 def observations_for(
     declaration: Declaration,
     *,
-    controlled: bool,
+    watched: bool,
     fx: FxRates,
     source_partition: int,
     source_offset: int,
 ) -> list[Observation]:
     """The observations of one declaration: volume by importer and by route, unit value by
-    subheading, and, for controlled goods, the exporter-importer pair for split shipments."""
+    subheading, and, for watched goods, the exporter-importer pair for split shipments."""
     value_usd = fx.to_usd(declaration.invoice_value, declaration.currency)
     importer = _party_key(declaration.importer.name, declaration.importer.country)
     exporter = _party_key(declaration.exporter.name, declaration.exporter.country)
@@ -108,7 +110,7 @@ def observations_for(
         "source_offset": source_offset,
         "quantity": declaration.quantity,
         "value_usd": value_usd,
-        "controlled": controlled,
+        "watched": watched,
         "unit": declaration.quantity_unit,
         "hs_code": declaration.hs_code,
     }
@@ -132,7 +134,7 @@ def observations_for(
             **common,
         ),
     ]
-    if controlled:
+    if watched:
         found.append(
             Observation(
                 Dimension.EXPORTER_IMPORTER_HEADING,

@@ -23,21 +23,24 @@ def median(values: Sequence[float]) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Baseline:
-    """Median, MAD and mean of a series, with how many points it rests on."""
+    """Median, MAD, mean and 90th percentile of a series, with how many points it rests on."""
 
     median: float
     mad: float
     points: int
     mean: float = 0.0
+    p90: float = 0.0
 
     @classmethod
     def of(cls, values: Sequence[float]) -> "Baseline":
         centre = median(values)
+        ordered = sorted(values)
         return cls(
             centre,
             median([abs(v - centre) for v in values]),
             len(values),
             sum(values) / len(values),
+            ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))],
         )
 
     @property

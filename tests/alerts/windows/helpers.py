@@ -34,7 +34,7 @@ def observe(
         obs
         for offset, d in enumerate(declarations)
         for obs in observations_for(
-            d, controlled=controlled, fx=FX, source_partition=partition, source_offset=offset
+            d, watched=controlled, fx=FX, source_partition=partition, source_offset=offset
         )
     ]
 

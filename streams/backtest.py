@@ -1,0 +1,218 @@
+"""Running the worker's exact core over a file, offline: alerts out, quality numbers on stderr.
+
+    tradewatch backtest feed.jsonl --out alerts.jsonl --labels feed.labels.jsonl
+    tradewatch backtest export.csv --mapping examples/csv-mapping.json
+
+The file is read in order, as a topic would be: give it in event-time order (declarations later
+than the grace period behind their key's newest one are counted as late, as live). Bad rows are
+counted and reported with their line numbers; only --strict makes one fatal.
+"""
+
+import contextlib
+import csv
+import io
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import orjson
+
+from schemas.alert import Alert, AlertCategory, Severity
+from streams.decoding import Rejection, SourceRef
+from streams.errors import InputFileError
+from streams.offline import OfflinePipeline
+from streams.produce import read_lines
+from streams.settings import Settings
+
+
+@dataclass(frozen=True)
+class CsvMapping:
+    """How a vendor's CSV columns map onto the declaration wire contract.
+
+    `columns` maps a contract field (dotted for parties: "exporter.name") to a CSV column;
+    `constants` gives fields the export lacks (e.g. "direction": "import").
+    """
+
+    columns: dict[str, str]
+    constants: dict[str, Any]
+
+    @classmethod
+    def load(cls, path: Path) -> "CsvMapping":
+        try:
+            document = orjson.loads(path.read_bytes())
+        except OSError as exc:
+            raise InputFileError(path, None, exc.strerror or "cannot read") from exc
+        except orjson.JSONDecodeError as exc:
+            raise InputFileError(path, exc.lineno, f"not valid JSON: {exc.msg}") from exc
+        if not isinstance(document, dict) or not isinstance(document.get("columns"), dict):
+            raise InputFileError(path, None, 'a mapping needs a "columns" object')
+        return cls(dict(document["columns"]), dict(document.get("constants", {})))
+
+    def declaration(self, row: dict[str, str]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for target, value in [
+            *self.constants.items(),
+            *((t, row.get(c)) for t, c in self.columns.items()),
+        ]:
+            if value is None or value == "":
+                continue
+            head, _, tail = target.partition(".")
+            if tail:
+                out.setdefault(head, {})[tail] = value
+            else:
+                out[head] = value
+        for number in ("quantity", "invoice_value", "net_mass_kg", "gross_mass_kg"):
+            if isinstance(out.get(number), str):
+                # Left as text when it is not a number: validation then names the field.
+                with contextlib.suppress(ValueError):
+                    out[number] = float(out[number].replace(",", "."))
+        return out
+
+
+def read_csv(path: Path, mapping: CsvMapping) -> Iterator[tuple[int, bytes]]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputFileError(path, None, exc.strerror or "cannot read") from exc
+    except UnicodeDecodeError as exc:
+        raise InputFileError(path, None, f"not UTF-8: {exc.reason}") from exc
+    reader = csv.DictReader(io.StringIO(text))
+    missing = sorted(set(mapping.columns.values()) - set(reader.fieldnames or ()))
+    if missing:
+        raise InputFileError(path, 1, f"columns named in the mapping are missing: {missing}")
+    for row in reader:
+        yield reader.line_num, orjson.dumps(mapping.declaration(row))
+
+
+@dataclass
+class Scores:
+    """Precision and recall per alert category against a labels file."""
+
+    expected: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    instance_of: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    expects: dict[int, set[str]] = field(default_factory=dict)
+    alerts: Counter[str] = field(default_factory=Counter)
+    true_alerts: Counter[str] = field(default_factory=Counter)
+    found: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+
+    @classmethod
+    def load(cls, path: Path) -> "Scores":
+        scores = cls()
+        for number, line in read_lines(path):
+            try:
+                label = orjson.loads(line)
+                instance = int(label["instance"])
+                categories = set(label["expected_categories"])
+                ids = list(label["declaration_ids"])
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+                raise InputFileError(path, number, f"not a label: {exc}") from exc
+            scores.expects[instance] = categories
+            for category in categories:
+                scores.expected[category].add(instance)
+            for declaration_id in ids:
+                scores.instance_of[declaration_id].append(instance)
+        return scores
+
+    def add(self, alert: Alert) -> None:
+        category = alert.category.value
+        self.alerts[category] += 1
+        hits = {
+            instance
+            for declaration_id in alert.declaration_ids
+            for instance in self.instance_of.get(declaration_id, ())
+            if category in self.expects[instance]
+        }
+        if hits:
+            self.true_alerts[category] += 1
+            self.found[category] |= hits
+
+    def table(self) -> list[tuple[str, int, int, float | None, float | None]]:
+        rows = []
+        for category in AlertCategory:
+            name = category.value
+            alerts, expected = self.alerts[name], len(self.expected[name])
+            precision = self.true_alerts[name] / alerts if alerts else None
+            recall = len(self.found[name]) / expected if expected else None
+            rows.append((name, alerts, expected, precision, recall))
+        return rows
+
+
+@dataclass
+class BacktestResult:
+    read: int = 0
+    alerts: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    bad_lines: list[tuple[int, str]] = field(default_factory=list)
+    by_category: Counter[tuple[str, str]] = field(default_factory=Counter)
+    seconds: float = 0.0
+
+
+def backtest(
+    rows: Iterator[tuple[int, bytes]],
+    settings: Settings,
+    out: TextIO,
+    *,
+    strict: bool = False,
+    source_name: str = "backtest",
+    scores: Scores | None = None,
+    progress: Any = None,
+) -> BacktestResult:
+    """Feed every row through the offline pipeline; write alerts as JSON lines to `out`."""
+    pipeline = OfflinePipeline(settings)
+    result = BacktestResult()
+    started = time.perf_counter()
+    for number, raw in rows:
+        result.read += 1
+        outcome = pipeline.feed(raw, SourceRef(source_name, 0, number))
+        if progress is not None:
+            progress.update(1)
+        if isinstance(outcome, Rejection):
+            if strict:
+                raise InputFileError(Path(source_name), number, outcome.detail)
+            result.rejected[outcome.reason.value] += 1
+            if len(result.bad_lines) < 20:
+                result.bad_lines.append((number, outcome.detail))
+            continue
+        for alert in outcome:
+            out.write(alert.model_dump_json() + "\n")
+            result.alerts += 1
+            result.by_category[(alert.category.value, alert.severity.value)] += 1
+            if scores is not None:
+                scores.add(alert)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def summary(result: BacktestResult, scores: Scores | None) -> str:
+    lines = [
+        f"read {result.read} rows in {result.seconds:.1f} s "
+        f"({result.read / max(result.seconds, 1e-9):,.0f}/s); "
+        f"{sum(result.rejected.values())} rejected; {result.alerts} alerts",
+        "",
+        f"{'category':<18}" + "".join(f"{s.value:>10}" for s in Severity) + f"{'total':>10}",
+    ]
+    for category in AlertCategory:
+        counts = [result.by_category[(category.value, s.value)] for s in Severity]
+        lines.append(
+            f"{category.value:<18}" + "".join(f"{c:>10}" for c in counts) + f"{sum(counts):>10}"
+        )
+    if result.rejected:
+        lines += [
+            "",
+            "rejected rows: "
+            + ", ".join(f"{reason} {count}" for reason, count in result.rejected.most_common()),
+        ]
+        lines += [f"  line {number}: {detail}" for number, detail in result.bad_lines]
+    if scores is not None:
+        lines += [
+            "",
+            f"{'category':<18}{'alerts':>8}{'expected':>10}{'precision':>11}{'recall':>8}",
+        ]
+        for name, alerts, expected, precision, recall in scores.table():
+            p = "-" if precision is None else f"{precision:.2f}"
+            r = "-" if recall is None else f"{recall:.2f}"
+            lines.append(f"{name:<18}{alerts:>8}{expected:>10}{p:>11}{r:>8}")
+    return "\n".join(lines)
