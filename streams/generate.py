@@ -171,6 +171,7 @@ class Generator:
         produced = 0
         scenario_number = 0
         schedule = self.schedule()
+        carried: list[dict[str, Any]] = []
         for day in range(self.days):
             weekday = (self.start + timedelta(days=day)).weekday()
             todays: list[dict[str, Any]] = []
@@ -197,8 +198,17 @@ class Generator:
                             "expected_categories": categories,
                         }
                     )
+            # Scenario lots spread over hours can fall into a later day: hold them back so the
+            # feed stays in event-time order.
+            todays.extend(carried)
             todays.sort(key=lambda d: d["declared_at"])
-            yield todays, labels
+            tomorrow = (self.start + timedelta(days=day + 1)).isoformat()
+            last_day = day == self.days - 1
+            carried = [] if last_day else [d for d in todays if d["declared_at"] >= tomorrow]
+            yield (
+                (todays if last_day else [d for d in todays if d["declared_at"] < tomorrow]),
+                labels,
+            )
 
 
 def _poisson(rng: random.Random, mean: float) -> int:
