@@ -201,9 +201,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
             try:
                 observation = Observation.decode(event.value)
                 key = observation.table_key.encode("utf-8")
-                stream_start = store.stream_start(
-                    observation.dimension.value, observation.event_time_ms
-                )
+                stream_start = store.stream_start(observation.event_time_ms)
                 outcome = windows.process(observation, store.get(key), stream_start)
             except Exception:  # one bad observation must not stop the window stage
                 log.exception("window stage failed on an observation")

@@ -30,7 +30,7 @@ class OfflinePipeline:
 
     settings: Settings
     states: dict[str, KeyState] = field(default_factory=dict)
-    stream_starts: dict[str, int] = field(default_factory=dict)
+    stream_start_ms: int | None = None
 
     def __post_init__(self) -> None:
         # The same construction as the worker's (reference data, catalogue, window config).
@@ -51,14 +51,10 @@ class OfflinePipeline:
             return outcome
         alerts = list(outcome.alerts)
         for observation in outcome.observations:
-            dimension = observation.dimension.value
-            start = min(
-                self.stream_starts.get(dimension, observation.event_time_ms),
-                observation.event_time_ms,
-            )
-            self.stream_starts[dimension] = start
+            if self.stream_start_ms is None or observation.event_time_ms < self.stream_start_ms:
+                self.stream_start_ms = observation.event_time_ms
             result = self.windows.process(
-                observation, self.states.get(observation.table_key), start
+                observation, self.states.get(observation.table_key), self.stream_start_ms
             )
             self.states[observation.table_key] = result.state
             event_time = datetime.fromtimestamp(observation.event_time_ms / 1000, tz=UTC)

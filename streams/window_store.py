@@ -11,7 +11,7 @@ from collections.abc import MutableMapping
 
 from alerts.windows.state import KeyState
 
-STREAM_START_PREFIX = b"\x00stream-start|"  # sorts before, and never equals, a dimension key
+STREAM_START_PREFIX = b"\x00stream-start"  # never equals a key, which starts with a dimension
 
 
 class WindowStore:
@@ -50,12 +50,12 @@ class WindowStore:
         if len(self._cache) > self.cached_keys:
             self._cache.popitem(last=False)
 
-    def stream_start(self, dimension: str, event_time_ms: int) -> int:
-        """The earliest event time seen for a dimension, this observation's included.
+    def stream_start(self, event_time_ms: int) -> int:
+        """The earliest event time the window stage has seen, this observation's included.
 
         Kept in the table under a reserved key (so it survives restarts with the rest of the
         state); it only ever moves earlier."""
-        key = STREAM_START_PREFIX + dimension.encode()
+        key = STREAM_START_PREFIX
         stored = self.table.get(key)
         current = int(stored) if stored is not None else None
         if current is None or event_time_ms < current:

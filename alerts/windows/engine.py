@@ -78,9 +78,9 @@ class WindowEngine:
     ) -> WindowOutcome:
         """Admit the observation and run its dimension's rule.
 
-        `stream_start_ms` is the earliest event time this window stage has seen for the
-        dimension: until the stream has watched for the minimum history, no key can be told
-        new, so the new-key and new-pair rules wait (the cold start of a deployment or replay).
+        `stream_start_ms` is the earliest event time this window stage has seen: until the
+        stream has watched for the minimum history, no key can be told new, so the new-key and
+        new-pair rules wait (the cold start of a deployment or of a replay).
         """
         state = state if state is not None else KeyState()
         is_value = observation.dimension is Dimension.SUBHEADING_UNIT

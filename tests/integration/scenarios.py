@@ -51,10 +51,11 @@ def window_scenario(
                 goods_description="Ordinary goods",
                 invoice_value=rng.randint(1000, 20000),
             )
-    # Split shipments: four $3,000 chip declarations between one pair over two days.
-    for k in range(4):
+    # Split shipments: six $3,000 chip declarations between a new pair over a day and a half,
+    # after the warm-up (a pair can only be called new once the stream has watched 17 days).
+    for k in range(6):
         add(
-            BASE + timedelta(days=10, hours=5 * k),
+            BASE + timedelta(days=20, hours=6 * k),
             hs_code="8542.31",
             goods_description="Microcontrollers",
             invoice_value=3000,

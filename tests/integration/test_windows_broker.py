@@ -13,6 +13,7 @@ from streams.app import WINDOW_TABLE
 from streams.decoding import SourceRef
 from streams.offline import OfflinePipeline
 from streams.settings import Settings
+from streams.window_store import STREAM_START_PREFIX
 from tests.integration.kafka_helpers import (
     WorkerProcess,
     bootstrap,
@@ -104,7 +105,7 @@ def changelog_states(broker_url: str, app_id: str) -> dict[str, KeyState]:
     states: dict[str, KeyState] = {}
     try:
         for record in consumer:
-            if record.value is not None:
+            if record.value is not None and not record.key.startswith(STREAM_START_PREFIX):
                 states[record.key.decode()] = KeyState.decode(record.value)
     finally:
         consumer.close()
