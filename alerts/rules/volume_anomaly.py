@@ -18,6 +18,7 @@ from alerts.rules.base import Finding
 from alerts.windows.config import WindowConfig
 from alerts.windows.observations import Observation
 from alerts.windows.state import (
+    BUCKET_FIELDS,
     CONTROLLED_N,
     CONTROLLED_VALUE,
     QUANTITY,
@@ -25,7 +26,6 @@ from alerts.windows.state import (
     Admission,
     KeyState,
     N,
-    window_sums,
 )
 from alerts.windows.stats import Baseline, rolling_sums
 from alerts.windows.timing import datetime_of_day, day_of, iso_of_ms, window_start_days
@@ -66,17 +66,19 @@ class VolumeAnomaly:
     version: str = "1"
     category: AlertCategory = AlertCategory.VOLUME_ANOMALY
 
-    def _could_alert(self, state: KeyState, day: int) -> bool:
-        """A cheap necessary condition: every alert needs a few declarations in a window that
-        holds `day`, so a key with fewer than that around it (most keys) needs no more work."""
-        config = self.config
-        reach = max(config.tumbling_days, config.hopping_days)
-        declarations = 0.0
-        for other in range(day - reach + 1, day + reach):
+    def _prefix_sums(self, state: KeyState, day: int) -> tuple[int, list[list[float]]]:
+        """Running bucket totals over every day a window holding `day` can cover: one pass that
+        serves all of that day's windows (a window is a difference of two rows)."""
+        reach = max(self.config.tumbling_days, self.config.hopping_days)
+        first = day - reach + 1
+        running = [0.0] * BUCKET_FIELDS
+        prefix = [running]
+        for other in range(first, day + reach):
             bucket = state.buckets.get(other)
             if bucket is not None:
-                declarations += bucket[N]
-        return declarations >= min(config.min_count, config.min_declarations_for_amounts)
+                running = [total + amount for total, amount in zip(running, bucket, strict=True)]
+            prefix.append(running)
+        return first, prefix
 
     def window_shapes(self) -> list[tuple[int, int]]:
         shapes = [(self.config.tumbling_days, self.config.tumbling_days)]
@@ -188,12 +190,17 @@ class VolumeAnomaly:
         if admission.late:
             return []
         day = day_of(observation.event_time_ms)
-        if not self._could_alert(state, day):
+        first, prefix = self._prefix_sums(state, day)
+        # A cheap necessary condition: every alert needs a few declarations in a window that
+        # holds `day`, so a key with fewer than that around it (most keys) needs no more work.
+        least = min(self.config.min_count, self.config.min_declarations_for_amounts)
+        if prefix[-1][N] < least:
             return []
         findings = []
         for size, step in self.window_shapes():
             for start in window_start_days(day, size, step):
-                after = window_sums(state, start, size)
+                low, high = prefix[start - first], prefix[start + size - first]
+                after = [h - lo for h, lo in zip(high, low, strict=True)]
                 reasons = self.assess(state, size, start, after, watching_days)
                 if not reasons:
                     continue
