@@ -3,11 +3,10 @@
 import hashlib
 from collections.abc import Callable
 from datetime import datetime
-from typing import Protocol
 
 from alerts.rules import Catalogue
-from alerts.rules.base import DeclarationFacts, Finding, Rule
-from schemas.alert import Alert, AlertCategory, Subject, Window
+from alerts.rules.base import DeclarationFacts, Finding, Rule, RuleMeta
+from schemas.alert import Alert, Subject, Window
 from schemas.declaration import Declaration
 
 
@@ -30,20 +29,6 @@ def build_alert(
     rule: Rule, finding: Finding, declaration: Declaration, detected_at: datetime
 ) -> Alert:
     return make_alert(rule, finding, declaration.declared_at, detected_at)
-
-
-class RuleMeta(Protocol):
-    @property
-    def rule_id(self) -> str: ...
-
-    @property
-    def version(self) -> str: ...
-
-    @property
-    def category(self) -> AlertCategory: ...
-
-    @property
-    def reference_data_version(self) -> str: ...
 
 
 def make_alert(

@@ -56,12 +56,8 @@ class DeclarationFacts:
         ]
 
 
-class Rule(Protocol):
-    """A screening rule.
-
-    `evaluate` must be pure: the same facts give the same findings, whatever the clock,
-    so that reprocessing after a crash yields the same alert ids.
-    """
+class RuleMeta(Protocol):
+    """What every rule, per declaration or per window, tells an alert about itself."""
 
     @property
     def rule_id(self) -> str: ...
@@ -74,6 +70,14 @@ class Rule(Protocol):
 
     @property
     def reference_data_version(self) -> str: ...
+
+
+class Rule(RuleMeta, Protocol):
+    """A screening rule over one declaration.
+
+    `evaluate` must be pure: the same facts give the same findings, whatever the clock,
+    so that reprocessing after a crash yields the same alert ids.
+    """
 
     def evaluate(self, facts: DeclarationFacts) -> list[Finding]: ...
 
