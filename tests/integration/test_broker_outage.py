@@ -1,0 +1,130 @@
+"""A broker outage longer than the session timeout: the worker recovers by itself, and no alert
+is lost. The test runs a broker of its own, so stopping it cannot disturb the rest of the suite.
+
+Opt-in (TRADEWATCH_OUTAGE_TEST=1) for now: in 2 of 5 runs the window agent stalled for over a
+minute after the broker came back (screening resumed in under a second), so window alerts
+arrived late or not within the wait. Under investigation (issue 7); kept out of CI until fixed.
+"""
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from streams.decoding import SourceRef
+from streams.offline import OfflinePipeline
+from streams.settings import Settings
+from tests.conftest import declaration_dict
+from tests.integration.kafka_helpers import (
+    WorkerProcess,
+    consume,
+    free_port,
+    metric,
+    produce,
+    scrape,
+    worker_env,
+)
+from tests.integration.test_windows_broker import create_topic
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def kafka_local(command: str, port: int, home: Path) -> None:
+    env = {**os.environ, "TRADEWATCH_KAFKA_PORT": str(port), "TRADEWATCH_KAFKA_HOME": str(home)}
+    result = subprocess.run(
+        [str(ROOT / "scripts" / "kafka-local"), command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def window_observations(worker: WorkerProcess) -> float:
+    samples = scrape(worker.metrics_url)
+    return sum(v for (n, _), v in samples.items() if n == "tradewatch_window_observations_total")
+
+
+def batch(prefix: str, count: int) -> list[bytes]:
+    return [
+        orjson.dumps(
+            declaration_dict(
+                declaration_id=f"{prefix}-{n:04d}",
+                hs_code="8542.31",
+                goods_description="Microcontrollers",
+            )
+        )
+        for n in range(count)
+    ]
+
+
+@pytest.mark.broker
+@pytest.mark.skipif(
+    os.environ.get("TRADEWATCH_OUTAGE_TEST") != "1",
+    reason="opt-in: TRADEWATCH_OUTAGE_TEST=1 (intermittent window-stage stall, issue 7)",
+)
+def test_worker_rides_out_a_broker_outage(unique_name: str, tmp_path: Path) -> None:
+    port = free_port()
+    home = tmp_path / "kafka"
+    kafka_local("start", port, home)
+    broker_url = f"kafka://127.0.0.1:{port}"
+    try:
+        env = worker_env(
+            broker_url, unique_name, tmp_path / "state", TRADEWATCH_SESSION_TIMEOUT_SECONDS="10"
+        )
+        topic = env["TRADEWATCH_TOPIC_DECLARATIONS"]
+        create_topic(broker_url, topic, 1)
+        before, after = batch("BEFORE", 200), batch("AFTER", 200)
+        offline = OfflinePipeline(Settings(data_dir=tmp_path / "offline"))
+        wanted = offline.alerts((m, SourceRef(topic, 0, i)) for i, m in enumerate(before + after))
+
+        with WorkerProcess(env, tmp_path / "worker.log") as worker:
+            produce(broker_url, topic, [(None, m) for m in before])
+            deadline = time.monotonic() + 60
+            while metric(
+                scrape(worker.metrics_url), "tradewatch_declarations_total", outcome="ok"
+            ) < len(before):
+                assert time.monotonic() < deadline, worker.log_tail()
+                time.sleep(0.5)
+
+            kafka_local("stop", port, home)
+            time.sleep(20)  # longer than the 10 s session timeout
+            assert worker.process is not None and worker.process.poll() is None, "worker died"
+            kafka_local("start", port, home)
+            restarted = time.monotonic()
+
+            produce(broker_url, topic, [(None, m) for m in after])
+            deadline = time.monotonic() + 120
+            while metric(
+                scrape(worker.metrics_url), "tradewatch_declarations_total", outcome="ok"
+            ) < len(before) + len(after):
+                assert time.monotonic() < deadline, worker.log_tail()
+                time.sleep(0.5)
+            recovery_s = time.monotonic() - restarted
+            # Every declaration here makes 4 observations (controlled goods to Russia).
+            deadline = time.monotonic() + 240
+            while window_observations(worker) < 4 * (len(before) + len(after)):
+                assert time.monotonic() < deadline, "window stage stalled after the outage"
+                time.sleep(0.5)
+            window_recovery_s = time.monotonic() - restarted
+        records = consume(
+            broker_url,
+            env["TRADEWATCH_TOPIC_ALERTS"],
+            until=lambda r: {x.key.decode() for x in r} >= set(wanted),
+        )
+        found = {r.key.decode() for r in records}
+        missing = sorted(
+            (wanted[i].rule_id, wanted[i].declaration_ids[0]) for i in set(wanted) - found
+        )
+        assert not missing, missing[:20]
+        assert found == set(wanted)
+        print(
+            f"screening recovered {recovery_s:.1f} s and the window stage "
+            f"{window_recovery_s:.1f} s after the broker came back"
+        )
+    finally:
+        kafka_local("stop", port, home)
