@@ -24,7 +24,7 @@ from streams.settings import Settings
 class OfflinePipeline:
     """Feed it messages in order; it returns each one's alerts, or its Rejection.
 
-    >>> pipeline = OfflinePipeline.from_settings(Settings())
+    >>> pipeline = OfflinePipeline(Settings())
     >>> pipeline.feed(raw, SourceRef("customs.declarations", 0, 41))
     """
 
@@ -38,10 +38,6 @@ class OfflinePipeline:
         self.screener = worker.screener
         self.windows = worker.windows
         self.metrics = worker.metrics
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> "OfflinePipeline":
-        return cls(settings)
 
     def feed(
         self, raw: bytes | None, source: SourceRef, received_ms: int | None = None

@@ -53,11 +53,12 @@ def build_catalogue(reference: ReferenceData, options: CatalogueOptions | None =
     restricted = options.restricted_destinations or reference.countries(
         "destinations", "restricted_destinations"
     )
+    controls = ControlMatcher(reference)
     rules: list[Rule] = [CategoryMismatch.build(f, reference, restricted) for f in FAMILIES]
     rules += [
         CivilianClaimMilitaryGoods.build(reference, restricted),
-        ControlledGoodsToRestricted.build(reference, restricted),
-        DiversionRoute.build(reference, restricted),
+        ControlledGoodsToRestricted.build(reference, restricted, controls),
+        DiversionRoute.build(reference, restricted, controls),
         RestrictedParty.build(
             reference, restricted, options.extra_watchlists, options.party_match_threshold
         ),
@@ -65,7 +66,7 @@ def build_catalogue(reference: ReferenceData, options: CatalogueOptions | None =
     return Catalogue(
         rules,
         reference.combined_lexicon(),
-        ControlMatcher(reference),
+        controls,
         restricted,
         reference.countries("destinations", "diversion_risk"),
     )

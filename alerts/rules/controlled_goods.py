@@ -22,9 +22,8 @@ class ControlledGoodsToRestricted:
 
     @classmethod
     def build(
-        cls, reference: ReferenceData, restricted: frozenset[str]
+        cls, reference: ReferenceData, restricted: frozenset[str], matcher: ControlMatcher
     ) -> "ControlledGoodsToRestricted":
-        matcher = ControlMatcher(reference)
         return cls(
             matcher, restricted, reference.version_of(*matcher.reference_files, "destinations")
         )

@@ -28,8 +28,9 @@ class DiversionRoute:
     category: AlertCategory = AlertCategory.TRANSSHIPMENT
 
     @classmethod
-    def build(cls, reference: ReferenceData, restricted: frozenset[str]) -> "DiversionRoute":
-        matcher = ControlMatcher(reference)
+    def build(
+        cls, reference: ReferenceData, restricted: frozenset[str], matcher: ControlMatcher
+    ) -> "DiversionRoute":
         return cls(
             matcher,
             restricted,

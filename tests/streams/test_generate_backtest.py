@@ -141,18 +141,13 @@ def test_strict_stops_at_the_first_bad_row(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["backtest", "missing.jsonl"], "No such file"),
-        (["backtest", str(EXAMPLES / "vendor-export.csv")], "needs --mapping"),
-        (["generate", "--out", "x.jsonl", "--start", "2025-13-40"], "YYYY-MM-DD"),
+        (["backtest", "missing.jsonl", "--quiet"], "No such file"),
+        (["backtest", str(EXAMPLES / "vendor-export.csv"), "--quiet"], "needs --mapping"),
+        (["generate", "--out", "x.jsonl", "--start", "2025-13-40", "--seed", "1"], "YYYY-MM-DD"),
     ],
 )
 def test_bad_input_gives_one_line(tmp_path: Path, args: list[str], message: str) -> None:
-    result = tradewatch(
-        *args,
-        "--quiet" if args[0] == "backtest" else "--seed",
-        *([] if args[0] == "backtest" else ["1"]),
-        cwd=tmp_path,
-    )
+    result = tradewatch(*args, cwd=tmp_path)
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and message in lines[0], result.stderr
