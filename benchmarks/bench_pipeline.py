@@ -21,7 +21,7 @@ from pathlib import Path
 
 import orjson
 from aiokafka import AIOKafkaConsumer
-from kafka import KafkaAdminClient, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -69,15 +69,23 @@ async def raw_ceiling(bootstrap: list[str], topic: str, count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-def screened(url: str) -> float:
+def progress(url: str) -> tuple[float, float]:
+    """Declarations screened, and observation frames through the window stage."""
     with urllib.request.urlopen(url, timeout=5) as response:
         text = response.read().decode()
-    return sum(
-        s.value
-        for f in text_string_to_metric_families(text)
-        for s in f.samples
-        if s.name == "tradewatch_declarations_total"
-    )
+    samples = [s for f in text_string_to_metric_families(text) for s in f.samples]
+    screened = sum(s.value for s in samples if s.name == "tradewatch_declarations_total")
+    frames = sum(s.value for s in samples if s.name == "tradewatch_window_processing_seconds_count")
+    return screened, frames
+
+
+def end_offsets(bootstrap: list[str], topic: str) -> int:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+        return sum(consumer.end_offsets(partitions).values())
+    finally:
+        consumer.close()
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -91,6 +99,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=200_000)
     parser.add_argument("--broker", default="kafka://127.0.0.1:9092")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="record the worker with py-spy while it drains (raw folded stacks to this file)",
+    )
     args = parser.parse_args()
     bootstrap = args.broker.removeprefix("kafka://").split(";")
     work = Path(tempfile.mkdtemp(prefix="tradewatch-bench-"))
@@ -148,25 +161,46 @@ def main() -> None:
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}/metrics"
+    spy = (
+        subprocess.Popen(
+            ["py-spy", "record", "--pid", str(worker.pid), "--format", "raw", "--rate", "200",
+             "--output", str(args.profile)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        if args.profile
+        else None
+    )  # fmt: skip
     first_at = done_at = None
+    frames_sent: int | None = None
     try:
+        # Done when every declaration is screened and every observation frame that screening
+        # sent has been through the window stage: the whole worker, not its first agent.
         while True:
-            time.sleep(0.5)
+            time.sleep(0.2)
             try:
-                seen = screened(url)
+                seen, frames_done = progress(url)
             except OSError:
                 continue
             if seen > 0 and first_at is None:
                 first_at, first_seen = time.perf_counter(), seen
-            if seen >= len(lines):
+            if seen >= len(lines) and frames_sent is None:
+                screened_at = time.perf_counter()
+                time.sleep(0.5)  # the last batch's frames
+                frames_sent = end_offsets(bootstrap, f"{name}-observations")
+            if frames_sent is not None and frames_done >= frames_sent:
                 done_at = time.perf_counter()
                 break
         rss = peak_rss_mb(worker.pid)
     finally:
+        if spy is not None:
+            spy.send_signal(2)
+            spy.wait(timeout=60)
         worker.terminate()
         worker.wait(timeout=60)
     assert first_at is not None and done_at is not None
     throughput = (len(lines) - first_seen) / max(done_at - first_at, 1e-9)
+    screening_rate = (len(lines) - first_seen) / max(screened_at - first_at, 1e-9)
 
     started = time.perf_counter()
     subprocess.run(
@@ -191,6 +225,8 @@ def main() -> None:
         "generate_per_s": round(len(lines) / generate_s),
         "produce_per_s": round(len(lines) / produce_s),
         "raw_ceiling_per_s": round(ceiling),
+        "screening_only_per_s": round(screening_rate),
+        "observation_frames": frames_sent,
         "worker_per_s": round(throughput),
         "worker_to_ceiling": round(throughput / ceiling, 3),
         "worker_peak_rss_mb": round(rss),

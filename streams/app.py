@@ -17,25 +17,26 @@ The agents only move data: the rules, the windows and the statistics live in ale
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from typing import cast
 
 import faust
 from faust.sensors.prometheus import setup_prometheus_sensors
 from faust.types import TableT
 from prometheus_client import CollectorRegistry
 
-from alerts.building import RuleEngine, make_alert
+from alerts.building import RuleEngine
 from alerts.reference import DEFAULT_REFERENCE_DIR, ReferenceData
 from alerts.rules import CatalogueOptions, build_catalogue
 from alerts.windows.config import WindowConfig
 from alerts.windows.engine import WindowEngine
 from alerts.windows.fx import FxRates
-from alerts.windows.observations import Observation
+from alerts.windows.observations import Frame, Observation, frames
 from schemas.alert import Alert
 from streams.decoding import Rejection, SourceRef, dead_letter_headers
 from streams.metrics import Metrics
 from streams.screening import Screener, utc_now
 from streams.settings import Settings
+from streams.window_stage import WindowStage
 from streams.window_store import WindowStore
 
 log = logging.getLogger("tradewatch.app")
@@ -103,6 +104,29 @@ def _encode(alert: Alert) -> tuple[bytes, bytes]:
     return alert.alert_id.encode("ascii"), alert.model_dump_json().encode()
 
 
+class Outbox:
+    """Sends straight through faust's producer, without faust's per-message Topic machinery
+    (a FutureMessage, sensors and a debug log call per send: a sixth of the worker's time).
+
+    Delivery is unchanged: faust flushes this same producer before every offset commit.
+    """
+
+    def __init__(self, app: faust.App) -> None:
+        self.app = app
+
+    async def send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        headers: list[tuple[str, bytes]] | None = None,
+        partition: int | None = None,
+    ) -> None:
+        await self.app.producer.send(
+            topic, key, value, partition=partition, timestamp=None, headers=headers
+        )
+
+
 def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> Tradewatch:
     """Build the faust app with its agents from settings. Nothing connects until it starts."""
     registry = registry if registry is not None else CollectorRegistry()
@@ -156,8 +180,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     setup_prometheus_sensors(app, registry=registry, name_prefix="faust")
 
     declarations = _raw_topic(app, settings.topic_declarations, settings)
-    alerts = _raw_topic(app, settings.topic_alerts, settings)
-    dead_letters = _raw_topic(app, settings.topic_dead_letter, settings)
+    # Alerts and dead letters go out through the Outbox; streams/topics.py creates their topics.
     observations = _raw_topic(app, observations_topic_name(settings), settings, internal=True)
     table = app.Table(
         WINDOW_TABLE,
@@ -168,68 +191,64 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         partitions=settings.topic_partitions,
     )
 
+    outbox = Outbox(app)
+    stage = WindowStage(windows, metrics)
+    store = WindowStore(table)
+    alerts_topic = settings.topic_alerts
+    dead_letter_topic = settings.topic_dead_letter
+    observations_topic = observations_topic_name(settings)
+    observation_partitions = settings.topic_partitions  # faust declares the topic with these
+
     async def screen_declarations(stream: faust.StreamT[bytes]) -> None:
         # concurrency=1: with more, faust can commit past an in-flight message (faust #606).
-        async for event in stream.events():
-            message = event.message
-            source = SourceRef(message.topic, message.partition, message.offset)
-            received_ms = round(message.timestamp * 1000) if message.timestamp else None
-            outcome = screener.screen(event.value, source, received_ms)
-            if isinstance(outcome, Rejection):
-                await dead_letters.send(
-                    key=event.key,
-                    value=event.value or b"",
-                    headers=dead_letter_headers(outcome, source, utc_now()),
-                )
-                continue
-            for alert in outcome.alerts:
-                key, value = _encode(alert)
-                await alerts.send(key=key, value=value)
-            for observation in outcome.observations:
-                await observations.send(
-                    key=observation.table_key.encode("utf-8"), value=observation.encode()
+        # take_events acks a batch only after this body has sent everything it derived, and
+        # faust flushes the producer before it commits, so a crash repeats work, never loses it.
+        batches = cast("faust.Stream[bytes]", stream).take_events(
+            settings.batch_max, settings.batch_seconds
+        )
+        async for events in batches:  # (StreamT does not declare take_events; Stream has it)
+            observations: list[Observation] = []
+            for event in events:
+                message = event.message
+                source = SourceRef(message.topic, message.partition, message.offset)
+                received_ms = round(message.timestamp * 1000) if message.timestamp else None
+                outcome = screener.screen(event.value, source, received_ms)
+                if isinstance(outcome, Rejection):
+                    await outbox.send(
+                        dead_letter_topic,
+                        event.key,
+                        event.value or b"",
+                        dead_letter_headers(outcome, source, utc_now()),
+                    )
+                    continue
+                for alert in outcome.alerts:
+                    await outbox.send(alerts_topic, *_encode(alert))
+                observations.extend(outcome.observations)
+            # The repartitioning: one message per batch and partition of the observations topic.
+            for partition, frame in frames(observations, observation_partitions).items():
+                await outbox.send(
+                    observations_topic, b"%d" % partition, frame.encode(), partition=partition
                 )
 
     gauge_updated = 0.0
-    store = WindowStore(table)
 
     async def update_windows(stream: faust.StreamT[bytes]) -> None:
+        # One event per frame, and the table written from inside its iteration, so faust puts
+        # the changelog record of every key in the frame's partition: the key's own.
         nonlocal gauge_updated
         async for event in stream.events():
-            started = time.perf_counter()
-            key = event.key or b""
             try:
-                observation = Observation.decode(event.value)
-                key = observation.table_key.encode("utf-8")
-                stream_start = store.stream_start(observation.event_time_ms)
-                outcome = windows.process(observation, store.get(key), stream_start)
-            except Exception:  # one bad observation must not stop the window stage
-                log.exception("window stage failed on an observation")
+                frame = Frame.decode(event.value or b"")
+            except Exception:  # written by our own screening agent: a bug, not bad input
+                log.exception("undecodable observation frame at offset %s", event.message.offset)
                 metrics.window_errors.inc()
-                store.forget(key)  # its cached state may be half-updated
                 continue
-            admission = outcome.admission
-            dimension = observation.dimension.value
-            if admission.duplicate:
-                metrics.observations.labels(dimension=dimension, outcome="replayed").inc()
-            else:
-                # Assign back: faust only writes the changelog on assignment (FAUST_NOTES.md).
-                store.put(key, outcome.state)
-                kind = "late" if admission.late else "counted"
-                metrics.observations.labels(dimension=dimension, outcome=kind).inc()
-                if admission.late:
-                    metrics.late_declarations.labels(dimension=dimension).inc()
-            event_time = datetime.fromtimestamp(observation.event_time_ms / 1000, tz=UTC)
-            for rule, finding in outcome.findings:
-                alert = make_alert(rule, finding, event_time, utc_now())
-                metrics.alert(alert.rule_id, alert.category, alert.severity)
-                key_bytes, value = _encode(alert)
-                await alerts.send(key=key_bytes, value=value)
-            finished = time.perf_counter()
-            metrics.window_seconds.observe(finished - started)
-            if finished - gauge_updated >= _GAUGE_EVERY_S:
+            for alert in stage.apply(frame, store):
+                await outbox.send(alerts_topic, *_encode(alert))
+            now = time.perf_counter()
+            if now - gauge_updated >= _GAUGE_EVERY_S:
                 metrics.window_keys.set(len(table))
-                gauge_updated = finished
+                gauge_updated = now
 
     app.agent(declarations, name="screen_declarations", concurrency=1)(screen_declarations)
     app.agent(observations, name="update_windows", concurrency=1)(update_windows)

@@ -83,8 +83,19 @@ class Metrics:
             ["dimension"],
             registry=registry,
         )
-        for dimension in Dimension:  # zero series from the start: dashboards show 0, not nothing
-            self.late_declarations.labels(dimension=dimension.value)
+        # Children made once (labels() costs more than inc()), and zero series from the start:
+        # dashboards show 0, not nothing.
+        self._late_by_dimension = {
+            dimension: self.late_declarations.labels(dimension=dimension.value)
+            for dimension in Dimension
+        }
+        self._observed = {
+            (dimension, outcome): self.observations.labels(
+                dimension=dimension.value, outcome=outcome
+            )
+            for dimension in Dimension
+            for outcome in ("counted", "late", "replayed")
+        }
         self.window_seconds = Histogram(
             "tradewatch_window_processing_seconds",
             "Time to update a key's window state and evaluate its rule.",
@@ -131,6 +142,12 @@ class Metrics:
     def dead_letter(self, reason: RejectReason) -> None:
         self.declarations_rejected.inc()
         self._dead_letters_by_reason[reason].inc()
+
+    def observed(self, dimension: Dimension, outcome: str) -> None:
+        self._observed[(dimension, outcome)].inc()
+
+    def late(self, dimension: Dimension) -> None:
+        self._late_by_dimension[dimension].inc()
 
     def alert(self, rule_id: str, category: AlertCategory, severity: Severity) -> None:
         key = (rule_id, category, severity)

@@ -7,17 +7,15 @@ window alerts are identified by rule, subject and window, not by the order event
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry
 
-from alerts.building import make_alert
-from alerts.windows.state import KeyState
+from alerts.windows.observations import frames
 from schemas.alert import Alert
 from streams.app import create_app
 from streams.decoding import Rejection, SourceRef
-from streams.screening import utc_now
 from streams.settings import Settings
+from streams.window_stage import MemoryStore, WindowStage
 
 
 @dataclass
@@ -29,8 +27,7 @@ class OfflinePipeline:
     """
 
     settings: Settings
-    states: dict[str, KeyState] = field(default_factory=dict)
-    stream_start_ms: int | None = None
+    store: MemoryStore = field(default_factory=MemoryStore)
 
     def __post_init__(self) -> None:
         # The same construction as the worker's (reference data, catalogue, window config).
@@ -38,6 +35,7 @@ class OfflinePipeline:
         self.screener = worker.screener
         self.windows = worker.windows
         self.metrics = worker.metrics
+        self.stage = WindowStage(self.windows, self.metrics)
 
     def feed(
         self, raw: bytes | None, source: SourceRef, received_ms: int | None = None
@@ -46,15 +44,8 @@ class OfflinePipeline:
         if isinstance(outcome, Rejection):
             return outcome
         alerts = list(outcome.alerts)
-        for observation in outcome.observations:
-            if self.stream_start_ms is None or observation.event_time_ms < self.stream_start_ms:
-                self.stream_start_ms = observation.event_time_ms
-            result = self.windows.process(
-                observation, self.states.get(observation.table_key), self.stream_start_ms
-            )
-            self.states[observation.table_key] = result.state
-            event_time = datetime.fromtimestamp(observation.event_time_ms / 1000, tz=UTC)
-            alerts.extend(make_alert(rule, f, event_time, utc_now()) for rule, f in result.findings)
+        for frame in frames(outcome.observations, 1).values():
+            alerts.extend(self.stage.apply(frame, self.store))
         return alerts
 
     def alerts(self, messages: Iterator[tuple[bytes | None, SourceRef]]) -> dict[str, Alert]:

@@ -82,6 +82,19 @@ class Settings(BaseSettings):
         le=300,
         description="How long a silent worker keeps its partitions before Kafka reassigns them.",
     )
+    batch_max: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        description="Most declarations screened as one batch (one observation message per "
+        "aggregation key per batch).",
+    )
+    batch_seconds: float = Field(
+        default=0.02,
+        gt=0,
+        le=5,
+        description="Longest a batch waits to fill: the latency added when input is slow.",
+    )
     window_grace_seconds: int = Field(
         default=6 * 3600,
         ge=0,

@@ -39,5 +39,8 @@ def run_worker(settings: Settings) -> int:
         quiet=True,
         redirect_stdouts=False,
     )
+    # faust's terminal spinner sets the root logger to DEBUG whatever the level asked for, which
+    # makes every library debug call build a log record (a debug line per message sent).
+    worker.spinner = None
     worker.execute_from_commandline()  # raises SystemExit when it stops
     return 0

@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 import orjson
+from aiokafka.partitioner import DefaultPartitioner
 
 from alerts.display import printable
 from alerts.parties import normalize_party_name
@@ -58,27 +59,83 @@ class Observation:
         return self.value_usd / self.quantity
 
     def encode(self) -> bytes:
-        return orjson.dumps(
-            [
-                self.dimension.value,
-                self.key,
-                self.label,
-                self.declaration_id,
-                self.event_time_ms,
-                self.source_partition,
-                self.source_offset,
-                self.quantity,
-                self.value_usd,
-                self.watched,
-                self.unit,
-                self.hs_code,
-            ]
-        )
+        return orjson.dumps(self.fields())
+
+    def fields(self) -> list[Any]:
+        return [
+            self.dimension.value,
+            self.key,
+            self.label,
+            self.declaration_id,
+            self.event_time_ms,
+            self.source_partition,
+            self.source_offset,
+            self.quantity,
+            self.value_usd,
+            self.watched,
+            self.unit,
+            self.hs_code,
+        ]
 
     @classmethod
     def decode(cls, raw: bytes) -> "Observation":
-        fields: list[Any] = orjson.loads(raw)
+        return cls.from_fields(orjson.loads(raw))
+
+    @classmethod
+    def from_fields(cls, fields: list[Any]) -> "Observation":
         return cls(Dimension(fields[0]), *fields[1:])
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """The observations one batch of declarations sends to one partition of the observations
+    topic, in input order: one message where there would be one per observation.
+
+    Every observation of a key goes to the partition its table key hashes to (Kafka's default
+    partitioner), so each key's observations still meet in one partition, in order, as if each
+    were sent keyed by its table key. `stream_start_ms` is the earliest event time of the whole
+    batch, so the window stage learns where the stream starts before it evaluates any key of it.
+    """
+
+    stream_start_ms: int
+    observations: list[Observation]
+
+    def encode(self) -> bytes:
+        return orjson.dumps([self.stream_start_ms, *(o.fields() for o in self.observations)])
+
+    @classmethod
+    def decode(cls, raw: bytes) -> "Frame":
+        fields: list[Any] = orjson.loads(raw)
+        if isinstance(fields[0], str):  # a single observation (what workers before frames sent)
+            observation = Observation.from_fields(fields)
+            return cls(observation.event_time_ms, [observation])
+        return cls(fields[0], [Observation.from_fields(f) for f in fields[1:]])
+
+    def by_key(self) -> dict[str, list[Observation]]:
+        grouped: dict[str, list[Observation]] = {}
+        for observation in self.observations:
+            grouped.setdefault(observation.table_key, []).append(observation)
+        return grouped
+
+
+_partitioner = DefaultPartitioner()
+
+
+def partition_of(table_key: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner (murmur2) gives this key: where a message
+    keyed by it would go."""
+    return int(_partitioner(table_key.encode("utf-8"), list(range(partitions)), None))
+
+
+def frames(observations: list[Observation], partitions: int) -> dict[int, Frame]:
+    """A batch's observations grouped by the partition of their table key, in input order."""
+    if not observations:
+        return {}
+    start = min(o.event_time_ms for o in observations)
+    grouped: dict[int, list[Observation]] = {}
+    for observation in observations:
+        grouped.setdefault(partition_of(observation.table_key, partitions), []).append(observation)
+    return {partition: Frame(start, group) for partition, group in grouped.items()}
 
 
 def _party_key(name: str, country: str | None) -> str:

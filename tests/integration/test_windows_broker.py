@@ -145,7 +145,7 @@ def test_kill_and_restart_keeps_window_counts_and_loses_no_alert(
         while True:
             states = changelog_states(broker_url, env["TRADEWATCH_APP_ID"])
             counts = {k: s.buckets for k, s in states.items()}
-            want = {k: s.buckets for k, s in offline.states.items()}
+            want = {k.decode(): s.buckets for k, s in offline.store.states.items()}
             if counts == want or time.monotonic() > deadline:
                 break
             time.sleep(1)

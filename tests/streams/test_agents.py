@@ -12,11 +12,10 @@ from unittest import mock
 
 import orjson
 import pytest
-from faust.topics import Topic
 
-from alerts.windows.observations import Dimension
+from alerts.windows.observations import Dimension, Frame, frames
 from alerts.windows.state import KeyState, N
-from streams.app import Tradewatch, create_app
+from streams.app import Outbox, Tradewatch, create_app
 from streams.settings import Settings
 from tests.alerts.windows.helpers import declaration, observe
 from tests.conftest import declaration_dict
@@ -37,12 +36,17 @@ def tradewatch(tmp_path: Path) -> Tradewatch:
 def sent() -> Iterator[Sent]:
     captured: Sent = []
 
-    async def capture(self: Topic, *args: Any, **kwargs: Any) -> None:
-        captured.append(
-            (self.get_topic_name(), kwargs.get("key"), kwargs["value"], kwargs.get("headers"))
-        )
+    async def capture(
+        self: Outbox,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        headers: Any = None,
+        partition: int | None = None,
+    ) -> None:
+        captured.append((topic, key, value, headers))
 
-    with mock.patch.object(Topic, "send", capture):
+    with mock.patch.object(Outbox, "send", capture):
         yield captured
 
 
@@ -67,8 +71,10 @@ def test_screening_agent_routes_alerts_observations_and_rejects(
         "controlled_goods.restricted_destination",
     }
     assert all(k == orjson.loads(v)["alert_id"].encode() for k, v, _ in by_topic["customs.alerts"])
-    observation_keys = {k.split(b"|")[0] for k, _, _ in by_topic["agenttest-observations"]}
-    assert observation_keys == {d.value.encode() for d in Dimension}  # controlled: all four
+    [(key, value, _)] = by_topic["agenttest-observations"]  # one partition: one frame
+    assert key == b"0"
+    dimensions = {o.dimension for o in Frame.decode(value).observations}
+    assert dimensions == set(Dimension)  # controlled goods to Russia: all four
     [(_, value, headers)] = by_topic["customs.declarations.dlq"]
     assert value == b"not json"
     assert dict(headers)["tradewatch.reason"] == b"not_json"
@@ -86,7 +92,9 @@ def test_window_agent_keeps_state_and_alerts_on_crossing(
     observations = [
         o for o in observe([*steady, *spike]) if o.dimension is Dimension.IMPORTER_HEADING
     ]
-    asyncio.run(feed(tradewatch, "update_windows", [o.encode() for o in observations]))
+    # One frame per observation, as a worker screening one declaration per batch would send.
+    messages = [Frame(o.event_time_ms, [o]).encode() for o in observations]
+    asyncio.run(feed(tradewatch, "update_windows", messages))
 
     alerts = [orjson.loads(v) for topic, _, v, _ in sent if topic == "customs.alerts"]
     assert {a["rule_id"] for a in alerts} == {"volume_anomaly.window"}
@@ -94,3 +102,32 @@ def test_window_agent_keeps_state_and_alerts_on_crossing(
     stored = tradewatch.window_table[observations[0].table_key.encode()]
     state = KeyState.decode(stored)
     assert sum(bucket[N] for bucket in state.buckets.values()) == len(observations)
+
+
+def test_window_agent_gives_one_frame_the_alerts_of_its_observations_one_by_one(
+    tradewatch: Tradewatch, sent: Sent
+) -> None:
+    steady = [
+        declaration(day + k / 24, day * 10 + k, invoice_value=5000)
+        for day in range(20)
+        for k in range(2)
+    ]
+    spike = [declaration(20 + k / 1440, 1000 + k, invoice_value=5000) for k in range(12)]
+    observations = [
+        o for o in observe([*steady, *spike]) if o.dimension is Dimension.IMPORTER_HEADING
+    ]
+    one_by_one = [Frame(o.event_time_ms, [o]).encode() for o in observations]
+    asyncio.run(feed(tradewatch, "update_windows", one_by_one))
+    expected = sorted(v for topic, _, v, _ in sent if topic == "customs.alerts")
+    sent.clear()
+    tradewatch.window_table.data.clear()
+
+    [(_, frame)] = frames(observations, 1).items()
+    asyncio.run(feed(tradewatch, "update_windows", [frame.encode()]))
+    got = sorted(v for topic, _, v, _ in sent if topic == "customs.alerts")
+    assert [_without_clock(v) for v in got] == [_without_clock(v) for v in expected]
+    assert expected
+
+
+def _without_clock(raw: bytes) -> dict[str, Any]:
+    return {k: v for k, v in orjson.loads(raw).items() if k != "detected_at"}
