@@ -252,6 +252,7 @@ def latency(args: argparse.Namespace, work: Path, lines: list[bytes]) -> dict[st
     with worker(args.broker, work, name) as running:
         running.wait_for(lambda m: "tradewatch_declarations_total" in m, 120)
         time.sleep(3)  # partitions assigned
+        idle_rss = rss_mb(running.pid, "VmRSS")
         reader = threading.Thread(target=read_alerts, daemon=True)
         reader.start()
         producer = KafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=0)
@@ -294,6 +295,7 @@ def latency(args: argparse.Namespace, work: Path, lines: list[bytes]) -> dict[st
         return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))], 1)
 
     return {
+        "worker_rss_idle_mb": round(idle_rss),
         "latency_rate_asked": args.latency_rate,
         "latency_rate_sent": round(count / sent_s),
         "latency_alerts": len(latencies),
@@ -330,20 +332,29 @@ def state(args: argparse.Namespace, work: Path, lines: list[bytes]) -> dict[str,
     with worker(args.broker, work, name) as running:
         started = time.perf_counter()
         running.wait_for(lambda m: "tradewatch_declarations_total" in m, 600)
-        create_topic(args.bootstrap, f"{name}.declarations")
         produce(args.bootstrap, f"{name}.declarations", [(None, line) for line in lines[:200]])
         running.wait_for(lambda m: m.get("tradewatch_window_keys", 0) >= args.keys, 900)
         restored_s = time.perf_counter() - started
         keys = running.metrics()["tradewatch_window_keys"]
         rss = rss_mb(running.pid, "VmRSS")
         peak = rss_mb(running.pid, "VmHWM")
+    # Scaled to a million keys above the RSS of a worker holding none (one run, as measured).
+    idle = rss_mb_idle(args, work)
     return {
         "window_keys": round(keys),
-        "worker_rss_1m_keys_mb": round(rss * 1_000_000 / keys),
-        "worker_peak_rss_1m_keys_mb": round(peak * 1_000_000 / keys),
+        "worker_rss_at_keys_mb": round(rss),
+        "worker_peak_rss_at_keys_mb": round(peak),
+        "worker_rss_1m_keys_mb": round(idle + (rss - idle) * 1_000_000 / keys),
         "state_bytes_per_key": round(mean_bytes),
         "restore_1m_keys_s": round(restored_s * 1_000_000 / keys, 1),
     }
+
+
+def rss_mb_idle(args: argparse.Namespace, work: Path) -> float:
+    with worker(args.broker, work, f"idle{uuid.uuid4().hex[:8]}") as running:
+        running.wait_for(lambda m: "tradewatch_declarations_total" in m, 120)
+        time.sleep(3)
+        return rss_mb(running.pid, "VmRSS")
 
 
 def backtest(work: Path, count: int) -> dict[str, float]:
