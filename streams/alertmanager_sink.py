@@ -25,6 +25,7 @@ from pydantic import ValidationError
 from alerts.display import printable
 from schemas.alert import Alert, Severity
 from streams.errors import BrokerError, StreamsError
+from streams.kafka_security import kafka_python_options, unreachable
 from streams.settings import Settings
 
 log = logging.getLogger("tradewatch.alertmanager_sink")
@@ -110,7 +111,7 @@ class AlertmanagerSink:
         try:
             return KafkaConsumer(
                 self.settings.topic_alerts,
-                bootstrap_servers=self.settings.bootstrap_servers,
+                **kafka_python_options(self.settings),
                 group_id=f"{self.settings.app_id}-alertmanager-sink",
                 client_id=f"{self.settings.app_id}-alertmanager-sink",
                 enable_auto_commit=False,
@@ -118,7 +119,7 @@ class AlertmanagerSink:
                 max_poll_records=200,
             )
         except KafkaError as exc:
-            raise BrokerError(f"cannot reach Kafka: {exc}") from exc
+            raise BrokerError(unreachable(self.settings, exc)) from exc
 
     def select(self, values: list[bytes]) -> list[dict[str, Any]]:
         """The Alertmanager alerts for a batch of alert-topic values (unreadable ones skipped)."""

@@ -33,6 +33,7 @@ from alerts.windows.fx import FxRates
 from alerts.windows.observations import Frame, Observation, frames
 from schemas.alert import Alert
 from streams.decoding import Rejection, SourceRef, dead_letter_headers
+from streams.kafka_security import faust_credentials
 from streams.metrics import Metrics
 from streams.screening import Screener, utc_now
 from streams.settings import Settings
@@ -157,6 +158,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         settings.app_id,
         env={},  # only TRADEWATCH_* settings configure tradewatch
         broker=settings.broker_url,
+        broker_credentials=faust_credentials(settings),
         store=settings.store,
         datadir=str(settings.data_dir),
         autodiscover=False,

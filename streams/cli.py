@@ -132,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _configure_logging(settings: Settings) -> None:
+    from streams.kafka_security import watch_connection_failures
+
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="[%(asctime)s] %(levelname)s %(name)s: %(message)s",
@@ -141,11 +143,16 @@ def _configure_logging(settings: Settings) -> None:
         # The Kafka clients narrate every connection at INFO; keep their warnings and errors.
         for chatty in ("kafka", "aiokafka"):
             logging.getLogger(chatty).setLevel(logging.WARNING)
+    # kafka-python retries a failing connection for a while, logging each attempt; the command
+    # reports the reason once, in one line (streams/kafka_security.py).
+    watch_connection_failures(quiet=settings.log_level != "debug")
 
 
 def _settings_error(error: ValidationError) -> str:
     first = error.errors()[0]
     field = ".".join(str(p) for p in first["loc"])
+    if not field:  # a rule across settings: its message names them
+        return f"settings: {first['msg'].removeprefix('Value error, ')}"
     return f"setting TRADEWATCH_{field.upper()}: {first['msg']}"
 
 

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from alerts.display import printable
 from schemas.alert import Alert, Severity
 from streams.errors import BrokerError
+from streams.kafka_security import kafka_python_options, unreachable
 from streams.settings import Settings
 
 _COLOURS = {
@@ -46,7 +47,7 @@ def consume_alerts(
     try:
         consumer = KafkaConsumer(
             settings.topic_alerts,
-            bootstrap_servers=settings.bootstrap_servers,
+            **kafka_python_options(settings),
             client_id=f"{settings.app_id}-alerts-cli",
             group_id=None,
             enable_auto_commit=False,
@@ -54,9 +55,7 @@ def consume_alerts(
             consumer_timeout_ms=int(timeout_s * 1000) if timeout_s else float("inf"),
         )
     except KafkaError as exc:
-        raise BrokerError(
-            f"cannot reach Kafka at {','.join(settings.bootstrap_servers)}: {exc}"
-        ) from exc
+        raise BrokerError(unreachable(settings, exc)) from exc
     try:
         for message in consumer:
             if message.value is not None:

@@ -13,6 +13,7 @@ from tqdm import tqdm
 from schemas.declaration import Declaration
 from streams.decoding import describe_validation_error
 from streams.errors import BrokerError, InputFileError
+from streams.kafka_security import kafka_python_options, unreachable
 from streams.settings import Settings
 
 
@@ -60,16 +61,14 @@ def _key_of(line: bytes) -> bytes | None:
 def make_producer(settings: Settings) -> KafkaProducer:
     try:
         return KafkaProducer(
-            bootstrap_servers=settings.bootstrap_servers,
+            **kafka_python_options(settings),
             client_id=f"{settings.app_id}-producer",
             acks="all",
             linger_ms=10,
             max_request_size=max(1_048_576, settings.max_message_bytes + 65_536),
         )
     except KafkaError as exc:
-        raise BrokerError(
-            f"cannot reach Kafka at {','.join(settings.bootstrap_servers)}: {exc}"
-        ) from exc
+        raise BrokerError(unreachable(settings, exc)) from exc
 
 
 def produce_file(

@@ -7,7 +7,7 @@ passes explicit values and an empty environment to faust.App, so only these sett
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, field_validator
+from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from schemas.codes import CountryCode
@@ -41,6 +41,20 @@ class Settings(BaseSettings):
         default="tradewatch",
         pattern=r"^[A-Za-z0-9._-]+$",
         description="Consumer group id, and prefix of faust's internal topics.",
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT",
+        description="How every client (worker, CLI tools, sink) talks to Kafka.",
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = Field(
+        default=None, description="Never logged, printed or exported: shown as **********."
+    )
+    kafka_ssl_cafile: Path | None = Field(
+        default=None,
+        description="CA certificates (PEM) that sign the brokers' certificates; the system's "
+        "trust store when not given.",
     )
     topic_declarations: str = "customs.declarations"
     topic_alerts: str = "customs.alerts"
@@ -132,6 +146,26 @@ class Settings(BaseSettings):
         if not value.startswith("kafka://") or not value.removeprefix("kafka://").strip(";, "):
             raise ValueError("must look like kafka://host:port[;host:port...]")
         return value
+
+    @field_validator(
+        "kafka_sasl_username", "kafka_sasl_password", "kafka_ssl_cafile", mode="before"
+    )
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _kafka_security(self) -> "Settings":
+        if self.kafka_security_protocol.startswith("SASL_") and not (
+            self.kafka_sasl_username and self.kafka_sasl_password
+        ):
+            raise ValueError(
+                f"kafka_security_protocol {self.kafka_security_protocol} needs "
+                "TRADEWATCH_KAFKA_SASL_USERNAME and TRADEWATCH_KAFKA_SASL_PASSWORD"
+            )
+        if self.kafka_ssl_cafile is not None and not self.kafka_ssl_cafile.is_file():
+            raise ValueError(f"kafka_ssl_cafile {self.kafka_ssl_cafile} is not a file")
+        return self
 
     @property
     def bootstrap_servers(self) -> list[str]:

@@ -7,6 +7,7 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from streams.errors import BrokerError
+from streams.kafka_security import kafka_python_options, unreachable
 from streams.settings import Settings
 
 log = logging.getLogger("tradewatch.topics")
@@ -19,14 +20,12 @@ def topic_names(settings: Settings) -> list[str]:
 def admin_client(settings: Settings) -> KafkaAdminClient:
     try:
         return KafkaAdminClient(
-            bootstrap_servers=settings.bootstrap_servers,
+            **kafka_python_options(settings),
             client_id=f"{settings.app_id}-admin",
             request_timeout_ms=15000,
         )
     except KafkaError as exc:
-        raise BrokerError(
-            f"cannot reach Kafka at {','.join(settings.bootstrap_servers)}: {exc}"
-        ) from exc
+        raise BrokerError(unreachable(settings, exc)) from exc
 
 
 def ensure_topics(settings: Settings) -> list[str]:

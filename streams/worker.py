@@ -5,6 +5,7 @@ import logging
 import faust
 
 from streams.app import create_app
+from streams.kafka_security import describe
 from streams.settings import Settings
 from streams.topics import ensure_topics
 
@@ -15,7 +16,8 @@ def banner(settings: Settings) -> str:
     return (
         f"tradewatch worker {settings.app_id}: "
         f"{settings.topic_declarations} -> {settings.topic_alerts} "
-        f"(dead letters: {settings.topic_dead_letter}) on {','.join(settings.bootstrap_servers)}; "
+        f"(dead letters: {settings.topic_dead_letter}) on {','.join(settings.bootstrap_servers)} "
+        f"({describe(settings)}); "
         f"metrics at {settings.metrics_url}"
     )
 
