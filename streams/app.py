@@ -195,7 +195,9 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
 
     outbox = Outbox(app)
     stage = WindowStage(windows, metrics)
-    store = WindowStore(table)
+    # The table's local data: written directly, changelog sent by the agent (window_store.py).
+    store = WindowStore(table.data)
+    changelog_topic = table.changelog_topic.get_topic_name()
     alerts_topic = settings.topic_alerts
     dead_letter_topic = settings.topic_dead_letter
     observations_topic = observations_topic_name(settings)
@@ -247,6 +249,10 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                 continue
             for alert in stage.apply(frame, store):
                 await outbox.send(alerts_topic, *_encode(alert))
+            # Every key of a frame hashes to the frame's partition: so does its changelog record.
+            partition = event.message.partition
+            for key, value in store.drain():
+                await outbox.send(changelog_topic, key, value, partition=partition)
             now = time.perf_counter()
             if now - gauge_updated >= _GAUGE_EVERY_S:
                 metrics.window_keys.set(len(table))

@@ -88,8 +88,7 @@ class WindowStage:
             store.forget(key)
             skipped.add(failed[0])
         if state is not None and any(not outcome.admission.duplicate for _, outcome in results):
-            # Assign back: faust only writes the changelog on assignment (FAUST_NOTES.md).
-            store.put(key, state)
+            store.put(key, state)  # always written back: states are changed in place
         return self._account(results)
 
     def _run(

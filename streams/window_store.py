@@ -1,5 +1,10 @@
 """Window state in the faust table, with the decoded state of hot keys kept in memory.
 
+The store writes the table's local data directly and lists what it wrote; the window agent sends
+those records to the table's changelog itself, from the partition of the frame being processed.
+faust's own path (an assignment to the table) puts each changelog record through a buffer that
+stalls the consumer once a hundred are pending: a frame updates hundreds of keys at once.
+
 A few keys (an HS subheading's unit-value band, a busy route) see many observations; decoding
 their state from bytes on every one would dominate the window stage. The cache holds a decoded
 KeyState next to the exact bytes it was written as, and is used only while the table still holds
@@ -17,17 +22,28 @@ STREAM_START_PREFIX = b"\x00stream-start"  # never equals a key, which starts wi
 class WindowStore:
     """The window table seen through a cache of decoded states.
 
-    >>> store = WindowStore(table)
+    >>> store = WindowStore(table.data)
     >>> state = store.get(key)          # KeyState or None
-    >>> store.put(key, state)           # encodes, writes the table (and so the changelog)
+    >>> store.put(key, state)           # encodes, writes the table's local data
+    >>> store.drain()                   # [(key, bytes)]: for the changelog
     """
 
     def __init__(self, table: MutableMapping[bytes, bytes], cached_keys: int = 20_000) -> None:
         self.table = table
         self.cached_keys = cached_keys
         self._cache: OrderedDict[bytes, tuple[bytes, KeyState]] = OrderedDict()
+        self.written: list[tuple[bytes, bytes]] = []
         self.hits = 0
         self.misses = 0
+
+    def _write(self, key: bytes, value: bytes) -> None:
+        self.table[key] = value
+        self.written.append((key, value))
+
+    def drain(self) -> list[tuple[bytes, bytes]]:
+        """The records written since the last drain, for the changelog, in order."""
+        written, self.written = self.written, []
+        return written
 
     def get(self, key: bytes) -> KeyState | None:
         stored = self.table.get(key)
@@ -44,7 +60,7 @@ class WindowStore:
 
     def put(self, key: bytes, state: KeyState) -> None:
         encoded = state.encode()
-        self.table[key] = encoded
+        self._write(key, encoded)
         self._cache[key] = (encoded, state)
         self._cache.move_to_end(key)
         if len(self._cache) > self.cached_keys:
@@ -59,7 +75,7 @@ class WindowStore:
         stored = self.table.get(key)
         current = int(stored) if stored is not None else None
         if current is None or event_time_ms < current:
-            self.table[key] = str(event_time_ms).encode()
+            self._write(key, str(event_time_ms).encode())
             return event_time_ms
         return current
 

@@ -102,6 +102,13 @@ def test_window_agent_keeps_state_and_alerts_on_crossing(
     stored = tradewatch.window_table[observations[0].table_key.encode()]
     state = KeyState.decode(stored)
     assert sum(bucket[N] for bucket in state.buckets.values()) == len(observations)
+    # The agent writes the changelog itself: its last record of the key is the table's value.
+    changelog = [
+        (k, v) for topic, k, v, _ in sent if topic == "agenttest-window-state-changelog"
+    ]
+    last = {k: v for k, v in changelog}
+    assert last[observations[0].table_key.encode()] == stored
+    assert len(changelog) == len(observations) + 1  # one per frame, and the stream start
 
 
 def test_window_agent_gives_one_frame_the_alerts_of_its_observations_one_by_one(
