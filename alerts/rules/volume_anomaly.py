@@ -190,12 +190,19 @@ class VolumeAnomaly:
         if admission.late:
             return []
         day = day_of(observation.event_time_ms)
-        first, prefix = self._prefix_sums(state, day)
         # A cheap necessary condition: every alert needs a few declarations in a window that
         # holds `day`, so a key with fewer than that around it (most keys) needs no more work.
         least = min(self.config.min_count, self.config.min_declarations_for_amounts)
-        if prefix[-1][N] < least:
+        reach = max(self.config.tumbling_days, self.config.hopping_days)
+        buckets = state.buckets
+        near = 0.0
+        for other in range(day - reach + 1, day + reach):
+            bucket = buckets.get(other)
+            if bucket is not None:
+                near += bucket[N]
+        if near < least:
             return []
+        first, prefix = self._prefix_sums(state, day)
         findings = []
         for size, step in self.window_shapes():
             for start in window_start_days(day, size, step):
