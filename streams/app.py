@@ -30,14 +30,14 @@ from alerts.rules import CatalogueOptions, build_catalogue
 from alerts.windows.config import WindowConfig
 from alerts.windows.engine import WindowEngine
 from alerts.windows.fx import FxRates
-from alerts.windows.observations import Frame, Observation, frames
+from alerts.windows.observations import Frame, Observation
 from schemas.alert import Alert
 from streams.decoding import Rejection, SourceRef, dead_letter_headers
 from streams.kafka_security import faust_credentials
 from streams.metrics import Metrics
 from streams.screening import Screener, utc_now
 from streams.settings import Settings
-from streams.window_stage import WindowStage
+from streams.window_stage import WindowStage, frames
 from streams.window_store import WindowStore
 
 log = logging.getLogger("tradewatch.app")

@@ -10,12 +10,11 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry
 
-from alerts.windows.observations import frames
 from schemas.alert import Alert
 from streams.app import create_app
 from streams.decoding import Rejection, SourceRef
 from streams.settings import Settings
-from streams.window_stage import MemoryStore, WindowStage
+from streams.window_stage import MemoryStore, WindowStage, frames
 
 
 @dataclass

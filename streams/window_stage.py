@@ -7,7 +7,10 @@ a dict (MemoryStore); both run this same code, so they give the same alerts.
 import logging
 import time
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Protocol
+
+from aiokafka.partitioner import DefaultPartitioner
 
 from alerts.building import make_alert
 from alerts.windows.engine import WindowEngine, WindowOutcome
@@ -18,6 +21,29 @@ from streams.metrics import Metrics
 from streams.screening import utc_now
 
 log = logging.getLogger("tradewatch.windows")
+
+
+_partitioner = DefaultPartitioner()
+
+
+@lru_cache(maxsize=65_536)
+def partition_of(table_key: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner (murmur2) gives this key: where a message
+    keyed by it would go. (aiokafka's murmur2 is pure Python, ~17 µs a key: hence the cache.)"""
+    if partitions == 1:
+        return 0
+    return int(_partitioner(table_key.encode("utf-8"), list(range(partitions)), None))
+
+
+def frames(observations: list[Observation], partitions: int) -> dict[int, Frame]:
+    """A batch's observations grouped by the partition of their table key, in input order."""
+    if not observations:
+        return {}
+    start = min(o.event_time_ms for o in observations)
+    grouped: dict[int, list[Observation]] = {}
+    for observation in observations:
+        grouped.setdefault(partition_of(observation.table_key, partitions), []).append(observation)
+    return {partition: Frame(start, group) for partition, group in grouped.items()}
 
 
 class StateStore(Protocol):

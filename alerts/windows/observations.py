@@ -6,12 +6,10 @@ table (the repartitioning that faust tables need).
 """
 
 from dataclasses import dataclass
-from functools import lru_cache
 from enum import StrEnum
 from typing import Any
 
 import orjson
-from aiokafka.partitioner import DefaultPartitioner
 
 from alerts.display import printable
 from alerts.parties import normalize_party_name
@@ -117,29 +115,6 @@ class Frame:
         for observation in self.observations:
             grouped.setdefault(observation.table_key, []).append(observation)
         return grouped
-
-
-_partitioner = DefaultPartitioner()
-
-
-@lru_cache(maxsize=65_536)
-def partition_of(table_key: str, partitions: int) -> int:
-    """The partition Kafka's default partitioner (murmur2) gives this key: where a message
-    keyed by it would go. (aiokafka's murmur2 is pure Python, ~17 µs a key: hence the cache.)"""
-    if partitions == 1:
-        return 0
-    return int(_partitioner(table_key.encode("utf-8"), list(range(partitions)), None))
-
-
-def frames(observations: list[Observation], partitions: int) -> dict[int, Frame]:
-    """A batch's observations grouped by the partition of their table key, in input order."""
-    if not observations:
-        return {}
-    start = min(o.event_time_ms for o in observations)
-    grouped: dict[int, list[Observation]] = {}
-    for observation in observations:
-        grouped.setdefault(partition_of(observation.table_key, partitions), []).append(observation)
-    return {partition: Frame(start, group) for partition, group in grouped.items()}
 
 
 def _party_key(name: str, country: str | None) -> str:

@@ -13,10 +13,11 @@ from unittest import mock
 import orjson
 import pytest
 
-from alerts.windows.observations import Dimension, Frame, frames
+from alerts.windows.observations import Dimension, Frame
 from alerts.windows.state import KeyState, N
 from streams.app import Outbox, Tradewatch, create_app
 from streams.settings import Settings
+from streams.window_stage import frames
 from tests.alerts.windows.helpers import declaration, observe
 from tests.conftest import declaration_dict
 
@@ -103,9 +104,7 @@ def test_window_agent_keeps_state_and_alerts_on_crossing(
     state = KeyState.decode(stored)
     assert sum(bucket[N] for bucket in state.buckets.values()) == len(observations)
     # The agent writes the changelog itself: its last record of the key is the table's value.
-    changelog = [
-        (k, v) for topic, k, v, _ in sent if topic == "agenttest-window-state-changelog"
-    ]
+    changelog = [(k, v) for topic, k, v, _ in sent if topic == "agenttest-window-state-changelog"]
     last = {k: v for k, v in changelog}
     assert last[observations[0].table_key.encode()] == stored
     assert len(changelog) == len(observations) + 1  # one per frame, and the stream start
