@@ -15,6 +15,7 @@ from streams.decoding import describe_validation_error
 from streams.errors import BrokerError, InputFileError
 from streams.kafka_security import kafka_python_options, unreachable
 from streams.settings import Settings
+from streams.topics import require_topic
 
 
 def read_lines(path: Path) -> Iterator[tuple[int, bytes]]:
@@ -85,6 +86,7 @@ def produce_file(
     as they are, which is how the dead-letter path is exercised on purpose.
     """
     total = validate_file(path) if validate else None
+    require_topic(settings, settings.topic_declarations)
     producer = make_producer(settings)
     failures: list[BaseException] = []
     sent = 0

@@ -50,3 +50,19 @@ def ensure_topics(settings: Settings) -> list[str]:
         raise BrokerError(f"could not create topics: {exc}") from exc
     finally:
         admin.close()
+
+
+def require_topic(settings: Settings, name: str) -> None:
+    """Fail in one line if a topic is missing: the broker does not create topics on demand, and
+    a producer would wait a minute for its metadata and end in a timeout."""
+    admin = admin_client(settings)
+    try:
+        if name not in set(admin.list_topics()):
+            raise BrokerError(
+                f"topic {name} does not exist; create it with `tradewatch topics` "
+                "(or start a worker)"
+            )
+    except KafkaError as exc:
+        raise BrokerError(unreachable(settings, exc)) from exc
+    finally:
+        admin.close()

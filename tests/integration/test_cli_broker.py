@@ -77,3 +77,18 @@ def test_produce_without_validation_sends_bad_lines_as_they_are(
     assert sorted(r.value for r in records) == sorted(
         [b'{"declaration_id": "R-1"}', b"not json at all"]
     )
+
+
+@pytest.mark.broker
+def test_produce_to_a_missing_topic_says_so_in_one_line(
+    broker_url: str, unique_name: str, tmp_path: Path
+) -> None:
+    env = worker_env(broker_url, unique_name, tmp_path / "state")
+    feed = tmp_path / "feed.jsonl"
+    feed.write_bytes(orjson.dumps(declaration_dict()) + b"\n")
+    produced = run_cli(env, "produce", str(feed), "--quiet", timeout=30)
+    assert produced.returncode == 1
+    assert produced.stderr.strip() == (
+        f"tradewatch: error: topic {unique_name}.declarations does not exist; create it with "
+        "`tradewatch topics` (or start a worker)"
+    )
