@@ -151,7 +151,9 @@ class Worker:
 
 
 @contextmanager
-def worker(broker: str, work: Path, name: str, profile: Path | None = None) -> Iterator[Worker]:
+def worker(
+    broker: str, work: Path, name: str, profile: Path | None = None, store: str = "memory://"
+) -> Iterator[Worker]:
     port = 16000 + (os.getpid() + len(name) * 7 + hash(name)) % 2000
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEWATCH_")}
     env.update(
@@ -165,6 +167,7 @@ def worker(broker: str, work: Path, name: str, profile: Path | None = None) -> I
             "TRADEWATCH_METRICS_PORT": str(port),
             "TRADEWATCH_DATA_DIR": str(work / name),
             "TRADEWATCH_LOG_LEVEL": "info",  # into its own log file
+            "TRADEWATCH_STORE": store,
         }
     )
     process = subprocess.Popen(
@@ -330,7 +333,7 @@ def state(args: argparse.Namespace, work: Path, lines: list[bytes]) -> dict[str,
     )
     produce(args.bootstrap, changelog, list(records))
     log = work / f"{name}.log"
-    with worker(args.broker, work, name) as running:
+    with worker(args.broker, work, name, store=args.store) as running:
         started = time.perf_counter()
         running.wait_for(lambda m: "tradewatch_declarations_total" in m, 600)
         produce(args.bootstrap, f"{name}.declarations", [(None, line) for line in lines[:200]])
@@ -358,6 +361,7 @@ def state(args: argparse.Namespace, work: Path, lines: list[bytes]) -> dict[str,
         "state_bytes_per_key": round(mean_bytes),
         "restore_1m_keys_s": round(restored_s * 1_000_000 / args.keys, 1),
         "screens_after_restore": screens_after,
+        "store": args.store,
     }
 
 
@@ -387,6 +391,9 @@ def main() -> None:
     parser.add_argument("--latency-rate", type=float, default=5000.0, help="declarations/s")
     parser.add_argument("--latency-seconds", type=float, default=30.0)
     parser.add_argument("--keys", type=int, default=1_000_000, help="window keys restored")
+    parser.add_argument(
+        "--store", default="memory://", help="table store of the million-key worker"
+    )
     parser.add_argument(
         "--only", choices=["throughput", "latency", "state", "backtest"], action="append"
     )

@@ -128,6 +128,31 @@ class Outbox:
         )
 
 
+def rocksdb_options(settings: Settings) -> dict[str, int]:
+    """RocksDB sizes for one partition of the window table: the memory budget split over the
+    partitions, half block cache, half write buffers."""
+    per_partition = settings.rocksdb_memory_mb * 1024 * 1024 // settings.topic_partitions
+    return {
+        "block_cache_size": per_partition // 2,
+        "block_cache_compressed_size": 0,
+        "write_buffer_size": per_partition // 4,
+        "max_write_buffer_number": 2,
+        "target_file_size_base": 16 * 1024 * 1024,
+    }
+
+
+def key_count(data: object) -> int:
+    """Keys in the table's local store. RocksDB's is an estimate it keeps (counting by
+    iteration would read every key on disk every few seconds)."""
+    databases = getattr(data, "_dbs", None)  # faust's rocksdb Store: one database per partition
+    if databases is None:
+        return len(data)  # type: ignore[arg-type]
+    return sum(
+        int(db.property_int_value("rocksdb.estimate-num-keys") or 0)
+        for db in databases.values()
+    )
+
+
 def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> Tradewatch:
     """Build the faust app with its agents from settings. Nothing connects until it starts."""
     registry = registry if registry is not None else CollectorRegistry()
@@ -191,6 +216,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         key_type=bytes,
         value_type=bytes,
         partitions=settings.topic_partitions,
+        options=rocksdb_options(settings) if settings.store.startswith("rocksdb") else None,
     )
 
     outbox = Outbox(app)
@@ -255,7 +281,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                 await outbox.send(changelog_topic, key, value, partition=partition)
             now = time.perf_counter()
             if now - gauge_updated >= _GAUGE_EVERY_S:
-                metrics.window_keys.set(len(table))
+                metrics.window_keys.set(key_count(table.data))
                 gauge_updated = now
 
     app.agent(declarations, name="screen_declarations", concurrency=1)(screen_declarations)

@@ -64,7 +64,17 @@ class Settings(BaseSettings):
     metrics_host: str = Field(default="127.0.0.1", description="Address the metrics server binds.")
     metrics_port: int = Field(default=6066, ge=1, le=65535)
     store: str = Field(
-        default="memory://", description="faust table store: memory:// or rocksdb://"
+        default="memory://",
+        pattern=r"^(memory|rocksdb)://",
+        description="faust table store: memory:// (state in RAM) or rocksdb:// (state on disk "
+        "under data_dir, RAM bounded by rocksdb_memory_mb; needs the rocksdict package)",
+    )
+    rocksdb_memory_mb: int = Field(
+        default=128,
+        ge=16,
+        le=65_536,
+        description="RAM the rocksdb:// store may use for caches and write buffers, split over "
+        "the table's partitions (RocksDB's own defaults are over 2 GB per partition).",
     )
     data_dir: Path = Field(default=Path(".tradewatch"), description="faust's local state folder.")
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
