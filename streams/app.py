@@ -148,8 +148,7 @@ def key_count(data: object) -> int:
     if databases is None:
         return len(data)  # type: ignore[arg-type]
     return sum(
-        int(db.property_int_value("rocksdb.estimate-num-keys") or 0)
-        for db in databases.values()
+        int(db.property_int_value("rocksdb.estimate-num-keys") or 0) for db in databases.values()
     )
 
 
