@@ -146,7 +146,7 @@ class Worker:
                     return
             except OSError:
                 pass
-            time.sleep(0.2)
+            time.sleep(1.0)  # (parsing the metrics page costs the worker CPU it shares)
         raise TimeoutError(f"worker {self.name}: not there after {timeout:.0f} s")
 
 
