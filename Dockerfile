@@ -11,7 +11,7 @@ COPY pyproject.toml README.md ./
 COPY schemas schemas
 COPY alerts alerts
 COPY streams streams
-RUN pip install . \
+RUN pip install ".[rocksdb]" \
  && useradd --system --uid 10001 --home-dir /var/lib/tradewatch --create-home tradewatch
 
 USER tradewatch
