@@ -13,7 +13,7 @@ from unittest import mock
 import orjson
 import pytest
 
-from alerts.windows.observations import Dimension, Frame
+from alerts.windows.observations import Dimension, Frame, Observation
 from alerts.windows.state import KeyState, N
 from streams.app import Outbox, Tradewatch, create_app
 from streams.settings import Settings
@@ -81,18 +81,21 @@ def test_screening_agent_routes_alerts_observations_and_rejects(
     assert dict(headers)["tradewatch.reason"] == b"not_json"
 
 
-def test_window_agent_keeps_state_and_alerts_on_crossing(
-    tradewatch: Tradewatch, sent: Sent
-) -> None:
+def steady_then_spike() -> list[Observation]:
+    """One importer's heading: two declarations a day for 20 days, then 12 within minutes."""
     steady = [
         declaration(day + k / 24, day * 10 + k, invoice_value=5000)
         for day in range(20)
         for k in range(2)
     ]
     spike = [declaration(20 + k / 1440, 1000 + k, invoice_value=5000) for k in range(12)]
-    observations = [
-        o for o in observe([*steady, *spike]) if o.dimension is Dimension.IMPORTER_HEADING
-    ]
+    return [o for o in observe([*steady, *spike]) if o.dimension is Dimension.IMPORTER_HEADING]
+
+
+def test_window_agent_keeps_state_and_alerts_on_crossing(
+    tradewatch: Tradewatch, sent: Sent
+) -> None:
+    observations = steady_then_spike()
     # One frame per observation, as a worker screening one declaration per batch would send.
     messages = [Frame(o.event_time_ms, [o]).encode() for o in observations]
     asyncio.run(feed(tradewatch, "update_windows", messages))
@@ -113,15 +116,7 @@ def test_window_agent_keeps_state_and_alerts_on_crossing(
 def test_window_agent_gives_one_frame_the_alerts_of_its_observations_one_by_one(
     tradewatch: Tradewatch, sent: Sent
 ) -> None:
-    steady = [
-        declaration(day + k / 24, day * 10 + k, invoice_value=5000)
-        for day in range(20)
-        for k in range(2)
-    ]
-    spike = [declaration(20 + k / 1440, 1000 + k, invoice_value=5000) for k in range(12)]
-    observations = [
-        o for o in observe([*steady, *spike]) if o.dimension is Dimension.IMPORTER_HEADING
-    ]
+    observations = steady_then_spike()
     one_by_one = [Frame(o.event_time_ms, [o]).encode() for o in observations]
     asyncio.run(feed(tradewatch, "update_windows", one_by_one))
     expected = sorted(v for topic, _, v, _ in sent if topic == "customs.alerts")
