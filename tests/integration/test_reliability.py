@@ -34,6 +34,8 @@ from tests.integration.test_windows_broker import changelog_states, create_topic
 
 ROOT = Path(__file__).resolve().parents[2]
 DECLARATIONS = int(os.environ.get("TRADEWATCH_RELIABILITY_DECLARATIONS", "6000"))
+# The suite's 300 s per test, stretched for larger streams (a worker drains ~500-1,000/s here).
+SCALED_TIMEOUT = pytest.mark.timeout(max(300, 120 + DECLARATIONS // 50))
 
 
 def generate(tmp_path: Path, *, count: int, days: int, seed: int, rate: int) -> list[bytes]:
@@ -121,6 +123,7 @@ def alert_records(broker_url: str, topic: str, wanted: set[str]) -> Counter[str]
 
 
 @pytest.mark.broker
+@SCALED_TIMEOUT
 def test_three_kills_lose_no_alert_and_keep_window_counts(
     broker_url: str, unique_name: str, tmp_path: Path
 ) -> None:
@@ -187,6 +190,7 @@ def test_three_kills_lose_no_alert_and_keep_window_counts(
 
 
 @pytest.mark.broker
+@SCALED_TIMEOUT
 def test_one_worker_and_a_changing_group_of_workers_give_the_same_alerts(
     broker_url: str, unique_name: str, tmp_path: Path
 ) -> None:
