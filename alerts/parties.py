@@ -64,10 +64,8 @@ _PHRASES = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in _LEGAL_FORM_PHRA
 
 
 @lru_cache(maxsize=262_144)
-@lru_cache(maxsize=131_072)
 def normalize_party_name(name: str) -> str:
     """Canonical form of a party name: transliterated, lower-case, legal forms removed.
-    (Cached: the same parties declare again and again, and each declaration names two.)
 
     >>> normalize_party_name("ООО «Техкрим»")
     'tekhkrim'

@@ -98,7 +98,8 @@ class Metrics:
         }
         self.window_seconds = Histogram(
             "tradewatch_window_processing_seconds",
-            "Time to update a key's window state and evaluate its rule.",
+            "Time to apply one observation frame: update its keys' window states and evaluate "
+            "their rules.",
             buckets=_PROCESSING_BUCKETS,
             registry=registry,
         )

@@ -1,4 +1,5 @@
-"""The window stage: one frame of a key's observations in, that key's window alerts out.
+"""The window stage: one frame of observations in (a batch's, for one partition, any number of
+keys), those keys' window alerts out.
 
 The faust agent runs it over the changelog-backed table (WindowStore), the offline pipeline over
 a dict (MemoryStore); both run this same code, so they give the same alerts.
@@ -57,7 +58,7 @@ class StateStore(Protocol):
 
 
 class MemoryStore:
-    """Window state in a dict, for the offline pipeline: no encoding, nothing to forget."""
+    """Window state in a dict, for the offline pipeline: no encoding and no cache."""
 
     def __init__(self) -> None:
         self.states: dict[bytes, KeyState] = {}
@@ -75,8 +76,9 @@ class MemoryStore:
         return self.start_ms
 
     def forget(self, key: bytes) -> None:
-        # The state was changed in place by an observation that then failed: drop it, as the
-        # table-backed store drops its cache and goes back to the last written bytes.
+        # The state was changed in place by an observation that then failed. There is no
+        # written copy to go back to (the table-backed store goes back to its last bytes), so
+        # the key starts over: its history is lost, which the error metric and log report.
         self.states.pop(key, None)
 
 
