@@ -7,7 +7,7 @@ from datetime import datetime
 from alerts.rules import Catalogue
 from alerts.rules.base import DeclarationFacts, Finding, Rule, RuleMeta
 from schemas.alert import Alert, Subject, Window
-from schemas.declaration import Declaration
+from schemas.wire import DeclarationRecord as Declaration
 
 
 def _epoch_ms(moment: datetime) -> int:

@@ -18,3 +18,11 @@ class ReferenceDataError(AlertsError):
         self.reason = reason
         where = f"{path}:{line}" if line is not None else str(path)
         super().__init__(f"{where}: {reason}")
+
+
+class FrameDecodeError(AlertsError):
+    """Bytes on the observations topic are not a frame this version can read."""
+
+
+class StateDecodeError(AlertsError):
+    """Stored window state is not in a format this version can read."""

@@ -153,7 +153,7 @@ class Lexicon:
     Chinese text has no spaces between words.
     """
 
-    def __init__(self, entries: Iterable[LexiconEntry]) -> None:
+    def __init__(self, entries: Iterable[LexiconEntry], cache_size: int = 65_536) -> None:
         self._automaton = ahocorasick.Automaton()
         self.size = 0
         vocabulary: set[str] = set()
@@ -170,15 +170,27 @@ class Lexicon:
         if self.size:
             self._automaton.make_automaton()
         self.typos = TypoCorrector(vocabulary)
+        # Real feeds repeat their goods texts: each distinct text is searched once.
+        self._search = lru_cache(maxsize=cache_size)(self._search_uncached)
+
+    def cache_info(self) -> tuple[int, int]:
+        """(hits, misses) of the text cache since the lexicon was built."""
+        info = self._search.cache_info()
+        return info.hits, info.misses
 
     def find(self, text: str) -> list[TermMatch]:
         """Every distinct entry whose term occurs in text, in order of first occurrence."""
-        return self.search(text)[0]
+        return list(self.search(text)[0])
 
-    def search(self, text: str) -> tuple[list[TermMatch], tuple[tuple[str, str], ...]]:
+    def search(self, text: str) -> tuple[tuple[TermMatch, ...], tuple[tuple[str, str], ...]]:
         """The matches in text, and the (typo, correction) pairs applied before matching."""
+        return self._search(text)
+
+    def _search_uncached(
+        self, text: str
+    ) -> tuple[tuple[TermMatch, ...], tuple[tuple[str, str], ...]]:
         corrected, corrections = self.typos.correct(normalize(text))
-        return self.find_normalized(corrected), corrections
+        return tuple(self.find_normalized(corrected)), corrections
 
     def find_normalized(self, normalized: str) -> list[TermMatch]:
         """As find, for text that `normalize` has already folded (saves a pass per lexicon).

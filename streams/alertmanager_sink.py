@@ -97,7 +97,7 @@ class AlertmanagerSink:
         clock: Callable[[], datetime] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        from streams.screening import utc_now
+        from alerts.pipeline import utc_now
 
         self.settings = settings
         self.url = url

@@ -3,7 +3,7 @@
     customs.declarations ─► screen_declarations ─► customs.alerts
                                  │                ─► customs.declarations.dlq
                                  ▼
-                 <app_id>-observations (keyed by aggregation key)
+                 <app_id>-observations (frames, by partition of aggregation key)
                                  │
                                  ▼
                  update_windows ◄─► window table (changelog <app_id>-window-state-changelog)
@@ -11,34 +11,37 @@
                                  ▼
                            customs.alerts
 
-The agents only move data: the rules, the windows and the statistics live in alerts/.
+The agents only move data: the rules, the windows and the statistics live in alerts/ (the same
+`Core` the backtest runs). Records arrive a fetched batch at a time (streams/batching.py); an
+agent acks a batch only once everything it produced was delivered, and a failure to deliver
+stops the worker (streams/failstop.py) so that nothing past it is ever committed.
 """
 
 import logging
 import time
 from dataclasses import dataclass
-from typing import cast
+from typing import Any
 
 import faust
 from faust.sensors.prometheus import setup_prometheus_sensors
-from faust.types import TableT
+from faust.types import TP
 from prometheus_client import CollectorRegistry
 
-from alerts.building import RuleEngine
-from alerts.reference import DEFAULT_REFERENCE_DIR, ReferenceData
-from alerts.rules import CatalogueOptions, build_catalogue
+from alerts.pipeline import Core, CoreOptions, WindowStage
+from alerts.reference import DEFAULT_REFERENCE_DIR
+from alerts.rules import CatalogueOptions
 from alerts.windows.config import WindowConfig
-from alerts.windows.engine import WindowEngine
-from alerts.windows.fx import FxRates
-from alerts.windows.observations import Frame, Observation
-from schemas.alert import Alert
-from streams.decoding import Rejection, SourceRef, dead_letter_headers
+from streams.batching import BatchConsumer, BatchTable, BatchTopic, BatchTransport
+from streams.failstop import fail_stop
+from streams.intake import Intake, Topics
 from streams.kafka_security import faust_credentials
 from streams.metrics import Metrics
-from streams.screening import Screener, utc_now
+from streams.outbox import DeliveryError, Outbox
+from streams.partitioning import partition_of
+from streams.progress import Progress
 from streams.settings import Settings
-from streams.window_stage import WindowStage, frames
-from streams.window_store import WindowStore
+from streams.window_agent import WindowAgent
+from streams.window_store import TableStore
 
 log = logging.getLogger("tradewatch.app")
 
@@ -54,10 +57,9 @@ class Tradewatch:
     settings: Settings
     registry: CollectorRegistry
     metrics: Metrics
-    screener: Screener
-    windows: WindowEngine
-    reference: ReferenceData
-    window_table: TableT[bytes, bytes]
+    core: Core
+    window_table: Any
+    progress: Progress
 
 
 def catalogue_options(settings: Settings) -> CatalogueOptions:
@@ -81,51 +83,23 @@ def window_config(settings: Settings) -> WindowConfig:
     )
 
 
-def observations_topic_name(settings: Settings) -> str:
-    return f"{settings.app_id}-observations"
-
-
-def _raw_topic(
-    app: faust.App, name: str, settings: Settings, internal: bool = False
-) -> faust.TopicT:
-    # Bytes in, bytes out: faust must never decode untrusted input itself (FAUST_NOTES.md).
-    return app.topic(
-        name,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-        partitions=settings.topic_partitions,
-        replicas=settings.topic_replication_factor,
-        internal=internal,
+def core_options(settings: Settings) -> CoreOptions:
+    return CoreOptions(
+        reference_dir=settings.reference_dir or DEFAULT_REFERENCE_DIR,
+        catalogue=catalogue_options(settings),
+        windows=window_config(settings),
+        fx_rates_file=settings.fx_rates_file,
+        max_message_bytes=settings.max_message_bytes,
+        max_future_ms=settings.max_future_seconds * 1000,
     )
 
 
-def _encode(alert: Alert) -> tuple[bytes, bytes]:
-    return alert.alert_id.encode("ascii"), alert.model_dump_json().encode()
+def observations_topic_name(settings: Settings) -> str:
+    return settings.observations_topic
 
 
-class Outbox:
-    """Sends straight through faust's producer, without faust's per-message Topic machinery
-    (a FutureMessage, sensors and a debug log call per send: 13% of the worker's time).
-
-    Delivery is unchanged: faust flushes this same producer before every offset commit.
-    """
-
-    def __init__(self, app: faust.App) -> None:
-        self.app = app
-
-    async def send(
-        self,
-        topic: str,
-        key: bytes | None,
-        value: bytes,
-        headers: list[tuple[str, bytes]] | None = None,
-        partition: int | None = None,
-    ) -> None:
-        await self.app.producer.send(
-            topic, key, value, partition=partition, timestamp=None, headers=headers
-        )
+def max_request_bytes(settings: Settings) -> int:
+    return max(1_048_576, settings.max_message_bytes + 65_536)
 
 
 def rocksdb_options(settings: Settings) -> dict[str, int]:
@@ -141,43 +115,37 @@ def rocksdb_options(settings: Settings) -> dict[str, int]:
     }
 
 
-def key_count(data: object) -> int:
-    """Keys in the table's local store. RocksDB's is an estimate it keeps (counting by
-    iteration would read every key on disk every few seconds)."""
-    databases = getattr(data, "_dbs", None)  # faust's rocksdb Store: one database per partition
-    if databases is None:
-        return len(data)  # type: ignore[arg-type]
-    return sum(
-        int(db.property_int_value("rocksdb.estimate-num-keys") or 0) for db in databases.values()
+def _batch_topic(app: faust.App, name: str, settings: Settings, internal: bool) -> BatchTopic:
+    # Bytes in, bytes out: faust never decodes untrusted input itself (README, wire contract).
+    return BatchTopic(
+        app,
+        topics=[name],
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=settings.topic_partitions,
+        replicas=settings.topic_replication_factor,
+        internal=internal,
     )
 
 
-def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> Tradewatch:
+def create_app(
+    settings: Settings, registry: CollectorRegistry | None = None, core: Core | None = None
+) -> Tradewatch:
     """Build the faust app with its agents from settings. Nothing connects until it starts."""
     registry = registry if registry is not None else CollectorRegistry()
-    reference = ReferenceData.load(settings.reference_dir or DEFAULT_REFERENCE_DIR)
-    catalogue = build_catalogue(reference, catalogue_options(settings))
-    fx = (
-        FxRates.from_file(settings.fx_rates_file)
-        if settings.fx_rates_file
-        else FxRates.from_reference(reference)
-    )
-    windows = WindowEngine.build(reference, window_config(settings), fx)
+    core = core or Core.build(core_options(settings))
     metrics = Metrics(registry)
-    metrics.rules.set(len(catalogue.rules) + len(windows.rules))
+    metrics.rules.set(core.rule_count)
     metrics.prepare_alert_series(
-        [(rule.rule_id, rule.category) for rule in [*catalogue.rules, *windows.rules]]
+        [(rule.rule_id, rule.category) for rule in [*core.catalogue.rules, *core.windows.rules]]
     )
-    for loaded in reference.files.values():
+    for loaded in core.reference.files.values():
         metrics.reference_data.labels(file=loaded.label).set(1)
-    screener = Screener(
-        RuleEngine(catalogue, clock=utc_now),
-        metrics,
-        settings.max_message_bytes,
-        fx=fx,
-        max_future_ms=settings.max_future_seconds * 1000,
-    )
+    metrics.watch_text_cache(core.catalogue.lexicon)
 
+    request_bytes = max_request_bytes(settings)
     app = faust.App(
         settings.app_id,
         env={},  # only TRADEWATCH_* settings configure tradewatch
@@ -193,8 +161,12 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         web_bind=settings.metrics_host,
         web_host=settings.metrics_host,
         web_port=settings.metrics_port,
-        producer_max_request_size=max(1_048_576, settings.max_message_bytes + 65_536),
+        producer_max_request_size=request_bytes,
+        producer_max_batch_size=256 * 1024,
         consumer_max_fetch_size=max(4_194_304, settings.max_message_bytes * 2),
+        broker_max_poll_records=settings.batch_max,
+        # Events are whole fetched batches: a few buffered per partition are plenty.
+        stream_buffer_maxsize=8,
         stream_wait_empty=False,
         # A worker that dies holds its partitions until the session times out.
         broker_session_timeout=settings.session_timeout_seconds,
@@ -203,87 +175,139 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         # wall-clock window expiry is not used.
         table_cleanup_interval=3600.0,
     )
+    observations_topic = settings.observations_topic
+    changelog_topic = settings.changelog_topic
+    app.transport = BatchTransport(
+        app, {settings.topic_declarations, observations_topic, changelog_topic}
+    )
     setup_prometheus_sensors(app, registry=registry, name_prefix="faust")
+    progress = Progress(metrics, settings.stall_seconds)
+    progress.attach(app)
 
-    declarations = _raw_topic(app, settings.topic_declarations, settings)
-    # Alerts and dead letters go out through the Outbox; streams/topics.py creates their topics.
-    observations = _raw_topic(app, observations_topic_name(settings), settings, internal=True)
-    table = app.Table(
-        WINDOW_TABLE,
-        default=None,
-        # bytes types make faust use the raw codec for the changelog too (a Schema does not).
-        key_type=bytes,
-        value_type=bytes,
-        partitions=settings.topic_partitions,
-        options=rocksdb_options(settings) if settings.store.startswith("rocksdb") else None,
+    declarations = _batch_topic(app, settings.topic_declarations, settings, internal=False)
+    observations = _batch_topic(app, observations_topic, settings, internal=True)
+    table: BatchTable = app.tables.add(  # type: ignore[assignment]
+        BatchTable(
+            app,
+            name=WINDOW_TABLE,
+            default=None,
+            beacon=app.tables.beacon,
+            # bytes types make faust use the raw codec for the changelog too (a Schema does not).
+            key_type=bytes,
+            value_type=bytes,
+            partitions=settings.topic_partitions,
+            options=rocksdb_options(settings) if settings.store.startswith("rocksdb") else None,
+        )
     )
 
-    outbox = Outbox(app)
-    stage = WindowStage(windows, metrics)
-    # The table's local data: written directly, changelog sent by the agent (window_store.py).
-    store = WindowStore(table.data)
-    changelog_topic = table.changelog_topic.get_topic_name()
-    alerts_topic = settings.topic_alerts
-    dead_letter_topic = settings.topic_dead_letter
-    observations_topic = observations_topic_name(settings)
-    observation_partitions = settings.topic_partitions  # faust declares the topic with these
+    def producer() -> Any:
+        return app.producer._ensure_producer()  # type: ignore[attr-defined]
 
-    async def screen_declarations(stream: faust.StreamT[bytes]) -> None:
+    def consumer() -> BatchConsumer:
+        return app.consumer  # type: ignore[return-value]
+
+    intake = Intake(
+        core,
+        metrics,
+        Outbox(producer),
+        Topics(
+            settings.topic_declarations,
+            settings.topic_alerts,
+            settings.topic_dead_letter,
+            observations_topic,
+            settings.topic_partitions,
+        ),
+        partition_of,
+        request_bytes,
+    )
+    store_holder: dict[str, TableStore] = {}
+
+    def store() -> TableStore:
+        # The table's local store exists once the app runs.
+        found = store_holder.get("store")
+        if found is None:
+            found = store_holder["store"] = TableStore(core.windows, table.data)
+        return found
+
+    def on_persisted(partition: int, offset: int) -> None:
+        setter = getattr(table.data, "set_persisted_offset", None)
+        if setter is not None:
+            setter(TP(changelog_topic, partition), offset)
+
+    window_agent: dict[str, WindowAgent] = {}
+
+    def windows() -> WindowAgent:
+        found = window_agent.get("agent")
+        if found is None:
+            found = window_agent["agent"] = WindowAgent(
+                WindowStage(core.windows, on_error=_log_window_error),
+                store(),
+                metrics,
+                Outbox(producer),
+                settings.topic_alerts,
+                changelog_topic,
+                settings.checkpoint_seconds,
+                on_persisted,
+            )
+        return found
+
+    def failed(stage: str, exc: DeliveryError) -> None:
+        consumer().poison(exc)
+        fail_stop(f"{stage}: {exc}; nothing past it is committed; exiting so it is retried")
+
+    async def screen_declarations(stream: faust.StreamT[Any]) -> None:
         # concurrency=1: with more, faust can commit past an in-flight message (faust #606).
-        # take_events acks a batch only after this body has sent everything it derived, and
-        # faust flushes the producer before it commits, so a crash repeats work, never loses it.
-        batches = cast("faust.Stream[bytes]", stream).take_events(
-            settings.batch_max, settings.batch_seconds
-        )
-        async for events in batches:  # (StreamT does not declare take_events; Stream has it)
-            derived: list[Observation] = []
-            for event in events:
-                message = event.message
-                source = SourceRef(message.topic, message.partition, message.offset)
-                received_ms = round(message.timestamp * 1000) if message.timestamp else None
-                outcome = screener.screen(event.value, source, received_ms)
-                if isinstance(outcome, Rejection):
-                    await outbox.send(
-                        dead_letter_topic,
-                        event.key,
-                        event.value or b"",
-                        dead_letter_headers(outcome, source, utc_now()),
-                    )
-                    continue
-                for alert in outcome.alerts:
-                    await outbox.send(alerts_topic, *_encode(alert))
-                derived.extend(outcome.observations)
-            # The repartitioning: one message per batch and partition of the observations topic.
-            for partition, frame in frames(derived, observation_partitions).items():
-                await outbox.send(
-                    observations_topic, b"%d" % partition, frame.encode(), partition=partition
-                )
+        async for event in stream.noack().events():  # type: ignore[attr-defined]
+            records = event.value
+            try:
+                await intake.process(records)
+            except DeliveryError as exc:
+                failed("screening", exc)
+            event.ack()
+            progress.advanced(event.message.tp, records[-1].offset)
 
     gauge_updated = 0.0
 
-    async def update_windows(stream: faust.StreamT[bytes]) -> None:
-        # One event per frame. The store writes the table's local data from inside the event's
-        # iteration (a rocksdb store picks the partition from it) and the changelog records
-        # are sent below, to the frame's partition: every key in it hashes there.
+    async def update_windows(stream: faust.StreamT[Any]) -> None:
         nonlocal gauge_updated
-        async for event in stream.events():
-            try:
-                frame = Frame.decode(event.value or b"")
-            except Exception:  # written by our own screening agent: a bug, not bad input
-                log.exception("undecodable observation frame at offset %s", event.message.offset)
-                metrics.window_errors.inc()
-                continue
-            for alert in stage.apply(frame, store):
-                await outbox.send(alerts_topic, *_encode(alert))
-            # Every key of a frame hashes to the frame's partition: so does its changelog record.
-            partition = event.message.partition
-            for key, value in store.drain():
-                await outbox.send(changelog_topic, key, value, partition=partition)
+        agent = windows()
+        async for event in stream.noack().events():  # type: ignore[attr-defined]
+            async with agent.lock:
+                try:
+                    await agent.apply(event)
+                    if agent.due():
+                        await agent.checkpoint()
+                except DeliveryError as exc:
+                    failed("window stage", exc)
+            progress.advanced(event.message.tp, event.value[-1].offset)
             now = time.perf_counter()
             if now - gauge_updated >= _GAUGE_EVERY_S:
-                metrics.window_keys.set(key_count(table.data))
+                metrics.window_keys.set(agent.store.key_count())
                 gauge_updated = now
 
+    async def checkpoint_when_idle() -> None:
+        # Frames held since the last checkpoint must not wait for the next frame to arrive.
+        agent = windows()
+        async with agent.lock:
+            if agent.due():
+                try:
+                    await agent.checkpoint()
+                except DeliveryError as exc:
+                    failed("window stage", exc)
+
+    async def on_revoked(sender: Any, revoked: set[TP], **_: Any) -> None:
+        ours = {tp.partition for tp in revoked if tp.topic == observations_topic}
+        if ours and window_agent:
+            windows().forget(ours)
+
+    app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]
     app.agent(declarations, name="screen_declarations", concurrency=1)(screen_declarations)
     app.agent(observations, name="update_windows", concurrency=1)(update_windows)
-    return Tradewatch(app, settings, registry, metrics, screener, windows, reference, table)
+    app.timer(max(0.1, settings.checkpoint_seconds / 2), name="checkpoint_when_idle")(
+        checkpoint_when_idle
+    )
+    return Tradewatch(app, settings, registry, metrics, core, table, progress)
+
+
+def _log_window_error(exc: Exception) -> None:
+    log.error("window stage failed on an observation", exc_info=exc)

@@ -21,9 +21,9 @@ from typing import Any, TextIO
 import orjson
 
 from schemas.alert import Alert, AlertCategory, Severity
-from streams.decoding import Rejection, SourceRef
+from schemas.wire import Rejection
 from streams.errors import InputFileError
-from streams.offline import OfflinePipeline
+from streams.offline import offline_pipeline
 from streams.produce import read_lines
 from streams.settings import Settings
 
@@ -161,12 +161,12 @@ def backtest(
     progress: Any = None,
 ) -> BacktestResult:
     """Feed every row through the offline pipeline; write alerts as JSON lines to `out`."""
-    pipeline = OfflinePipeline(settings)
+    pipeline = offline_pipeline(settings)
     result = BacktestResult()
     started = time.perf_counter()
     for number, raw in rows:
         result.read += 1
-        outcome = pipeline.feed(raw, SourceRef(source_name, 0, number))
+        outcome = pipeline.feed(raw, number)
         if progress is not None:
             progress.update(1)
         if isinstance(outcome, Rejection):

@@ -1,38 +1,20 @@
-"""From untrusted bytes to a Declaration, or to a reason for the dead-letter topic.
+"""Dead letters: a rejected message, its reason and where it came from, ready for Kafka.
 
-Errors are data here: decoding never raises, so one bad message can never stop the worker.
+The dead-letter copy carries the original value and key unchanged, the original headers under
+`tradewatch.original.`, and headers saying why and from where. A copy that would not fit in one
+produce request is truncated (`tradewatch.truncated`, with the original size): the full
+original stays on the source topic, at the offset the headers name.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
-import orjson
-from pydantic import ValidationError
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
-from schemas.declaration import Declaration
+from schemas.wire import Rejection
 
-_MAX_REASON_CHARS = 1000
-_MAX_ERRORS_SHOWN = 5
-
-
-class RejectReason(StrEnum):
-    TOO_LARGE = "too_large"
-    EMPTY = "empty"
-    INVALID_UTF8 = "invalid_utf8"
-    NOT_JSON = "not_json"
-    NOT_OBJECT = "not_object"
-    INVALID = "invalid"
-    FUTURE_EVENT_TIME = "future_event_time"
-    RULE_ERROR = "rule_error"
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    """Why a message was not screened. `detail` is one readable line."""
-
-    reason: RejectReason
-    detail: str
+DLQ_HEADER_PREFIX = "tradewatch."
+ORIGINAL_HEADER_PREFIX = "tradewatch.original."
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,54 +26,12 @@ class SourceRef:
     offset: int
 
 
-def describe_validation_error(error: ValidationError) -> str:
-    """One line naming each bad field: 'hs_code: Value error, ...; quantity: ...'."""
-    problems = error.errors(include_url=False, include_input=False)
-    parts = [
-        f"{'.'.join(str(p) for p in e['loc']) or 'declaration'}: {e['msg']}"
-        for e in problems[:_MAX_ERRORS_SHOWN]
-    ]
-    if len(problems) > _MAX_ERRORS_SHOWN:
-        parts.append(f"and {len(problems) - _MAX_ERRORS_SHOWN} more")
-    return "; ".join(parts)
-
-
-def _one_line(text: str) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= _MAX_REASON_CHARS else flat[: _MAX_REASON_CHARS - 1] + "…"
-
-
-def decode_declaration(raw: bytes | None, max_bytes: int) -> Declaration | Rejection:
-    """Parse and validate one message value."""
-    if not raw:
-        return Rejection(RejectReason.EMPTY, "empty message (no value)")
-    if len(raw) > max_bytes:
-        return Rejection(
-            RejectReason.TOO_LARGE, f"message of {len(raw)} bytes exceeds the limit of {max_bytes}"
-        )
-    try:
-        document = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as utf8_error:
-            return Rejection(
-                RejectReason.INVALID_UTF8,
-                f"not valid UTF-8: byte {utf8_error.start}: {utf8_error.reason}",
-            )
-        return Rejection(RejectReason.NOT_JSON, _one_line(f"not valid JSON: {exc}"))
-    if not isinstance(document, dict):
-        return Rejection(
-            RejectReason.NOT_OBJECT,
-            f"a declaration must be a JSON object, not {type(document).__name__}",
-        )
-    try:
-        return Declaration.model_validate(document)
-    except ValidationError as exc:
-        return Rejection(RejectReason.INVALID, _one_line(describe_validation_error(exc)))
-
-
-DLQ_HEADER_PREFIX = "tradewatch."
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    key: bytes | None
+    value: bytes
+    headers: list[tuple[str, bytes]]
+    truncated: bool = False
 
 
 def dead_letter_headers(
@@ -107,3 +47,38 @@ def dead_letter_headers(
         "rejected_at": rejected_at.isoformat(),
     }
     return [(DLQ_HEADER_PREFIX + name, value.encode("utf-8")) for name, value in fields.items()]
+
+
+def _size(key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]) -> int:
+    """What the producer counts against its request limit (its own upper bound)."""
+    return int(DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, headers))
+
+
+def dead_letter(
+    rejection: Rejection,
+    source: SourceRef,
+    rejected_at: datetime,
+    key: bytes | None,
+    value: bytes | None,
+    original_headers: list[tuple[str, bytes]] | None,
+    max_request_bytes: int,
+) -> DeadLetter:
+    """The dead-letter copy of a message, cut to fit in one produce request of this size."""
+    headers = dead_letter_headers(rejection, source, rejected_at)
+    headers += [(ORIGINAL_HEADER_PREFIX + name, data) for name, data in original_headers or ()]
+    body = value or b""
+    if _size(key, body, headers) <= max_request_bytes:
+        return DeadLetter(key, body, headers)
+    headers += [
+        (DLQ_HEADER_PREFIX + "truncated", b"true"),
+        (DLQ_HEADER_PREFIX + "original_size", str(len(body)).encode()),
+    ]
+    room = max_request_bytes - _size(key, b"", headers)
+    if room < 0:  # even the headers alone are too large: keep ours, drop the originals'
+        headers = [h for h in headers if not h[0].startswith(ORIGINAL_HEADER_PREFIX)]
+        room = max_request_bytes - _size(key, b"", headers)
+    if room < 0 and key:  # and a key too large to keep
+        headers.append((DLQ_HEADER_PREFIX + "original_key_size", str(len(key)).encode()))
+        key = None
+        room = max_request_bytes - _size(key, b"", headers)
+    return DeadLetter(key, body[: max(0, room)], headers, truncated=True)

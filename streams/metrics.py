@@ -3,11 +3,17 @@
 Labels are low-cardinality by design: never a declaration id or a party name.
 """
 
+import contextlib
+from collections.abc import Iterator, Mapping
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 from alerts.windows.observations import Dimension
 from schemas.alert import AlertCategory, Severity
-from streams.decoding import RejectReason
+from schemas.wire import DeclarationRecord, RejectReason
 
 # The *_created series double the exposition for no use on dashboards or in alert rules.
 disable_created_metrics()
@@ -31,7 +37,8 @@ class Metrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.declarations = Counter(
             "tradewatch_declarations",
-            "Declarations read from the input topic, by outcome (ok or rejected).",
+            "Declarations read from the input topic and done with, by outcome (ok: screened; "
+            "rejected: delivered to the dead-letter topic).",
             ["outcome"],
             registry=registry,
         )
@@ -39,13 +46,13 @@ class Metrics:
         self.declarations_rejected = self.declarations.labels(outcome="rejected")
         self.alerts = Counter(
             "tradewatch_alerts",
-            "Alerts published, by rule, category and severity.",
+            "Alerts delivered to the alert topic, by rule, category and severity.",
             ["rule", "category", "severity"],
             registry=registry,
         )
         self.dead_letters = Counter(
             "tradewatch_dead_letters",
-            "Messages sent to the dead-letter topic, by reason.",
+            "Messages delivered to the dead-letter topic, by reason.",
             ["reason"],
             registry=registry,
         )
@@ -54,7 +61,8 @@ class Metrics:
         }
         self.processing_seconds = Histogram(
             "tradewatch_declaration_processing_seconds",
-            "Time to decode, validate and screen one declaration.",
+            "Time to decode, validate and screen one declaration (each batch's mean, observed "
+            "once per declaration of the batch).",
             buckets=_PROCESSING_BUCKETS,
             registry=registry,
         )
@@ -86,20 +94,20 @@ class Metrics:
         # Children made once (labels() costs more than inc()), and zero series from the start:
         # dashboards show 0, not nothing.
         self._late_by_dimension = {
-            dimension: self.late_declarations.labels(dimension=dimension.value)
+            dimension: self.late_declarations.labels(dimension=dimension.label)
             for dimension in Dimension
         }
         self._observed = {
             (dimension, outcome): self.observations.labels(
-                dimension=dimension.value, outcome=outcome
+                dimension=dimension.label, outcome=outcome
             )
             for dimension in Dimension
             for outcome in ("counted", "late", "replayed")
         }
-        self.window_seconds = Histogram(
+        self.window_frame_seconds = Histogram(
             "tradewatch_window_processing_seconds",
             "Time to apply one observation frame: update its keys' window states and evaluate "
-            "their rules.",
+            "their rules (each batch's mean, observed once per frame).",
             buckets=_PROCESSING_BUCKETS,
             registry=registry,
         )
@@ -126,6 +134,37 @@ class Metrics:
             ["role", "country"],
             registry=registry,
         )
+        self.checkpoints = Counter(
+            "tradewatch_window_checkpoints",
+            "Checkpoints of the window state: alerts delivered, changed keys written to the "
+            "changelog, frames acked.",
+            registry=registry,
+        )
+        self.checkpoint_keys = Counter(
+            "tradewatch_window_checkpoint_keys",
+            "Changed keys written to the changelog by checkpoints.",
+            registry=registry,
+        )
+        self.checkpoint_duration = Histogram(
+            "tradewatch_window_checkpoint_seconds",
+            "Time a checkpoint takes, delivery waits included.",
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
+            registry=registry,
+        )
+        self.partition_progress = Gauge(
+            "tradewatch_partition_last_progress_timestamp_seconds",
+            "When this worker last finished a batch of the partition (Unix time).",
+            ["topic", "partition"],
+            registry=registry,
+        )
+        self.partition_lag_records = Gauge(
+            "tradewatch_partition_lag",
+            "Records of the partition this worker has not finished yet (its end offset minus "
+            "its position), as the watchdog last saw them.",
+            ["topic", "partition"],
+            registry=registry,
+        )
+        self.registry = registry
         self._alert_children: dict[tuple[str, AlertCategory, Severity], Counter] = {}
 
     def prepare_alert_series(self, rules: list[tuple[str, AlertCategory]]) -> None:
@@ -140,15 +179,39 @@ class Metrics:
                     rule=rule_id, category=category.value, severity=severity.value
                 )
 
-    def dead_letter(self, reason: RejectReason) -> None:
-        self.declarations_rejected.inc()
-        self._dead_letters_by_reason[reason].inc()
+    def dead_letter(self, reason: RejectReason, count: int = 1) -> None:
+        self.declarations_rejected.inc(count)
+        self._dead_letters_by_reason[reason].inc(count)
 
-    def observed(self, dimension: Dimension, outcome: str) -> None:
-        self._observed[(dimension, outcome)].inc()
+    def observed(self, outcomes: Mapping[tuple[Dimension, str], int]) -> None:
+        for (dimension, outcome), count in outcomes.items():
+            self._observed[(dimension, outcome)].inc(count)
+            if outcome == "late":
+                self._late_by_dimension[dimension].inc(count)
 
-    def late(self, dimension: Dimension) -> None:
-        self._late_by_dimension[dimension].inc()
+    def screening_seconds(self, seconds: float, declarations: int) -> None:
+        mean = seconds / declarations
+        for _ in range(declarations):
+            self.processing_seconds.observe(mean)
+
+    def window_seconds(self, seconds: float, frames: int) -> None:
+        mean = seconds / frames
+        for _ in range(frames):
+            self.window_frame_seconds.observe(mean)
+
+    def checkpoint(self, seconds: float, keys: int) -> None:
+        self.checkpoints.inc()
+        self.checkpoint_keys.inc(keys)
+        self.checkpoint_duration.observe(seconds)
+
+    def alerting(self, declaration: DeclarationRecord) -> None:
+        """A declaration that raised at least one alert: its route and parties, by country."""
+        self.alerting_routes.labels(
+            dispatch_country=declaration.dispatch_country,
+            destination_country=declaration.destination_country,
+        ).inc()
+        for role, party in (("exporter", declaration.exporter), ("importer", declaration.importer)):
+            self.alerting_parties.labels(role=role, country=party.country or "unknown").inc()
 
     def alert(self, rule_id: str, category: AlertCategory, severity: Severity) -> None:
         key = (rule_id, category, severity)
@@ -159,3 +222,35 @@ class Metrics:
             )
             self._alert_children[key] = child
         child.inc()
+
+    def progressed(self, topic: str, partition: int, timestamp: float) -> None:
+        self.partition_progress.labels(topic=topic, partition=str(partition)).set(timestamp)
+
+    def partition_lag(self, topic: str, partition: int, lag: int) -> None:
+        self.partition_lag_records.labels(topic=topic, partition=str(partition)).set(lag)
+
+    def forget_partition(self, topic: str, partition: int) -> None:
+        for gauge in (self.partition_progress, self.partition_lag_records):
+            with contextlib.suppress(KeyError):
+                gauge.remove(topic, str(partition))
+
+    def watch_text_cache(self, lexicon: Any) -> None:
+        """Expose the goods-text cache's hits and misses, read at scrape time."""
+        self.registry.register(_TextCacheCollector(lexicon))
+
+
+class _TextCacheCollector(Collector):
+    def __init__(self, lexicon: Any) -> None:
+        self.lexicon = lexicon
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        hits, misses = self.lexicon.cache_info()
+        family = CounterMetricFamily(
+            "tradewatch_text_cache_lookups",
+            "Goods texts looked up in the cache of normalised, matched texts, by result: a "
+            "feed repeats its descriptions, and each distinct one is matched once.",
+            labels=["result"],
+        )
+        family.add_metric(["hit"], hits)
+        family.add_metric(["miss"], misses)
+        yield family

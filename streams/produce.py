@@ -7,11 +7,9 @@ from pathlib import Path
 import orjson
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
-from pydantic import ValidationError
 from tqdm import tqdm
 
-from schemas.declaration import Declaration
-from streams.decoding import describe_validation_error
+from schemas.wire import DeclarationRecord, Rejection, decode_declaration
 from streams.errors import BrokerError, InputFileError
 from streams.kafka_security import kafka_python_options, unreachable
 from streams.settings import Settings
@@ -31,12 +29,13 @@ def read_lines(path: Path) -> Iterator[tuple[int, bytes]]:
                 yield number, stripped
 
 
-def check_line(path: Path, number: int, line: bytes) -> Declaration:
-    """Validate one line as a declaration, or raise InputFileError naming the line."""
-    try:
-        return Declaration.model_validate_json(line)
-    except ValidationError as exc:
-        raise InputFileError(path, number, describe_validation_error(exc)) from exc
+def check_line(path: Path, number: int, line: bytes) -> DeclarationRecord:
+    """Validate one line as a declaration (as the worker will), or raise InputFileError naming
+    the line."""
+    outcome = decode_declaration(line, len(line) + 1)
+    if isinstance(outcome, Rejection):
+        raise InputFileError(path, number, f"{outcome.reason.value}: {outcome.detail}")
+    return outcome
 
 
 def validate_file(path: Path) -> int:

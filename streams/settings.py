@@ -119,6 +119,20 @@ class Settings(BaseSettings):
         le=5,
         description="Longest a batch waits to fill: the latency added when input is slow.",
     )
+    checkpoint_seconds: float = Field(
+        default=1.0,
+        ge=0.05,
+        le=60,
+        description="How often the window stage writes its changed state to the changelog "
+        "and lets its offsets be committed: work repeated after a crash, at most.",
+    )
+    stall_seconds: float = Field(
+        default=60.0,
+        ge=10,
+        le=3600,
+        description="A partition with lag and no progress for this long makes the worker exit "
+        "non-zero (rebalances and table recovery excluded), so that it is restarted.",
+    )
     window_grace_seconds: int = Field(
         default=6 * 3600,
         ge=0,
@@ -182,6 +196,16 @@ class Settings(BaseSettings):
         """The broker addresses as kafka-python and aiokafka take them."""
         hosts = self.broker_url.removeprefix("kafka://").replace(",", ";").split(";")
         return [host.strip() for host in hosts if host.strip()]
+
+    @property
+    def observations_topic(self) -> str:
+        """The window stage's input: observation frames, by partition of aggregation key."""
+        return f"{self.app_id}-observations"
+
+    @property
+    def changelog_topic(self) -> str:
+        """The changelog of the window state table (faust's name for it)."""
+        return f"{self.app_id}-window-state-changelog"
 
     @property
     def metrics_url(self) -> str:

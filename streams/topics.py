@@ -1,6 +1,14 @@
-"""Creating tradewatch's topics with kafka-python's admin client."""
+"""Creating and checking tradewatch's topics with kafka-python's admin client.
+
+The worker creates every topic it consumes or produces before its agents subscribe, its own
+observations topic and changelog included, and checks the partition counts of the topics whose
+partitioning it relies on: a consumer that subscribes to a topic before it exists may never be
+given its partitions, and a changelog with a different partition count from the observations
+topic would restore state into the wrong partitions.
+"""
 
 import logging
+from dataclasses import dataclass
 
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
@@ -13,8 +21,34 @@ from streams.settings import Settings
 log = logging.getLogger("tradewatch.topics")
 
 
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    exact: bool
+    """The partition count is part of the design (keyed state), not a default."""
+    config: tuple[tuple[str, str], ...] = ()
+
+
+def topic_specs(settings: Settings) -> list[TopicSpec]:
+    """Every topic the worker reads or writes, as it would create it."""
+    partitions = settings.topic_partitions
+    return [
+        TopicSpec(settings.topic_declarations, partitions, exact=False),
+        TopicSpec(settings.topic_alerts, partitions, exact=False),
+        TopicSpec(settings.topic_dead_letter, partitions, exact=False),
+        TopicSpec(settings.observations_topic, partitions, exact=True),
+        TopicSpec(
+            settings.changelog_topic,
+            partitions,
+            exact=True,
+            config=(("cleanup.policy", "compact"),),
+        ),
+    ]
+
+
 def topic_names(settings: Settings) -> list[str]:
-    return [settings.topic_declarations, settings.topic_alerts, settings.topic_dead_letter]
+    return [spec.name for spec in topic_specs(settings)]
 
 
 def admin_client(settings: Settings) -> KafkaAdminClient:
@@ -28,23 +62,52 @@ def admin_client(settings: Settings) -> KafkaAdminClient:
         raise BrokerError(unreachable(settings, exc)) from exc
 
 
+def _partition_counts(admin: KafkaAdminClient, names: list[str]) -> dict[str, int]:
+    described = admin.describe_topics(names)
+    return {
+        topic["topic"]: len(topic["partitions"])
+        for topic in described
+        if not topic.get("error_code") and topic.get("partitions")
+    }
+
+
 def ensure_topics(settings: Settings) -> list[str]:
-    """Create the input, alert and dead-letter topics that are missing; return those created."""
+    """Create the missing topics, check the partitions of the existing ones; return those
+    created. A topic whose partition count the design relies on and differs is a BrokerError."""
     admin = admin_client(settings)
+    specs = topic_specs(settings)
     try:
         existing = set(admin.list_topics())
-        missing = [name for name in topic_names(settings) if name not in existing]
         created: list[str] = []
-        for name in missing:
+        for spec in specs:
+            if spec.name in existing:
+                continue
             try:
                 admin.create_topics(
-                    [NewTopic(name, settings.topic_partitions, settings.topic_replication_factor)]
+                    [
+                        NewTopic(
+                            spec.name,
+                            spec.partitions,
+                            settings.topic_replication_factor,
+                            topic_configs=dict(spec.config),
+                        )
+                    ]
                 )
-                created.append(name)
+                created.append(spec.name)
+                log.info("created topic %s (%d partitions)", spec.name, spec.partitions)
             except TopicAlreadyExistsError:
                 pass  # another worker of the group created it first
-        for name in created:
-            log.info("created topic %s (%d partitions)", name, settings.topic_partitions)
+        counts = _partition_counts(admin, [s.name for s in specs])
+        for spec in specs:
+            found = counts.get(spec.name)
+            if found is None:
+                raise BrokerError(f"topic {spec.name} could not be created or described")
+            if spec.exact and found != spec.partitions:
+                raise BrokerError(
+                    f"topic {spec.name} has {found} partitions, TRADEWATCH_TOPIC_PARTITIONS "
+                    f"says {spec.partitions}: set it to {found} (a table's partitions cannot "
+                    "change), or use a new TRADEWATCH_APP_ID"
+                )
         return created
     except KafkaError as exc:
         raise BrokerError(f"could not create topics: {exc}") from exc

@@ -1,84 +1,171 @@
-"""Window state in the faust table, with the decoded state of hot keys kept in memory.
+"""Window state in the faust table, checkpointed: changes collect in memory and are written,
+one changelog record per changed key, at each checkpoint.
 
-The store writes the table's local data directly and lists what it wrote; the window agent sends
-those records to the table's changelog itself, from the partition of the frame being processed.
-faust's own path (an assignment to the table) puts each changelog record through a buffer that
-stalls the consumer once a hundred are pending: a frame updates hundreds of keys at once.
-
-A few keys (an HS subheading's unit-value band, a busy route) see many observations; decoding
-their state from bytes on every one would dominate the window stage. The cache holds a decoded
-KeyState next to the exact bytes it was written as, and is used only while the table still holds
-those bytes, so a rebalance or a recovery from the changelog can never serve a stale state.
+The window agent applies frames to decoded states kept in memory (the hot keys stay decoded;
+the rest are read from the table's local store when needed). A checkpoint then, in this order:
+1. waits until every alert the applied frames produced has been delivered;
+2. encodes each changed key once and sends it to the changelog, in the partition of its frame;
+   waits for delivery; writes the same bytes to the local store;
+3. acks the frames, so that faust may commit their offsets.
+A crash anywhere in between costs a replay, never an alert: a key whose new state reached the
+changelog had its alerts delivered first, and its replayed observations are recognised as
+duplicates; a key whose state did not is restored as it was and recounts them.
 """
 
+import logging
 from collections import OrderedDict
-from collections.abc import MutableMapping
+from collections.abc import Iterable
+from typing import Any
 
-from alerts.windows.state import KeyState
+from alerts.errors import StateDecodeError
+from alerts.windows.codec import (
+    decode_state,
+    decode_stream_start,
+    encode_state,
+    encode_stream_start,
+)
+from alerts.windows.engine import KeyEntry, WindowEngine
+from alerts.windows.observations import Dimension
 
-STREAM_START_PREFIX = b"\x00stream-start"  # never equals a key, which starts with a dimension
+log = logging.getLogger("tradewatch.windows")
+
+STREAM_START_PREFIX = b"\x00stream-start/"  # never equals a key, which starts with a dimension
 
 
-class WindowStore:
-    """The window table seen through a cache of decoded states.
+def stream_start_key(partition: int) -> bytes:
+    return STREAM_START_PREFIX + b"%d" % partition
 
-    >>> store = WindowStore(table.data)
-    >>> state = store.get(key)          # KeyState or None
-    >>> store.put(key, state)           # encodes, writes the table's local data
-    >>> store.drain()                   # [(key, bytes)]: for the changelog
+
+class TableStore:
+    """The window table's local store seen through a cache of decoded entries.
+
+    `data` is the faust table's store: memory (a dict) or RocksDB (one database per partition).
+    Reads and writes name the partition explicitly: they happen outside faust's event context.
     """
 
-    def __init__(self, table: MutableMapping[bytes, bytes], cached_keys: int = 20_000) -> None:
-        self.table = table
+    def __init__(self, engine: WindowEngine, data: Any, cached_keys: int = 50_000) -> None:
+        self.engine = engine
+        self.data = data
         self.cached_keys = cached_keys
-        self._cache: OrderedDict[bytes, tuple[bytes, KeyState]] = OrderedDict()
-        self.written: list[tuple[bytes, bytes]] = []
-        self.hits = 0
-        self.misses = 0
+        self._entries: OrderedDict[bytes, tuple[int, KeyEntry]] = OrderedDict()
+        self._dirty: dict[bytes, int] = {}
+        self._starts: dict[int, int] = {}
+        self._dirty_starts: set[int] = set()
+        self.decode_errors = 0
 
-    def _write(self, key: bytes, value: bytes) -> None:
-        self.table[key] = value
-        self.written.append((key, value))
+    # -- the StateStore protocol (alerts.pipeline) ------------------------------------------
 
-    def drain(self) -> list[tuple[bytes, bytes]]:
-        """The records written since the last drain, for the changelog, in order."""
-        written, self.written = self.written, []
-        return written
-
-    def get(self, key: bytes) -> KeyState | None:
-        stored = self.table.get(key)
-        if stored is None:
-            self._cache.pop(key, None)
-            return None
-        cached = self._cache.get(key)
-        if cached is not None and (cached[0] is stored or cached[0] == stored):
-            self._cache.move_to_end(key)
-            self.hits += 1
+    def entry(self, partition: int, key: bytes, dimension: Dimension) -> KeyEntry:
+        cached = self._entries.get(key)
+        if cached is not None:
+            self._entries.move_to_end(key)
             return cached[1]
-        self.misses += 1
-        return KeyState.decode(stored)
+        state = None
+        stored = self._read(partition, key)
+        if stored is not None:
+            try:
+                state = decode_state(stored)
+            except StateDecodeError as exc:  # a bug or a foreign writer: start the key over
+                self.decode_errors += 1
+                log.error("window state of a key is unreadable, starting it over: %s", exc)
+        entry = self.engine.new_entry(dimension, state)
+        self._entries[key] = (partition, entry)
+        if len(self._entries) > self.cached_keys:
+            self._evict()
+        return entry
 
-    def put(self, key: bytes, state: KeyState) -> None:
-        encoded = state.encode()
-        self._write(key, encoded)
-        self._cache[key] = (encoded, state)
-        self._cache.move_to_end(key)
-        if len(self._cache) > self.cached_keys:
-            self._cache.popitem(last=False)
+    def changed(self, partition: int, key: bytes) -> None:
+        self._dirty[key] = partition
 
-    def stream_start(self, event_time_ms: int) -> int:
-        """The earliest event time the window stage has seen, this observation's included.
+    def stream_start(self, partition: int, candidate_ms: int) -> int:
+        start = self._starts.get(partition)
+        if start is None:
+            stored = self._read(partition, stream_start_key(partition))
+            if stored is not None:
+                start = decode_stream_start(stored)
+            else:
+                start = candidate_ms
+                self._dirty_starts.add(partition)
+            self._starts[partition] = start
+        return start
 
-        Kept in the table under a reserved key (so it survives restarts with the rest of the
-        state); it only ever moves earlier."""
-        key = STREAM_START_PREFIX
-        stored = self.table.get(key)
-        current = int(stored) if stored is not None else None
-        if current is None or event_time_ms < current:
-            self._write(key, str(event_time_ms).encode())
-            return event_time_ms
-        return current
+    # -- checkpoints ----------------------------------------------------------------------
 
-    def forget(self, key: bytes) -> None:
-        """Drop a cached state that may have been changed without being written back."""
-        self._cache.pop(key, None)
+    @property
+    def dirty(self) -> int:
+        return len(self._dirty) + len(self._dirty_starts)
+
+    def changes(self) -> dict[int, list[tuple[bytes, bytes]]]:
+        """Every key changed since the last checkpoint, encoded once, by partition."""
+        by_partition: dict[int, list[tuple[bytes, bytes]]] = {}
+        entries = self._entries
+        for key, partition in self._dirty.items():
+            encoded = encode_state(entries[key][1].state)
+            by_partition.setdefault(partition, []).append((key, encoded))
+        for partition in self._dirty_starts:
+            encoded = encode_stream_start(self._starts[partition])
+            by_partition.setdefault(partition, []).append((stream_start_key(partition), encoded))
+        return by_partition
+
+    def written(self, changes: dict[int, list[tuple[bytes, bytes]]]) -> None:
+        """The changes reached the changelog: keep them in the local store too."""
+        for partition, records in changes.items():
+            for key, value in records:
+                self._write(partition, key, value)
+        self._dirty.clear()
+        self._dirty_starts.clear()
+        if len(self._entries) > self.cached_keys:
+            self._evict()
+
+    def forget(self, partitions: Iterable[int]) -> None:
+        """Drop what is cached of partitions this worker no longer holds (or holds anew: the
+        table's recovery may have brought newer states than the cache has)."""
+        gone = set(partitions)
+        if not gone:
+            return
+        for key in [k for k, (p, _) in self._entries.items() if p in gone]:
+            del self._entries[key]
+        for key in [k for k, p in self._dirty.items() if p in gone]:
+            del self._dirty[key]
+        for partition in gone:
+            self._starts.pop(partition, None)
+            self._dirty_starts.discard(partition)
+
+    def _evict(self) -> None:
+        entries = self._entries
+        excess = len(entries) - self.cached_keys
+        for key in list(entries):
+            if excess <= 0:
+                break
+            if key not in self._dirty:
+                del entries[key]
+                excess -= 1
+
+    # -- the faust store ------------------------------------------------------------------
+
+    def _read(self, partition: int, key: bytes) -> bytes | None:
+        databases = getattr(self.data, "_dbs", None)
+        if databases is not None:  # faust's RocksDB store: one database per partition
+            value = self.data._db_for_partition(partition).get(key)
+            return bytes(value) if value is not None else None
+        value = self.data.data.get(key)
+        return value if isinstance(value, bytes) else None
+
+    def _write(self, partition: int, key: bytes, value: bytes) -> None:
+        databases = getattr(self.data, "_dbs", None)
+        if databases is not None:
+            self.data._db_for_partition(partition)[key] = value
+        else:
+            self.data.data[key] = value
+            self.data._key_partition[key] = partition
+
+    def key_count(self) -> int:
+        """Keys in the local store. RocksDB's is an estimate it keeps (counting by iteration
+        would read every key on disk every few seconds)."""
+        databases = getattr(self.data, "_dbs", None)
+        if databases is None:
+            return len(self.data.data)
+        return sum(
+            int(db.property_int_value("rocksdb.estimate-num-keys") or 0)
+            for db in databases.values()
+        )

@@ -28,12 +28,12 @@ def run_worker(settings: Settings) -> int:
     Reference data loads first: a broken file stops start-up before anything touches Kafka.
     """
     tradewatch = create_app(settings)
-    ensure_topics(settings)
+    ensure_topics(settings)  # before any agent subscribes: every topic, checked
     log.info(banner(settings))
     log.info(
         "rules: %d; reference data: %s",
-        len(tradewatch.screener.engine.rules),
-        ", ".join(f.label for f in tradewatch.reference.files.values()),
+        tradewatch.core.rule_count,
+        ", ".join(f.label for f in tradewatch.core.reference.files.values()),
     )
     worker = faust.Worker(
         tradewatch.app,

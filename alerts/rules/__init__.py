@@ -12,7 +12,7 @@ from alerts.rules.controls import ControlMatcher
 from alerts.rules.restricted_party import RestrictedParty
 from alerts.rules.transshipment import DiversionRoute
 from alerts.text import Lexicon
-from schemas.declaration import Declaration
+from schemas.wire import DeclarationRecord as Declaration
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from typing import Any, Protocol
 from alerts.display import printable
 from alerts.text import Lexicon, TermMatch
 from schemas.alert import AlertCategory, Severity, Subject, Window
-from schemas.declaration import Declaration
+from schemas.wire import DeclarationRecord as Declaration
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +44,7 @@ class DeclarationFacts:
     @classmethod
     def of(cls, declaration: Declaration, lexicon: Lexicon) -> "DeclarationFacts":
         terms, corrections = lexicon.search(goods_text(declaration))
-        return cls(declaration, tuple(terms), corrections)
+        return cls(declaration, terms, corrections)
 
     def terms_of(self, lexicon: str, groups: Iterable[str] | None = None) -> list[TermMatch]:
         """The matched terms of one lexicon file, optionally of some of its groups only."""

@@ -4,12 +4,13 @@ parties in a short window, each under a value that one shipment would have cross
 from dataclasses import dataclass
 
 from alerts.rules.base import Finding
-from alerts.rules.volume_anomaly import ids_in_window, late_evidence, money, window_of
+from alerts.rules.volume_anomaly import contribution, ids_in_window, late_evidence, money, window_of
 from alerts.windows.config import WindowConfig
-from alerts.windows.observations import Observation
-from alerts.windows.state import LARGE_N, QUANTITY, VALUE, Admission, KeyState, N, window_sums
+from alerts.windows.observations import Dimension, Observation
+from alerts.windows.rule import Context
+from alerts.windows.state import LARGE_N, QUANTITY, VALUE, KeyState, N, add_to_bucket, window_sums
 from alerts.windows.stats import median, rolling_sums
-from alerts.windows.timing import day_of, window_start_days
+from alerts.windows.timing import DAY_MS, window_start_days
 from schemas.alert import AlertCategory, Severity, Subject
 
 
@@ -24,6 +25,15 @@ class SplitShipments:
     rule_id: str = "split_shipments.window"
     version: str = "1"
     category: AlertCategory = AlertCategory.SPLIT_SHIPMENTS
+    dimensions: tuple[Dimension, ...] = (Dimension.EXPORTER_IMPORTER_HEADING,)
+
+    @property
+    def retention_days(self) -> int:
+        return self.config.volume_retention_days
+
+    def new_memo(self) -> dict[int, float]:
+        """The pair's usual count per window, by window start (derived from closed days)."""
+        return {}
 
     def is_split(self, sums: list[float], usual: float | None) -> bool:
         """`usual` is the pair's median declarations per window (None: no history yet)."""
@@ -34,12 +44,10 @@ class SplitShipments:
             and (usual is None or sums[N] >= self.config.min_ratio * max(usual, 1.0))
         )
 
-    def _usual(self, state: KeyState, start: int, watching_days: int | None) -> float | None:
-        """The pair's median declarations per window before this one, or None for a new pair.
+    def _usual(self, state: KeyState, start: int) -> float | None:
+        """The pair's median declarations per window before this one; None for a new pair.
 
-        A pair that always ships in small lots is not splitting anything; a new pair is judged
-        only once the stream has watched long enough to know it is new. Raises LookupError to
-        mean: too early to tell."""
+        A pair that always ships in small lots is not splitting anything."""
         size = self.config.split_window_days
         newest = start - 1 - size
         oldest = max(newest - self.config.baseline_windows + 1, state.first_day or newest + 1)
@@ -47,36 +55,46 @@ class SplitShipments:
             days = range(oldest, start - 1)
             series = [state.buckets[d][N] if d in state.buckets else 0.0 for d in days]
             return median(rolling_sums(series, size)) if series else 0.0
-        if watching_days is not None and watching_days < self.config.min_history_windows + size:
-            raise LookupError("stream too young")
         return None
 
-    def evaluate(
+    def observe(
         self,
         observation: Observation,
         state: KeyState,
-        admission: Admission,
-        contribution: list[float],
-        watching_days: int | None = None,
+        memo: dict[int, float],
+        context: Context,
     ) -> list[Finding]:
-        if admission.late:
+        if not context.admission.counted:
             return []
-        size = self.config.split_window_days
+        config = self.config
+        added = contribution(observation, config.split_value_threshold_usd)
+        add_to_bucket(state, observation.event_time_ms // DAY_MS, added)
+        size = config.split_window_days
         findings = []
-        for start in window_start_days(day_of(observation.event_time_ms), size, 1):
+        for start in window_start_days(observation.event_time_ms // DAY_MS, size, 1):
             after = window_sums(state, start, size)
-            if after[N] < self.config.split_min_count:
+            if after[N] < config.split_min_count:
                 continue
-            try:
-                usual = self._usual(state, start, watching_days)
-            except LookupError:
-                continue
+            usual = memo.get(start)
+            if usual is None:
+                usual = self._usual(state, start)
+                if usual is not None:
+                    # From closed days of a pair with history: fixed, so kept. (A young pair's
+                    # history can still gain a day from a late declaration: not kept.)
+                    memo[start] = usual
+                    if len(memo) > 32:
+                        for old in sorted(memo)[:-16]:
+                            del memo[old]
+            if usual is None and (
+                context.watching_days is not None
+                and context.watching_days < config.min_history_windows + size
+            ):
+                continue  # a new pair is judged only once the stream is old enough to tell
             if not self.is_split(after, usual):
                 continue
-            if admission.counted:
-                before = [a - c for a, c in zip(after, contribution, strict=True)]
-                if self.is_split(before, usual):
-                    continue
+            before = [a - c for a, c in zip(after, added, strict=True)]
+            if self.is_split(before, usual):
+                continue
             window = window_of(start, size)
             threshold = money(self.config.split_value_threshold_usd)
             findings.append(
@@ -88,7 +106,7 @@ class SplitShipments:
                         f"under {threshold}, together {money(after[VALUE])}"
                     ),
                     subject=Subject(
-                        kind=observation.dimension.value,
+                        kind=observation.dimension.label,
                         key=observation.key,
                         label=observation.label,
                     ),

@@ -6,16 +6,17 @@ day before the declaration, so that, like the volume baselines, it does not depe
 order. Until a subheading has enough observations, a seed band from the reference data serves.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from alerts.rules.base import Finding
 from alerts.rules.volume_anomaly import late_evidence
 from alerts.windows.config import WindowConfig
-from alerts.windows.observations import Observation
-from alerts.windows.state import Admission, KeyState
-from alerts.windows.stats import histogram_quantiles, log_bin, merge_histograms
-from alerts.windows.timing import day_of
+from alerts.windows.observations import Dimension, Observation
+from alerts.windows.rule import Context
+from alerts.windows.state import KeyState
+from alerts.windows.stats import histogram_quantiles, log_bin
+from alerts.windows.timing import DAY_MS
 from schemas.alert import AlertCategory, Severity, Subject
 
 
@@ -28,6 +29,16 @@ class Band:
     origin: str  # "learned" or "seed"
 
 
+@dataclass(slots=True)
+class BandMemo:
+    """Derived from a key's state: the histogram merged over the band's days for `day`, and
+    the band of each day asked for. A day's band uses closed days only, so it never changes."""
+
+    day: int | None = None
+    merged: dict[int, int] = field(default_factory=dict)
+    bands: dict[int, Band | None] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class UnitValueAnomaly:
     config: WindowConfig
@@ -36,38 +47,81 @@ class UnitValueAnomaly:
     rule_id: str = "value_anomaly.unit_value"
     version: str = "1"
     category: AlertCategory = AlertCategory.VALUE_ANOMALY
+    dimensions: tuple[Dimension, ...] = (Dimension.SUBHEADING_UNIT,)
 
-    def band(self, observation: Observation, state: KeyState, day: int) -> Band | None:
-        cache_key = f"band:{day}"
-        cached = state.baselines.get(cache_key)
-        if cached is None:
-            days = range(day - 1 - self.config.value_band_days, day - 1)
-            merged = merge_histograms(state.histograms[d] for d in days if d in state.histograms)
+    @property
+    def retention_days(self) -> int:
+        return self.config.value_retention_days
+
+    def new_memo(self) -> BandMemo:
+        return BandMemo()
+
+    def _merged(self, state: KeyState, memo: BandMemo, day: int) -> dict[int, int]:
+        """The histogram of days [day - 1 - band_days, day - 1), moved along from the last day
+        asked for by adding the days that entered and taking out those that left."""
+        span = self.config.value_band_days
+        merged = memo.merged
+        previous = memo.day
+        # Days older than the retention are gone from the state: they cannot be taken out.
+        oldest_kept = (state.watermark_day or day) - self.retention_days
+        if (
+            previous is None
+            or day < previous
+            or day - previous >= span
+            or previous - 1 - span < oldest_kept
+        ):
+            merged.clear()
+            entering = range(day - 1 - span, day - 1)
+            leaving: range = range(0)
+        else:
+            entering = range(previous - 1, day - 1)
+            leaving = range(previous - 1 - span, day - 1 - span)
+        histograms = state.histograms
+        for other in entering:
+            for index, count in histograms.get(other, {}).items():
+                merged[index] = merged.get(index, 0) + count
+        for other in leaving:
+            for index, count in histograms.get(other, {}).items():
+                left = merged[index] - count
+                if left:
+                    merged[index] = left
+                else:
+                    del merged[index]
+        memo.day = day
+        return merged
+
+    def band(self, observation: Observation, state: KeyState, memo: BandMemo) -> Band | None:
+        day = observation.event_time_ms // DAY_MS
+        if day in memo.bands:
+            found = memo.bands[day]
+        else:
+            merged = self._merged(state, memo, day)
             observations = sum(merged.values())
             if observations >= self.config.value_min_observations:
-                cached = [*histogram_quantiles(merged, (0.05, 0.5, 0.95)), observations]
+                p05, p50, p95 = histogram_quantiles(merged, (0.05, 0.5, 0.95))
+                found = Band(p05, p50, p95, observations, "learned")
             else:
-                cached = [observations]
-            state.baselines[cache_key] = cached
-        if len(cached) == 4:
-            return Band(cached[0], cached[1], cached[2], int(cached[3]), "learned")
+                found = None
+            memo.bands[day] = found
+            if len(memo.bands) > 8:
+                del memo.bands[min(memo.bands)]
+        if found is not None:
+            return found
         subheading, unit = observation.key.split("|")
         return self.seeds.get((subheading, unit))
 
-    def evaluate(
-        self,
-        observation: Observation,
-        state: KeyState,
-        admission: Admission,
-        contribution: list[float],
-        watching_days: int | None = None,
+    def observe(
+        self, observation: Observation, state: KeyState, memo: BandMemo, context: Context
     ) -> list[Finding]:
+        admission = context.admission
+        if admission.duplicate:
+            return []
         unit_value = observation.unit_value_usd
         if unit_value is None:
             return []
-        day = day_of(observation.event_time_ms)
-        band = self.band(observation, state, day)
+        band = self.band(observation, state, memo)
         if admission.counted:
+            day = observation.event_time_ms // DAY_MS
             histogram = state.histograms.setdefault(day, {})
             index = log_bin(unit_value)
             histogram[index] = histogram.get(index, 0) + 1

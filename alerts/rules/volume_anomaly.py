@@ -11,24 +11,24 @@ those days are closed whenever an event of the window arrives, so the baseline, 
 alert set, does not depend on arrival order.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from alerts.rules.base import Finding
 from alerts.windows.config import WindowConfig
-from alerts.windows.observations import Observation
+from alerts.windows.observations import Dimension, Observation
+from alerts.windows.rule import Context
 from alerts.windows.state import (
-    BUCKET_FIELDS,
     CONTROLLED_N,
     CONTROLLED_VALUE,
     QUANTITY,
     VALUE,
-    Admission,
     KeyState,
     N,
+    add_to_bucket,
 )
 from alerts.windows.stats import Baseline, rolling_sums
-from alerts.windows.timing import datetime_of_day, day_of, iso_of_ms, window_start_days
+from alerts.windows.timing import DAY_MS, datetime_of_day, day_of, iso_of_ms, window_start_days
 from schemas.alert import AlertCategory, Severity, Subject, Window
 
 # (name, bucket field, least size that can alert, least robust scale)
@@ -50,12 +50,37 @@ def window_of(start_day: int, size_days: int) -> Window:
     return Window(start=datetime_of_day(start_day), end=datetime_of_day(start_day + size_days))
 
 
-def ids_in_window(state: KeyState, start_day: int, size_days: int) -> list[str]:
-    return [i for i, t in state.recent if start_day <= day_of(t) < start_day + size_days]
+def ids_in_window(state: KeyState, start_day: int, size_days: int, kept: int = 20) -> list[str]:
+    return [i for i, t in state.recent_ids(kept) if start_day <= day_of(t) < start_day + size_days]
 
 
 def late_evidence(state: KeyState) -> list[dict[str, Any]]:
     return [{"declaration_id": i, "declared_at": iso_of_ms(t)} for i, t in state.late]
+
+
+def contribution(observation: Observation, split_threshold_usd: float) -> list[float]:
+    """What one observation adds to its day's bucket: declarations, quantity, value in USD,
+    watched declarations, watched value, declarations at or above the split threshold."""
+    value = observation.value_usd or 0.0
+    watched = 1.0 if observation.watched else 0.0
+    large = 1.0 if value >= split_threshold_usd else 0.0
+    return [1.0, observation.quantity, value, watched, watched * value, large]
+
+
+_SLACK = 1e-9
+"""Thresholds are compared with this relative slack before the exact test decides, so that
+rounding in the precomputed form never hides a window the exact test would find."""
+
+
+@dataclass(slots=True)
+class VolumeMemo:
+    """Derived from a key's state and kept beside it: running sums of the windows it has
+    touched, and each window's baselines with the thresholds they imply."""
+
+    sums: dict[tuple[int, int], list[float]] = field(default_factory=dict)
+    baselines: dict[tuple[int, int], tuple[list[Baseline], tuple[float, float, float]]] = field(
+        default_factory=dict
+    )
 
 
 @dataclass(frozen=True)
@@ -65,20 +90,14 @@ class VolumeAnomaly:
     rule_id: str = "volume_anomaly.window"
     version: str = "1"
     category: AlertCategory = AlertCategory.VOLUME_ANOMALY
+    dimensions: tuple[Dimension, ...] = (Dimension.IMPORTER_HEADING, Dimension.ROUTE_CHAPTER)
 
-    def _prefix_sums(self, state: KeyState, day: int) -> tuple[int, list[list[float]]]:
-        """Running bucket totals over every day a window holding `day` can cover: one pass that
-        serves all of that day's windows (a window is a difference of two rows)."""
-        reach = max(self.config.tumbling_days, self.config.hopping_days)
-        first = day - reach + 1
-        running = [0.0] * BUCKET_FIELDS
-        prefix = [running]
-        for other in range(first, day + reach):
-            bucket = state.buckets.get(other)
-            if bucket is not None:
-                running = [total + amount for total, amount in zip(running, bucket, strict=True)]
-            prefix.append(running)
-        return first, prefix
+    @property
+    def retention_days(self) -> int:
+        return self.config.volume_retention_days
+
+    def new_memo(self) -> VolumeMemo:
+        return VolumeMemo()
 
     def window_shapes(self) -> list[tuple[int, int]]:
         shapes = [(self.config.tumbling_days, self.config.tumbling_days)]
@@ -91,33 +110,42 @@ class VolumeAnomaly:
         oldest = max(newest - self.config.baseline_windows + 1, state.first_day or newest + 1)
         return max(0, newest - oldest + 1)
 
-    def _baseline(self, state: KeyState, size: int, start: int) -> list[Baseline]:
-        cache_key = f"{size}:{start}"
-        cached = state.baselines.get(cache_key)
+    def _baseline(
+        self, memo: VolumeMemo, state: KeyState, size: int, start: int
+    ) -> tuple[list[Baseline], tuple[float, float, float]]:
+        """The window's baselines, from days that are closed whenever an event of the window
+        arrives (see the module docstring), so derived once and kept in the memo."""
+        cached = memo.baselines.get((size, start))
         if cached is None:
             newest = start - 1 - size
             oldest = max(newest - self.config.baseline_windows + 1, state.first_day or 0)
             days = range(oldest, start - 1)
-            cached = []
-            for _, field, _, _ in METRICS:
-                series = [state.buckets[d][field] if d in state.buckets else 0.0 for d in days]
+            baselines = []
+            thresholds = []
+            for _, index, minimum, floor in METRICS:
+                series = [state.buckets[d][index] if d in state.buckets else 0.0 for d in days]
                 baseline = Baseline.of(rolling_sums(series, size))
-                cached += [
-                    baseline.median,
-                    baseline.mad,
-                    baseline.points,
-                    baseline.mean,
-                    baseline.p90,
-                ]
-            state.baselines[cache_key] = cached
-        return [
-            Baseline(cached[i], cached[i + 1], int(cached[i + 2]), cached[i + 3], cached[i + 4])
-            for i in range(0, len(cached), 5)
-        ]
+                baselines.append(baseline)
+                thresholds.append(self._threshold(baseline, getattr(self.config, minimum), floor))
+            cached = (baselines, (thresholds[0], thresholds[1], thresholds[2]))
+            memo.baselines[(size, start)] = cached
+        return cached
+
+    def _threshold(self, baseline: Baseline, minimum: float, floor: float) -> float:
+        """The least window total that passes the size, robust-z and ratio tests of `assess`."""
+        config = self.config
+        scale = max(1.4826 * baseline.mad, 0.1 * baseline.expected, floor)
+        usual_high = max(baseline.expected, baseline.p90)
+        return max(
+            minimum,
+            baseline.expected + config.z_threshold * scale,
+            config.min_ratio * usual_high if usual_high > 0 else 0.0,
+        )
 
     def assess(
         self,
         state: KeyState,
+        memo: VolumeMemo,
         size: int,
         start: int,
         sums: list[float],
@@ -144,19 +172,18 @@ class VolumeAnomaly:
             return []
         enough_for_amounts = sums[N] >= config.min_declarations_for_amounts
         candidates = [
-            (name, field, floor)
-            for name, field, minimum, floor in METRICS
-            if sums[field] >= getattr(config, minimum) and (field == N or enough_for_amounts)
+            (name, index, floor)
+            for name, index, minimum, floor in METRICS
+            if sums[index] >= getattr(config, minimum) and (index == N or enough_for_amounts)
         ]
         if not candidates:
             return []
-        baselines = dict(
-            zip((m[0] for m in METRICS), self._baseline(state, size, start), strict=True)
-        )
+        baselines, _ = self._baseline(memo, state, size, start)
+        by_name = dict(zip((m[0] for m in METRICS), baselines, strict=True))
         reasons = []
-        for name, field, floor in candidates:
-            baseline = baselines[name]
-            value = sums[field]
+        for name, index, floor in candidates:
+            baseline = by_name[name]
+            value = sums[index]
             z = baseline.robust_z(value, floor)
             # Against the usual high (90th percentile) too: trade is heavy-tailed, and a week
             # at three times the median is ordinary for many keys.
@@ -179,42 +206,95 @@ class VolumeAnomaly:
                 )
         return reasons
 
-    def evaluate(
-        self,
-        observation: Observation,
-        state: KeyState,
-        admission: Admission,
-        contribution: list[float],
-        watching_days: int | None = None,
+    def _may_cross(
+        self, state: KeyState, memo: VolumeMemo, size: int, start: int, sums: list[float]
+    ) -> bool:
+        """A cheap necessary condition for `assess` to find the window: the precomputed
+        thresholds, with slack. Only windows that pass are assessed exactly."""
+        config = self.config
+        if self._history_windows(state, size, start) < config.min_history_windows:
+            return sums[CONTROLLED_N] >= min(
+                config.min_declarations_for_amounts, config.new_key_controlled_count
+            )
+        _, (t_count, t_quantity, t_value) = self._baseline(memo, state, size, start)
+        keep = 1.0 - _SLACK
+        if sums[N] >= t_count * keep:
+            return True
+        return sums[N] >= config.min_declarations_for_amounts and (
+            sums[QUANTITY] >= t_quantity * keep or sums[VALUE] >= t_value * keep
+        )
+
+    def _window(self, state: KeyState, memo: VolumeMemo, size: int, start: int) -> list[float]:
+        window = memo.sums.get((size, start))
+        if window is None:
+            window = [0.0] * 5
+            buckets = state.buckets
+            for day in range(start, start + size):
+                bucket = buckets.get(day)
+                if bucket is not None:
+                    for index in range(5):
+                        window[index] += bucket[index]
+            memo.sums[(size, start)] = window
+        return window
+
+    def _forget_closed(self, memo: VolumeMemo, watermark_day: int) -> None:
+        """Windows that ended before the day before the watermark get no more events."""
+        horizon = watermark_day - 1
+        for size_start in [k for k in memo.sums if k[1] + k[0] < horizon]:
+            del memo.sums[size_start]
+        for size_start in [k for k in memo.baselines if k[1] + k[0] < horizon]:
+            del memo.baselines[size_start]
+
+    def observe(
+        self, observation: Observation, state: KeyState, memo: VolumeMemo, context: Context
     ) -> list[Finding]:
-        if admission.late:
+        if not context.admission.counted:
             return []
-        day = day_of(observation.event_time_ms)
+        config = self.config
+        day = observation.event_time_ms // DAY_MS
+        added = contribution(observation, config.split_value_threshold_usd)
+        add_to_bucket(state, day, added)
+        shapes = self.window_shapes()
         # A cheap necessary condition: every alert needs a few declarations in a window that
         # holds `day`, so a key with fewer than that around it (most keys) needs no more work.
-        least = min(self.config.min_count, self.config.min_declarations_for_amounts)
-        reach = max(self.config.tumbling_days, self.config.hopping_days)
+        least = min(config.min_count, config.min_declarations_for_amounts)
+        reach = max(config.tumbling_days, config.hopping_days)
         buckets = state.buckets
         near = 0.0
         for other in range(day - reach + 1, day + reach):
             bucket = buckets.get(other)
             if bucket is not None:
                 near += bucket[N]
+        sums = memo.sums
         if near < least:
+            if sums:  # keep the running sums of windows already tracked exact
+                for size, step in shapes:
+                    for start in window_start_days(day, size, step):
+                        window = sums.get((size, start))
+                        if window is not None:
+                            for index in range(5):
+                                window[index] += added[index]
             return []
-        first, prefix = self._prefix_sums(state, day)
+        if len(sums) > 64:
+            self._forget_closed(memo, state.watermark_day or day)
         findings = []
-        for size, step in self.window_shapes():
+        for size, step in shapes:
             for start in window_start_days(day, size, step):
-                low, high = prefix[start - first], prefix[start + size - first]
-                after = [h - lo for h, lo in zip(high, low, strict=True)]
-                reasons = self.assess(state, size, start, after, watching_days)
+                window = sums.get((size, start))
+                if window is None:
+                    window = self._window(state, memo, size, start)  # includes this observation
+                else:
+                    for index in range(5):
+                        window[index] += added[index]
+                if window[N] < least or not self._may_cross(state, memo, size, start, window):
+                    continue
+                after = [*window, 0.0]
+                reasons = self.assess(state, memo, size, start, after, context.watching_days)
                 if not reasons:
                     continue
-                if admission.counted:
-                    before = [a - c for a, c in zip(after, contribution, strict=True)]
-                    if self.assess(state, size, start, before, watching_days):
-                        continue  # already anomalous: alerted on the event that crossed
+                before = [a - c for a, c in zip(after, added, strict=True)]
+                if self.assess(state, memo, size, start, before, context.watching_days):
+                    continue  # already anomalous: alerted on the event that crossed
                 findings.append(self._finding(observation, state, size, start, after, reasons))
         return findings
 
@@ -251,13 +331,13 @@ class VolumeAnomaly:
             severity=severity,
             summary=f"Volume anomaly, {observation.label}: {totals} in {span} ({detail})",
             subject=Subject(
-                kind=observation.dimension.value, key=observation.key, label=observation.label
+                kind=observation.dimension.label, key=observation.key, label=observation.label
             ),
             declaration_ids=tuple(ids_in_window(state, start, size))
             or (observation.declaration_id,),
             window=window,
             evidence={
-                "dimension": observation.dimension.value,
+                "dimension": observation.dimension.label,
                 "window_days": size,
                 "window": {
                     "declarations": sums[N],

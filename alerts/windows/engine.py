@@ -1,10 +1,11 @@
-"""The window engine: one observation and its key's state in, the new state and findings out.
+"""The window engine: one observation and its key's state in, the findings it makes out.
 
 Pure: the faust agent calls it with state from a changelog-backed table, the offline backtest
 with state from a dict, and both give the same alerts for the same observations.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from alerts.reference import ReferenceData
 from alerts.rules.base import Finding
@@ -14,38 +15,42 @@ from alerts.rules.volume_anomaly import VolumeAnomaly
 from alerts.windows.config import WindowConfig
 from alerts.windows.fx import FxRates
 from alerts.windows.observations import Dimension, Observation
-from alerts.windows.state import Admission, KeyState, add_to_bucket, admit
-from alerts.windows.timing import day_of
+from alerts.windows.rule import Context, WindowRule
+from alerts.windows.state import Admission, KeyState, admit
+from alerts.windows.timing import DAY_MS
 
-WindowRule = VolumeAnomaly | SplitShipments | UnitValueAnomaly
+
+@dataclass(slots=True)
+class KeyEntry:
+    """A key's state with the memo its rule derives from it (never stored: derived again)."""
+
+    state: KeyState
+    memo: Any
 
 
 @dataclass(frozen=True, slots=True)
 class WindowOutcome:
-    state: KeyState
     admission: Admission
-    findings: list[tuple[WindowRule, Finding]]
+    findings: list[tuple[WindowRule, Finding]] = field(default_factory=list)
 
 
 class WindowEngine:
-    """Admits each observation into its key's state and runs the window rule for its dimension.
+    """Admits each observation into its key's state and runs the rule of its dimension.
 
     >>> engine = WindowEngine.build(ReferenceData.load(), WindowConfig())
-    >>> outcome = engine.process(observation, state=None)
+    >>> entry = engine.new_entry(observation.dimension)
+    >>> outcome = engine.process(observation, entry, stream_start_ms)
     """
 
-    def __init__(
-        self,
-        config: WindowConfig,
-        volume: VolumeAnomaly,
-        split: SplitShipments,
-        value: UnitValueAnomaly,
-    ) -> None:
+    def __init__(self, config: WindowConfig, rules: list[WindowRule]) -> None:
         self.config = config
-        self.volume = volume
-        self.split = split
-        self.value = value
-        self.rules: list[WindowRule] = [volume, split, value]
+        self.rules = rules
+        self._by_dimension: dict[Dimension, WindowRule] = {}
+        for rule in rules:
+            for dimension in rule.dimensions:
+                if dimension in self._by_dimension:
+                    raise ValueError(f"two window rules for {dimension.label}")
+                self._by_dimension[dimension] = rule
 
     @classmethod
     def build(
@@ -62,65 +67,47 @@ class WindowEngine:
         value_version = ",".join(sorted([fx.label, reference.version_of("unit_value_bands")]))
         return cls(
             config,
-            VolumeAnomaly(config, volume_version),
-            SplitShipments(config, volume_version),
-            UnitValueAnomaly(config, seeds, value_version),
+            [
+                VolumeAnomaly(config, volume_version),
+                SplitShipments(config, volume_version),
+                UnitValueAnomaly(config, seeds, value_version),
+            ],
         )
 
-    def contribution(self, observation: Observation) -> list[float]:
-        value = observation.value_usd or 0.0
-        watched = 1.0 if observation.watched else 0.0
-        large = 1.0 if value >= self.config.split_value_threshold_usd else 0.0
-        return [1.0, observation.quantity, value, watched, watched * value, large]
+    def rule_for(self, dimension: Dimension) -> WindowRule:
+        return self._by_dimension[dimension]
+
+    def new_entry(self, dimension: Dimension, state: KeyState | None = None) -> KeyEntry:
+        return KeyEntry(state or KeyState(), self._by_dimension[dimension].new_memo())
 
     def process(
-        self, observation: Observation, state: KeyState | None, stream_start_ms: int | None = None
+        self, observation: Observation, entry: KeyEntry, stream_start_ms: int | None = None
     ) -> WindowOutcome:
         """Admit the observation and run its dimension's rule.
 
-        `stream_start_ms` is the earliest event time this window stage has seen: until the
-        stream has watched for the minimum history, no key can be told new, so the new-key and
-        new-pair rules wait (the cold start of a deployment or of a replay).
+        `stream_start_ms` is where the stream of this window stage's partition started: until
+        the stream has watched for the minimum history, no key can be told new.
         """
-        state = state if state is not None else KeyState()
-        is_value = observation.dimension is Dimension.SUBHEADING_UNIT
+        rule = self._by_dimension[observation.dimension]
         config = self.config
         admission = admit(
-            state,
+            entry.state,
             observation.declaration_id,
             observation.event_time_ms,
             observation.source_partition,
             observation.source_offset,
             grace_ms=config.grace_ms,
-            retention_days=config.value_retention_days
-            if is_value
-            else config.volume_retention_days,
+            retention_days=rule.retention_days,
             ids_kept=config.late_ids_kept,
         )
-        contribution = self.contribution(observation)
-        if admission.counted and not is_value:
-            add_to_bucket(state, day_of(observation.event_time_ms), contribution)
-        rule: WindowRule
-        if is_value:
-            rule = self.value
-        elif observation.dimension is Dimension.EXPORTER_IMPORTER_HEADING:
-            rule = self.split
-        else:
-            rule = self.volume
+        if admission.duplicate:
+            return WindowOutcome(admission)
         watching_days = (
-            day_of(observation.event_time_ms) - day_of(stream_start_ms)
+            observation.event_time_ms // DAY_MS - stream_start_ms // DAY_MS
             if stream_start_ms is not None
             else None
         )
-        findings = rule.evaluate(observation, state, admission, contribution, watching_days)
-        self._forget_old_baselines(state)
-        return WindowOutcome(state, admission, [(rule, f) for f in findings])
-
-    def _forget_old_baselines(self, state: KeyState) -> None:
-        newest = state.watermark_day
-        if newest is None or len(state.baselines) < 16:
-            return
-        horizon = newest - 2 * max(self.config.hopping_days, self.config.split_window_days) - 2
-        for key in list(state.baselines):
-            if int(key.rsplit(":", 1)[1]) < horizon:
-                del state.baselines[key]
+        findings = rule.observe(
+            observation, entry.state, entry.memo, Context(admission, watching_days)
+        )
+        return WindowOutcome(admission, [(rule, f) for f in findings])

@@ -1,35 +1,38 @@
 """Observations: what one declaration contributes to each aggregation key.
 
-The screening agent turns each valid declaration into a few observations and publishes them keyed
-by `table_key`, so that every observation of one key reaches the same partition and the same
-table (the repartitioning that faust tables need).
+The screening stage turns each valid declaration into a few observations and sends them, in
+frames, to the partition of the observations topic that each key hashes to, so that every
+observation of one key reaches the same partition and the same window state (the repartitioning
+that keyed state needs). Frames are MessagePack arrays, with a format byte in front.
 """
 
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any
+from enum import IntEnum
+from functools import lru_cache
 
-import orjson
+import msgspec
 
 from alerts.display import printable
+from alerts.errors import FrameDecodeError
 from alerts.parties import normalize_party_name
 from alerts.windows.fx import FxRates
-from schemas.declaration import Declaration
+from schemas.wire import DeclarationRecord
 
 
-class Dimension(StrEnum):
-    IMPORTER_HEADING = "importer_heading"
-    ROUTE_CHAPTER = "route_chapter"
-    EXPORTER_IMPORTER_HEADING = "exporter_importer_heading"
-    SUBHEADING_UNIT = "subheading_unit"
+class Dimension(IntEnum):
+    """An aggregation key's kind. The value is its number on the wire and in table keys."""
+
+    IMPORTER_HEADING = 1
+    ROUTE_CHAPTER = 2
+    EXPORTER_IMPORTER_HEADING = 3
+    SUBHEADING_UNIT = 4
 
     @property
-    def is_volume(self) -> bool:
-        return self in (Dimension.IMPORTER_HEADING, Dimension.ROUTE_CHAPTER)
+    def label(self) -> str:
+        """The name alerts and metrics use: 'importer_heading', ..."""
+        return self.name.lower()
 
 
-@dataclass(frozen=True, slots=True)
-class Observation:
+class Observation(msgspec.Struct, array_like=True, frozen=True, gc=False):
     """One declaration's contribution to one aggregation key."""
 
     dimension: Dimension
@@ -49,7 +52,7 @@ class Observation:
 
     @property
     def table_key(self) -> str:
-        return f"{self.dimension.value}|{self.key}"
+        return f"{self.dimension.label}|{self.key}"
 
     @property
     def unit_value_usd(self) -> float | None:
@@ -57,58 +60,37 @@ class Observation:
             return None
         return self.value_usd / self.quantity
 
-    def encode(self) -> bytes:
-        return orjson.dumps(self.fields())
 
-    def fields(self) -> list[Any]:
-        return [
-            self.dimension.value,
-            self.key,
-            self.label,
-            self.declaration_id,
-            self.event_time_ms,
-            self.source_partition,
-            self.source_offset,
-            self.quantity,
-            self.value_usd,
-            self.watched,
-            self.unit,
-            self.hs_code,
-        ]
-
-    @classmethod
-    def decode(cls, raw: bytes) -> "Observation":
-        return cls.from_fields(orjson.loads(raw))
-
-    @classmethod
-    def from_fields(cls, fields: list[Any]) -> "Observation":
-        return cls(Dimension(fields[0]), *fields[1:])
+FRAME_FORMAT = 2
+"""Format byte of a MessagePack frame. (Format 1 was a JSON array, written by earlier versions;
+it has no format byte and starts with '['.)"""
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
+class Frame(msgspec.Struct, array_like=True, frozen=True, gc=False):
     """The observations one batch of declarations sends to one partition of the observations
     topic, in input order: one message where there would be one per observation.
 
-    Every observation of a key goes to the partition its table key hashes to (Kafka's default
-    partitioner), so each key's observations still meet in one partition, in order, as if each
-    were sent keyed by its table key. `stream_start_ms` is the earliest event time of the whole
-    batch, so the window stage learns where the stream starts before it evaluates any key of it.
+    `stream_start_ms` is the event time of its first observation: where the stream starts, for
+    a window stage that has seen nothing of this partition yet.
     """
 
     stream_start_ms: int
     observations: list[Observation]
 
     def encode(self) -> bytes:
-        return orjson.dumps([self.stream_start_ms, *(o.fields() for o in self.observations)])
+        return _FRAME_HEADER + _encoder.encode(self)
 
     @classmethod
     def decode(cls, raw: bytes) -> "Frame":
-        fields: list[Any] = orjson.loads(raw)
-        if isinstance(fields[0], str):  # a single observation (what workers before frames sent)
-            observation = Observation.from_fields(fields)
-            return cls(observation.event_time_ms, [observation])
-        return cls(fields[0], [Observation.from_fields(f) for f in fields[1:]])
+        """Raises FrameDecodeError for bytes that are not a frame."""
+        try:
+            if raw[:1] == _FRAME_HEADER:
+                return _decoder.decode(memoryview(raw)[1:])
+            if raw[:1] == b"[":
+                return _legacy(raw)
+        except (msgspec.DecodeError, ValueError, TypeError, IndexError) as exc:
+            raise FrameDecodeError(f"undecodable observation frame: {exc}") from exc
+        raise FrameDecodeError(f"unknown observation frame format {raw[:1]!r}")
 
     def by_key(self) -> dict[str, list[Observation]]:
         grouped: dict[str, list[Observation]] = {}
@@ -117,12 +99,33 @@ class Frame:
         return grouped
 
 
+_FRAME_HEADER = bytes([FRAME_FORMAT])
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(Frame)
+_LEGACY_DIMENSIONS = {d.label: d for d in Dimension}
+
+
+def _legacy(raw: bytes) -> Frame:
+    """A frame as earlier versions wrote it: JSON, dimensions by name."""
+    import orjson
+
+    fields = orjson.loads(raw)
+    rows = [fields] if isinstance(fields[0], str) else fields[1:]
+    observations = [Observation(_LEGACY_DIMENSIONS[row[0]], *row[1:]) for row in rows]
+    start = observations[0].event_time_ms if isinstance(fields[0], str) else fields[0]
+    return Frame(start, observations)
+
+
+@lru_cache(maxsize=65_536)
 def _party_key(name: str, country: str | None) -> str:
     return f"{(country or '--').lower()}:{normalize_party_name(name) or name.casefold()}"
 
 
+_shown = lru_cache(maxsize=65_536)(printable)
+
+
 def observations_for(
-    declaration: Declaration,
+    declaration: DeclarationRecord,
     *,
     watched: bool,
     fx: FxRates,
@@ -132,52 +135,57 @@ def observations_for(
     """The observations of one declaration: volume by importer and by route, unit value by
     subheading, and, for watched goods, the exporter-importer pair for split shipments."""
     value_usd = fx.to_usd(declaration.invoice_value, declaration.currency)
-    importer = _party_key(declaration.importer.name, declaration.importer.country)
-    exporter = _party_key(declaration.exporter.name, declaration.exporter.country)
-    importer_label = printable(declaration.importer.name, 60)
-    route = (
-        f"{declaration.origin_country}>{declaration.dispatch_country}>"
-        f"{declaration.destination_country}"
-    )
-    common: dict[str, Any] = {
-        "declaration_id": declaration.declaration_id,
-        "event_time_ms": round(declaration.declared_at.timestamp() * 1000),
-        "source_partition": source_partition,
-        "source_offset": source_offset,
-        "quantity": declaration.quantity,
-        "value_usd": value_usd,
-        "watched": watched,
-        "unit": declaration.quantity_unit,
-        "hs_code": declaration.hs_code,
-    }
+    importer = declaration.importer
+    importer_key = _party_key(importer.name, importer.country)
+    importer_label = _shown(importer.name, 60)
+    origin, dispatch = declaration.origin_country, declaration.dispatch_country
+    destination = declaration.destination_country
+    hs_code = declaration.hs_code
+    heading, chapter, subheading = hs_code[:4], hs_code[:2], hs_code[:6]
+    unit = declaration.quantity_unit
+    identity = declaration.declaration_id
+    event_ms = round(declaration.declared_at.timestamp() * 1000)
+    quantity = declaration.quantity
     found = [
         Observation(
             Dimension.IMPORTER_HEADING,
-            f"{importer}|{declaration.hs_heading}",
-            f"importer {importer_label} × heading {declaration.hs_heading}",
-            **common,
+            f"{importer_key}|{heading}",
+            f"importer {importer_label} × heading {heading}",
+            identity, event_ms, source_partition, source_offset, quantity, value_usd, watched,
+            unit, hs_code,
         ),
         Observation(
             Dimension.ROUTE_CHAPTER,
-            f"{route}|{declaration.hs_chapter}",
-            f"route {route.replace('>', '→')} × chapter {declaration.hs_chapter}",
-            **common,
+            f"{origin}>{dispatch}>{destination}|{chapter}",
+            f"route {origin}→{dispatch}→{destination} × chapter {chapter}",
+            identity, event_ms, source_partition, source_offset, quantity, value_usd, watched,
+            unit, hs_code,
         ),
         Observation(
             Dimension.SUBHEADING_UNIT,
-            f"{declaration.hs_subheading}|{declaration.quantity_unit}",
-            f"subheading {declaration.hs_subheading} per {declaration.quantity_unit}",
-            **common,
+            f"{subheading}|{unit}",
+            f"subheading {subheading} per {unit}",
+            identity, event_ms, source_partition, source_offset, quantity, value_usd, watched,
+            unit, hs_code,
         ),
-    ]
+    ]  # fmt: skip
     if watched:
+        exporter = declaration.exporter
         found.append(
             Observation(
                 Dimension.EXPORTER_IMPORTER_HEADING,
-                f"{exporter}|{importer}|{declaration.hs_heading}",
-                f"exporter {printable(declaration.exporter.name, 60)} → importer "
-                f"{importer_label} × heading {declaration.hs_heading}",
-                **common,
+                f"{_party_key(exporter.name, exporter.country)}|{importer_key}|{heading}",
+                f"exporter {_shown(exporter.name, 60)} → importer {importer_label} × heading "
+                f"{heading}",
+                identity,
+                event_ms,
+                source_partition,
+                source_offset,
+                quantity,
+                value_usd,
+                watched,
+                unit,
+                hs_code,
             )
         )
     return found

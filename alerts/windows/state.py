@@ -3,18 +3,22 @@
 State lives in daily buckets in event time; every window is a sum of buckets. Admission decides,
 from the observation alone and this key's state, whether it is:
 - a duplicate: its source offset was already applied (a replay after a crash or a rebalance), so
-  it is not counted again, though its alerts are re-emitted, since they may have been lost;
+  it is neither counted nor evaluated again. Its alerts, if it had any, were delivered before the
+  state that holds it was written (the window stage's checkpoint sends alerts first), so nothing
+  is owed for it;
 - late: older than this key's watermark by more than the grace period, so it is not counted, but
   recorded, counted in a metric and named in the evidence of this key's next alerts;
 - counted.
 Days older than the retention are dropped as the watermark moves: expiry in event time, so a
 replay of old data expires exactly as the live run did.
+
+Only what cannot be derived again lives here: a window rule's thresholds and running sums are
+memos kept beside the state (`alerts.windows.engine`), never written with it.
 """
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
-import orjson
+import msgspec
 
 from alerts.windows.timing import day_of
 
@@ -23,53 +27,27 @@ N, QUANTITY, VALUE, CONTROLLED_N, CONTROLLED_VALUE, LARGE_N = range(6)
 BUCKET_FIELDS = 6
 
 
-@dataclass(slots=True)
-class KeyState:
+class KeyState(msgspec.Struct, array_like=True, gc=False):
+    """Everything the window stage keeps about one aggregation key.
+
+    `sources` holds, per input partition, the highest source offset applied; `recent` and
+    `late` the newest declaration ids (with their event times) counted and refused as late.
+    """
+
     watermark_ms: int | None = None
     first_day: int | None = None
-    buckets: dict[int, list[float]] = field(default_factory=dict)
-    histograms: dict[int, dict[int, int]] = field(default_factory=dict)
-    sources: dict[int, int] = field(default_factory=dict)
-    late: list[tuple[str, int]] = field(default_factory=list)
-    recent: list[tuple[str, int]] = field(default_factory=list)
-    baselines: dict[str, list[float]] = field(default_factory=dict)
-
-    def encode(self) -> bytes:
-        # Int-keyed dicts go to orjson as they are: reshaping them in Python cost more than
-        # the whole rest of an update for the busiest keys.
-        return orjson.dumps(
-            {
-                "w": self.watermark_ms,
-                "f": self.first_day,
-                "b": self.buckets,
-                "h": self.histograms,
-                "s": self.sources,
-                "l": self.late,
-                "r": self.recent,
-                "c": self.baselines,
-            },
-            option=orjson.OPT_NON_STR_KEYS,
-        )
-
-    @classmethod
-    def decode(cls, raw: bytes) -> "KeyState":
-        data: dict[str, Any] = orjson.loads(raw)
-        return cls(
-            watermark_ms=data["w"],
-            first_day=data["f"],
-            buckets={int(day): values for day, values in data["b"].items()},
-            histograms={
-                int(day): {int(b): c for b, c in bins.items()} for day, bins in data["h"].items()
-            },
-            sources={int(p): o for p, o in data["s"].items()},
-            late=[(i, t) for i, t in data["l"]],
-            recent=[(i, t) for i, t in data["r"]],
-            baselines=data["c"],
-        )
+    sources: dict[int, int] = msgspec.field(default_factory=dict)
+    recent: list[tuple[str, int]] = msgspec.field(default_factory=list)
+    late: list[tuple[str, int]] = msgspec.field(default_factory=list)
+    buckets: dict[int, list[float]] = msgspec.field(default_factory=dict)
+    histograms: dict[int, dict[int, int]] = msgspec.field(default_factory=dict)
 
     @property
     def watermark_day(self) -> int | None:
         return None if self.watermark_ms is None else day_of(self.watermark_ms)
+
+    def recent_ids(self, limit: int) -> list[tuple[str, int]]:
+        return self.recent[-limit:]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +62,12 @@ DUPLICATE = Admission(counted=False, duplicate=True)
 LATE = Admission(counted=False, late=True)
 
 
+def _remember(ids: list[tuple[str, int]], entry: tuple[str, int], kept: int) -> None:
+    ids.append(entry)
+    if len(ids) > 2 * kept:  # trimmed in steps, not on every append
+        del ids[:-kept]
+
+
 def admit(
     state: KeyState,
     declaration_id: str,
@@ -96,19 +80,22 @@ def admit(
     ids_kept: int,
 ) -> Admission:
     """Decide what an observation is, and move the watermark and expiry if it counts."""
-    if source_offset <= state.sources.get(source_partition, -1):
+    sources = state.sources
+    if source_offset <= sources.get(source_partition, -1):
         return DUPLICATE
-    state.sources[source_partition] = source_offset
-    if state.watermark_ms is not None and event_time_ms < state.watermark_ms - grace_ms:
-        state.late = [*state.late, (declaration_id, event_time_ms)][-ids_kept:]
+    sources[source_partition] = source_offset
+    watermark = state.watermark_ms
+    if watermark is not None and event_time_ms < watermark - grace_ms:
+        _remember(state.late, (declaration_id, event_time_ms), ids_kept)
         return LATE
-    previous_day = state.watermark_day
-    if state.watermark_ms is None or event_time_ms > state.watermark_ms:
-        state.watermark_ms = event_time_ms
-    day = day_of(event_time_ms)
-    state.first_day = day if state.first_day is None else min(state.first_day, day)
-    state.recent = [*state.recent, (declaration_id, event_time_ms)][-ids_kept * 2 :]
-    if state.watermark_day != previous_day:  # expiry can only move when the watermark's day does
+    previous_day = None if watermark is None else watermark // 86_400_000
+    if watermark is None or event_time_ms > watermark:
+        state.watermark_ms = watermark = event_time_ms
+    day = event_time_ms // 86_400_000
+    if state.first_day is None or day < state.first_day:
+        state.first_day = day
+    _remember(state.recent, (declaration_id, event_time_ms), 2 * ids_kept)
+    if watermark // 86_400_000 != previous_day:  # expiry moves only when the watermark's day does
         _expire(state, retention_days)
     return COUNTED
 
@@ -136,8 +123,9 @@ def add_to_bucket(state: KeyState, day: int, contribution: list[float]) -> None:
 
 def window_sums(state: KeyState, start_day: int, size_days: int) -> list[float]:
     sums = [0.0] * BUCKET_FIELDS
+    buckets = state.buckets
     for day in range(start_day, start_day + size_days):
-        bucket = state.buckets.get(day)
+        bucket = buckets.get(day)
         if bucket is not None:
             for index in range(BUCKET_FIELDS):
                 sums[index] += bucket[index]

@@ -1,0 +1,238 @@
+"""The worker's whole core, with no Kafka in it: screening, observations, windows.
+
+    core = Core.build(CoreOptions())
+    pipeline = OfflinePipeline(core)
+    pipeline.feed(raw, source_offset=41)          # alerts, or the Rejection
+
+The faust agents (`streams/app.py`) and the backtest call the same `Core` in the same way: a
+message is screened, its observations are grouped into frames by the partition of their key,
+and each frame goes through the window stage against that partition's state. Windows and
+baselines depend on event time only, and window alerts are identified by rule, subject and
+window, so for the same input in the same order both give the same alert ids.
+"""
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+from alerts.building import RuleEngine, make_alert
+from alerts.reference import DEFAULT_REFERENCE_DIR, ReferenceData
+from alerts.rules import Catalogue, CatalogueOptions, build_catalogue
+from alerts.screening import Screened, Screener
+from alerts.windows.config import WindowConfig
+from alerts.windows.engine import KeyEntry, WindowEngine
+from alerts.windows.fx import FxRates
+from alerts.windows.observations import Dimension, Frame, Observation
+from schemas.alert import Alert
+from schemas.wire import Rejection
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class CoreOptions:
+    """Everything the core is built from, as plain values (the worker maps its settings)."""
+
+    reference_dir: Path = DEFAULT_REFERENCE_DIR
+    catalogue: CatalogueOptions = field(default_factory=CatalogueOptions)
+    windows: WindowConfig = field(default_factory=WindowConfig)
+    fx_rates_file: Path | None = None
+    max_message_bytes: int = 512 * 1024
+    max_future_ms: int = 86_400_000
+
+
+@dataclass(frozen=True)
+class Core:
+    """The loaded reference data and everything built over it, once per process."""
+
+    reference: ReferenceData
+    catalogue: Catalogue
+    windows: WindowEngine
+    screener: Screener
+    fx: FxRates
+
+    @classmethod
+    def build(cls, options: CoreOptions, clock: Callable[[], datetime] = utc_now) -> "Core":
+        """Load and validate the reference data (a broken file raises ReferenceDataError)."""
+        reference = ReferenceData.load(options.reference_dir)
+        catalogue = build_catalogue(reference, options.catalogue)
+        fx = (
+            FxRates.from_file(options.fx_rates_file)
+            if options.fx_rates_file
+            else FxRates.from_reference(reference)
+        )
+        windows = WindowEngine.build(reference, options.windows, fx)
+        screener = Screener(
+            RuleEngine(catalogue, clock=clock),
+            fx,
+            options.max_message_bytes,
+            max_future_ms=options.max_future_ms,
+        )
+        return cls(reference, catalogue, windows, screener, fx)
+
+    @property
+    def rule_count(self) -> int:
+        return len(self.catalogue.rules) + len(self.windows.rules)
+
+
+def frames(
+    observations: list[Observation], partitions: int, partition_of: Callable[[str, int], int]
+) -> dict[int, Frame]:
+    """A batch's observations grouped by the partition of their table key, in input order.
+
+    Each frame starts at its first observation's event time: a partition whose window stage has
+    seen nothing yet takes that as where its stream starts (a later declaration with an absurd
+    date cannot move it)."""
+    if not observations:
+        return {}
+    if partitions == 1:
+        return {0: Frame(observations[0].event_time_ms, observations)}
+    grouped: dict[int, list[Observation]] = {}
+    for observation in observations:
+        grouped.setdefault(partition_of(observation.table_key, partitions), []).append(observation)
+    return {partition: Frame(group[0].event_time_ms, group) for partition, group in grouped.items()}
+
+
+class StateStore(Protocol):
+    """Where the window stage keeps its keys' states, by partition of the observations topic."""
+
+    def entry(self, partition: int, key: bytes, dimension: Dimension) -> KeyEntry:
+        """The key's entry, loaded or new; changed in place by the engine."""
+        ...
+
+    def changed(self, partition: int, key: bytes) -> None:
+        """The entry was changed: it must be written before its frame is done with."""
+        ...
+
+    def stream_start(self, partition: int, candidate_ms: int) -> int:
+        """Where this partition's stream started: the first frame's start, kept for good."""
+        ...
+
+
+@dataclass
+class FrameResult:
+    """What a frame gave: its alerts, and its observations counted by dimension and outcome
+    (counted, late, replayed) and by failure."""
+
+    alerts: list[Alert] = field(default_factory=list)
+    outcomes: Counter[tuple[Dimension, str]] = field(default_factory=Counter)
+    errors: int = 0
+
+
+class WindowStage:
+    """Applies a frame's observations to their keys' states and builds the alerts.
+
+    An observation the engine fails on (a bug) is logged, counted and skipped; the frame goes on.
+    """
+
+    def __init__(
+        self,
+        engine: WindowEngine,
+        clock: Callable[[], datetime] = utc_now,
+        on_error: Callable[[Exception], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.on_error = on_error
+
+    def apply(self, frame: Frame, partition: int, store: StateStore) -> FrameResult:
+        result = FrameResult()
+        start = store.stream_start(partition, frame.stream_start_ms)
+        process = self.engine.process
+        outcomes = result.outcomes
+        for table_key, observations in frame.by_key().items():
+            key = table_key.encode("utf-8")
+            entry = store.entry(partition, key, observations[0].dimension)
+            changed = False
+            for observation in observations:
+                try:
+                    outcome = process(observation, entry, start)
+                except Exception as exc:  # one bad observation must not stop the window stage
+                    result.errors += 1
+                    changed = True
+                    if self.on_error is not None:
+                        self.on_error(exc)
+                    continue
+                admission = outcome.admission
+                if admission.duplicate:
+                    outcomes[(observation.dimension, "replayed")] += 1
+                    continue
+                changed = True
+                outcomes[(observation.dimension, "late" if admission.late else "counted")] += 1
+                if outcome.findings:
+                    event_time = datetime.fromtimestamp(observation.event_time_ms / 1000, tz=UTC)
+                    now = self.clock()
+                    for rule, finding in outcome.findings:
+                        result.alerts.append(make_alert(rule, finding, event_time, now))
+            if changed:
+                store.changed(partition, key)
+        return result
+
+
+class MemoryStore:
+    """Window state in a dict, for the offline pipeline: nothing is encoded."""
+
+    def __init__(self, engine: WindowEngine) -> None:
+        self.engine = engine
+        self.entries: dict[bytes, KeyEntry] = {}
+        self.starts: dict[int, int] = {}
+
+    def entry(self, partition: int, key: bytes, dimension: Dimension) -> KeyEntry:
+        found = self.entries.get(key)
+        if found is None:
+            found = self.entries[key] = self.engine.new_entry(dimension)
+        return found
+
+    def changed(self, partition: int, key: bytes) -> None:
+        pass
+
+    def stream_start(self, partition: int, candidate_ms: int) -> int:
+        return self.starts.setdefault(partition, candidate_ms)
+
+
+class OfflinePipeline:
+    """Feed it messages in order; it returns each one's alerts, or its Rejection.
+
+    The same `Core` as the worker's, one observations partition, state in memory.
+    """
+
+    def __init__(self, core: Core, source_partition: int = 0) -> None:
+        self.core = core
+        self.source_partition = source_partition
+        self.stage = WindowStage(core.windows)
+        self.store = MemoryStore(core.windows)
+        self.rejected: Counter[str] = Counter()
+        self.outcomes: Counter[tuple[Dimension, str]] = Counter()
+
+    def feed(
+        self, raw: bytes | None, source_offset: int, received_ms: int | None = None
+    ) -> list[Alert] | Rejection:
+        outcome = self.core.screener.screen(raw, self.source_partition, source_offset, received_ms)
+        if isinstance(outcome, Rejection):
+            self.rejected[outcome.reason.value] += 1
+            return outcome
+        return self.windows(outcome)
+
+    def windows(self, screened: Screened) -> list[Alert]:
+        alerts = list(screened.alerts)
+        if screened.observations:
+            frame = Frame(screened.observations[0].event_time_ms, screened.observations)
+            result = self.stage.apply(frame, 0, self.store)
+            self.outcomes.update(result.outcomes)
+            alerts.extend(result.alerts)
+        return alerts
+
+    def alerts(self, messages: Iterable[bytes | None]) -> dict[str, Alert]:
+        """Every alert of a sequence of messages (offsets 0, 1, ...), by id (first kept)."""
+        found: dict[str, Alert] = {}
+        for offset, raw in enumerate(messages):
+            outcome = self.feed(raw, offset)
+            if not isinstance(outcome, Rejection):
+                for alert in outcome:
+                    found.setdefault(alert.alert_id, alert)
+        return found

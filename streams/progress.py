@@ -1,0 +1,145 @@
+"""Knowing when the worker is stuck: progress per partition, a watchdog, health endpoints.
+
+A worker that is alive but does not advance is worse than one that is down: nothing pages and
+nothing is screened. Every batch an agent finishes records its partition's progress. Every few
+seconds the watchdog compares each assigned partition's position with its end: a partition
+with lag and no progress for `stall_seconds` (rebalances and table recovery excluded) makes
+the worker log one line naming it and exit non-zero, so that compose, systemd or Kubernetes
+restarts it. Prometheus sees it first (`TradewatchPartitionStalled`, on the metrics below).
+
+    GET /healthz   200 while the process serves requests
+    GET /readyz    200 once assigned and recovered and no partition is stalled, else 503
+"""
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from faust.types import TP
+
+from streams.failstop import fail_stop
+from streams.metrics import Metrics
+
+log = logging.getLogger("tradewatch.progress")
+
+WATCH_EVERY_S = 5.0
+
+
+class Progress:
+    """Progress per partition, and the watchdog that acts on it.
+
+    >>> progress = Progress(metrics, stall_seconds=60)
+    >>> progress.attach(app)                       # timer, health pages, rebalance hooks
+    >>> progress.advanced(TP("customs.declarations", 0), offset=41)
+    """
+
+    def __init__(
+        self,
+        metrics: Metrics,
+        stall_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+        on_stall: Callable[[str], None] = fail_stop,
+    ) -> None:
+        self.metrics = metrics
+        self.stall_seconds = stall_seconds
+        self.clock = clock
+        self.on_stall = on_stall
+        self.topics: frozenset[str] = frozenset()
+        self._last: dict[TP, float] = {}
+        self._position: dict[TP, int] = {}
+        self._settled_at: float | None = None
+        self.stalled: list[tuple[TP, int, float]] = []
+
+    def advanced(self, tp: TP, offset: int) -> None:
+        self._last[tp] = self.clock()
+        self._position[tp] = offset + 1
+        self.metrics.progressed(tp.topic, tp.partition, time.time())
+
+    def forget(self, tps: set[TP]) -> None:
+        for tp in tps:
+            self._last.pop(tp, None)
+            self._position.pop(tp, None)
+            self.metrics.forget_partition(tp.topic, tp.partition)
+
+    async def check(self, app: Any) -> list[tuple[TP, int, float]]:
+        """The partitions of watched topics with lag and no progress for too long, as
+        (partition, lag, seconds since progress); updates the lag metrics on the way."""
+        now = self.clock()
+        if app.rebalancing or getattr(app, "in_recovery", False) or not app.consumer:
+            self._settled_at = None
+            self.stalled = []
+            return []
+        if self._settled_at is None:
+            self._settled_at = now
+        consumer = app.consumer
+        stalled = []
+        for tp in consumer.assignment():
+            if tp.topic not in self.topics:
+                continue
+            end = consumer.highwater(tp)
+            if end is None:
+                continue
+            position = self._position.get(tp)
+            if position is None:  # nothing done since it was assigned: where fetching stands
+                position = await consumer.position(tp)
+                if position is None:
+                    continue
+            lag = max(0, end - position)
+            self.metrics.partition_lag(tp.topic, tp.partition, lag)
+            since = now - max(self._last.get(tp, self._settled_at), self._settled_at)
+            if lag > 0 and since >= self.stall_seconds:
+                stalled.append((tp, lag, since))
+        self.stalled = stalled
+        return stalled
+
+    async def watch(self, app: Any) -> None:
+        stalled = await self.check(app)
+        if stalled:
+            named = ", ".join(f"{tp.topic}[{tp.partition}] (lag {lag})" for tp, lag, _ in stalled)
+            self.on_stall(
+                f"no progress for {min(s for _, _, s in stalled):.0f} s on {named}: the worker "
+                "is stuck; exiting so that it is restarted"
+            )
+
+    def readiness(self, app: Any) -> tuple[bool, dict[str, Any]]:
+        rebalancing = bool(app.rebalancing)
+        recovering = bool(getattr(app, "in_recovery", False))
+        assigned = sorted(
+            f"{tp.topic}[{tp.partition}]"
+            for tp in (app.consumer.assignment() if app.consumer else ())
+            if tp.topic in self.topics
+        )
+        ready = not rebalancing and not recovering and not self.stalled and bool(assigned)
+        return ready, {
+            "ready": ready,
+            "rebalancing": rebalancing,
+            "recovering": recovering,
+            "assigned": assigned,
+            "stalled": [f"{tp.topic}[{tp.partition}]" for tp, _, _ in self.stalled],
+        }
+
+    def attach(self, app: Any, topics: frozenset[str] | None = None) -> None:
+        """Register the watchdog timer, the health pages and the rebalance hook on a faust
+        app. `topics`: the topics watched (default: the app's batch topics)."""
+        self.topics = topics if topics is not None else app.transport.batch_topics
+
+        async def watchdog() -> None:
+            await self.watch(app)
+
+        app.timer(WATCH_EVERY_S, name="tradewatch_watchdog")(watchdog)
+
+        async def healthz(web: Any, request: Any) -> Any:
+            return web.json({"alive": True})
+
+        async def readyz(web: Any, request: Any) -> Any:
+            ready, body = self.readiness(app)
+            return web.json(body, status=200 if ready else 503)
+
+        app.page("/healthz")(healthz)
+        app.page("/readyz")(readyz)
+
+        async def on_revoked(sender: Any, revoked: set[TP], **_: Any) -> None:
+            self.forget(revoked)
+
+        app.on_partitions_revoked.connect(on_revoked)
