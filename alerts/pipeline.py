@@ -12,7 +12,7 @@ window, so for the same input in the same order both give the same alert ids.
 """
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -147,30 +147,30 @@ class WindowStage:
         outcomes = result.outcomes
         for table_key, observations in frame.by_key().items():
             key = table_key.encode("utf-8")
-            entry = store.entry(partition, key, observations[0].dimension)
+            dimension = observations[0].dimension
+            entry = store.entry(partition, key, dimension)
+            try:
+                outcome = process(observations, entry, start)
+            except Exception as exc:  # a bug must not stop the window stage: counted, logged
+                result.errors += len(observations)
+                store.changed(partition, key)
+                if self.on_error is not None:
+                    self.on_error(exc)
+                continue
             changed = False
-            for observation in observations:
-                try:
-                    outcome = process(observation, entry, start)
-                except Exception as exc:  # one bad observation must not stop the window stage
-                    result.errors += 1
-                    changed = True
-                    if self.on_error is not None:
-                        self.on_error(exc)
-                    continue
-                admission = outcome.admission
+            for admission in outcome.admissions:
                 if admission.duplicate:
-                    outcomes[(observation.dimension, "replayed")] += 1
-                    continue
-                changed = True
-                outcomes[(observation.dimension, "late" if admission.late else "counted")] += 1
-                if outcome.findings:
-                    event_time = datetime.fromtimestamp(observation.event_time_ms / 1000, tz=UTC)
-                    now = self.clock()
-                    for rule, finding in outcome.findings:
-                        result.alerts.append(make_alert(rule, finding, event_time, now))
+                    outcomes[(dimension, "replayed")] += 1
+                else:
+                    changed = True
+                    outcomes[(dimension, "late" if admission.late else "counted")] += 1
             if changed:
                 store.changed(partition, key)
+            if outcome.findings:
+                now = self.clock()
+                for rule, observation, finding in outcome.findings:
+                    event_time = datetime.fromtimestamp(observation.event_time_ms / 1000, tz=UTC)
+                    result.alerts.append(make_alert(rule, finding, event_time, now))
         return result
 
 
@@ -226,6 +226,32 @@ class OfflinePipeline:
             self.outcomes.update(result.outcomes)
             alerts.extend(result.alerts)
         return alerts
+
+    def feed_batch(
+        self, messages: Sequence[tuple[bytes | None, int]], received_ms: int | None = None
+    ) -> tuple[list[Screened | Rejection], list[Alert]]:
+        """A batch of (message, source offset), as the worker takes them from one fetch: each
+        message's screening outcome, and every alert of the batch (declarations' and windows').
+
+        The window stage takes the batch's observations as one frame, exactly as live."""
+        screen = self.core.screener.screen
+        partition = self.source_partition
+        outcomes = [screen(raw, partition, offset, received_ms) for raw, offset in messages]
+        alerts: list[Alert] = []
+        observations: list[Observation] = []
+        for outcome in outcomes:
+            if isinstance(outcome, Rejection):
+                self.rejected[outcome.reason.value] += 1
+            else:
+                alerts.extend(outcome.alerts)
+                observations.extend(outcome.observations)
+        if observations:
+            result = self.stage.apply(
+                Frame(observations[0].event_time_ms, observations), 0, self.store
+            )
+            self.outcomes.update(result.outcomes)
+            alerts.extend(result.alerts)
+        return outcomes, alerts
 
     def alerts(self, messages: Iterable[bytes | None]) -> dict[str, Alert]:
         """Every alert of a sequence of messages (offsets 0, 1, ...), by id (first kept)."""

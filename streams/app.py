@@ -17,8 +17,10 @@ agent acks a batch only once everything it produced was delivered, and a failure
 stops the worker (streams/failstop.py) so that nothing past it is ever committed.
 """
 
+import asyncio
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,7 +35,7 @@ from alerts.rules import CatalogueOptions
 from alerts.windows.config import WindowConfig
 from streams.batching import BatchConsumer, BatchTable, BatchTopic, BatchTransport
 from streams.failstop import fail_stop
-from streams.intake import Intake, Topics
+from streams.intake import Intake, Sent, Topics
 from streams.kafka_security import faust_credentials
 from streams.metrics import Metrics
 from streams.outbox import DeliveryError, Outbox
@@ -47,6 +49,7 @@ log = logging.getLogger("tradewatch.app")
 
 WINDOW_TABLE = "window-state"
 _GAUGE_EVERY_S = 5.0
+_BATCHES_IN_FLIGHT = 4
 
 
 @dataclass(frozen=True)
@@ -182,7 +185,8 @@ def create_app(
     )
     setup_prometheus_sensors(app, registry=registry, name_prefix="faust")
     progress = Progress(metrics, settings.stall_seconds)
-    progress.attach(app)
+    # Watched: the agents' inputs (a table's changelog is only read while it is restored).
+    progress.attach(app, frozenset({settings.topic_declarations, observations_topic}))
 
     declarations = _batch_topic(app, settings.topic_declarations, settings, internal=False)
     observations = _batch_topic(app, observations_topic, settings, internal=True)
@@ -255,16 +259,30 @@ def create_app(
         consumer().poison(exc)
         fail_stop(f"{stage}: {exc}; nothing past it is committed; exiting so it is retried")
 
+    async def settle(previous: "asyncio.Task[None] | None", sent: Sent, event: Any) -> None:
+        # Batches are acked in the order they came, each once its outputs arrived.
+        if previous is not None:
+            await previous
+        try:
+            await intake.settle(sent)
+        except DeliveryError as exc:
+            failed("screening", exc)
+        event.ack()
+        progress.advanced(event.message.tp, event.value[-1].offset)
+
     async def screen_declarations(stream: faust.StreamT[Any]) -> None:
         # concurrency=1: with more, faust can commit past an in-flight message (faust #606).
+        # The next batch is screened while the last one's sends are on their way.
+        in_flight: deque[asyncio.Task[None]] = deque()
         async for event in stream.noack().events():  # type: ignore[attr-defined]
-            records = event.value
             try:
-                await intake.process(records)
+                sent = await intake.process(event.value)
             except DeliveryError as exc:
                 failed("screening", exc)
-            event.ack()
-            progress.advanced(event.message.tp, records[-1].offset)
+            task = asyncio.ensure_future(settle(in_flight[-1] if in_flight else None, sent, event))
+            in_flight.append(task)
+            while in_flight and (in_flight[0].done() or len(in_flight) > _BATCHES_IN_FLIGHT):
+                await in_flight.popleft()
 
     gauge_updated = 0.0
 

@@ -159,29 +159,40 @@ def backtest(
     source_name: str = "backtest",
     scores: Scores | None = None,
     progress: Any = None,
+    batch_size: int = 1000,
 ) -> BacktestResult:
     """Feed every row through the offline pipeline; write alerts as JSON lines to `out`."""
     pipeline = offline_pipeline(settings)
     result = BacktestResult()
     started = time.perf_counter()
-    for number, raw in rows:
-        result.read += 1
-        outcome = pipeline.feed(raw, number)
-        if progress is not None:
-            progress.update(1)
-        if isinstance(outcome, Rejection):
-            if strict:
-                raise InputFileError(Path(source_name), number, outcome.detail)
-            result.rejected[outcome.reason.value] += 1
-            if len(result.bad_lines) < 20:
-                result.bad_lines.append((number, outcome.detail))
-            continue
-        for alert in outcome:
+    batch: list[tuple[bytes | None, int]] = []
+
+    def run(batch: list[tuple[bytes | None, int]]) -> None:
+        outcomes, alerts = pipeline.feed_batch(batch)
+        for (_, number), outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, Rejection):
+                if strict:
+                    raise InputFileError(Path(source_name), number, outcome.detail)
+                result.rejected[outcome.reason.value] += 1
+                if len(result.bad_lines) < 20:
+                    result.bad_lines.append((number, outcome.detail))
+        for alert in alerts:
             out.write(alert.model_dump_json() + "\n")
             result.alerts += 1
             result.by_category[(alert.category.value, alert.severity.value)] += 1
             if scores is not None:
                 scores.add(alert)
+        if progress is not None:
+            progress.update(len(batch))
+
+    for number, raw in rows:
+        result.read += 1
+        batch.append((raw, number))
+        if len(batch) >= batch_size:
+            run(batch)
+            batch = []
+    if batch:
+        run(batch)
     result.seconds = time.perf_counter() - started
     return result
 

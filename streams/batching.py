@@ -58,6 +58,20 @@ class BatchMessage(ConsumerMessage):
         self.first_offset = first_offset
 
 
+FETCH_MAX_WAIT_MS = 100
+"""How long the broker may hold a fetch that found nothing new. aiokafka keeps one fetch in
+flight per broker: while it waits (faust asks for 1.5 s) for a partition that has nothing new,
+no other partition of that broker is fetched either, so a worker that has read its input to
+the end of a fetch stalls for up to that long before the next."""
+
+
+class _ConsumerThread(aiokafka_driver.AIOKafkaConsumerThread):
+    def _create_worker_consumer(self, transport: Any) -> Any:
+        consumer = super()._create_worker_consumer(transport)
+        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read by the fetcher it starts
+        return consumer
+
+
 class BatchConsumer(aiokafka_driver.Consumer):
     """faust's aiokafka consumer, delivering the topics in `batch_topics` a batch at a time.
 
@@ -71,13 +85,22 @@ class BatchConsumer(aiokafka_driver.Consumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._batch_next: dict[TP, int] = {}
+        self._assigned: set[TP] = set()
+
+    def _new_consumer_thread(self) -> aiokafka_driver.AIOKafkaConsumerThread:
+        return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
     def poison(self, reason: BaseException) -> None:
         self.poisoned = reason
 
     async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
         self._batch_next.clear()  # consumption restarts from the committed offsets
+        self._assigned = set(assigned)
         await super().on_partitions_assigned(assigned, generation_id)
+
+    async def on_partitions_revoked(self, revoked: set[TP]) -> None:
+        self._assigned.difference_update(revoked)
+        await super().on_partitions_revoked(revoked)
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
         """As faust's, but a batch topic's records of one partition come as one message."""
@@ -139,15 +162,17 @@ class BatchConsumer(aiokafka_driver.Consumer):
                 return False
             message.acked = True
             self._unacked_messages.discard(message)
+            tp = message.tp
             if (
                 self.poisoned is not None
                 or message.generation_id != self.app.consumer_generation_id
+                or tp not in self._assigned
                 or not self.app.topics.acks_enabled_for(message.topic)
             ):
                 # A batch fetched before a rebalance is fetched again from the committed
-                # offset: acking it now would commit records nobody screened.
+                # offset by whoever holds its partition now: acking it here would commit
+                # records that were never done with.
                 return False
-            tp = message.tp
             first = message.first_offset
             committed = self._committed_offset.get(tp)
             if committed is not None and committed > first:

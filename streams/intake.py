@@ -14,7 +14,7 @@ from schemas.alert import Alert
 from schemas.wire import Rejection, RejectReason
 from streams.decoding import SourceRef, dead_letter
 from streams.metrics import Metrics
-from streams.outbox import Outbox
+from streams.outbox import Outbox, arrived
 
 
 def encode_alert(alert: Alert) -> tuple[bytes, bytes]:
@@ -42,11 +42,24 @@ class Topics:
     observation_partitions: int
 
 
+@dataclass
+class Sent:
+    """What a batch produced, sent and on its way: `Intake.settle` waits for it to arrive."""
+
+    futures: list[Any]
+    read: int
+    rejected: Counter[RejectReason]
+    alerts: list[Alert]
+    alerting: list[Screened]
+    seconds: float
+
+
 class Intake:
     """Screens batches of input records and sends what they give.
 
     >>> intake = Intake(core, metrics, outbox, topics, partition_of, max_request_bytes=1 << 20)
-    >>> await intake.process(records)      # raises DeliveryError if anything did not arrive
+    >>> sent = await intake.process(records)   # screened and sent, not yet delivered
+    >>> await intake.settle(sent)              # delivered (else DeliveryError), and counted
     """
 
     def __init__(
@@ -73,15 +86,20 @@ class Intake:
             for record in records
         ]
 
-    async def process(self, records: list[Any]) -> None:
-        """Screen a batch and send its outputs; returns once all of them were delivered."""
+    async def process(self, records: list[Any]) -> Sent:
+        """Screen a batch and send its outputs, without waiting for them to arrive."""
         started = time.perf_counter()
-        await self.send(records, self.screen(records), started)
+        return await self.send(records, self.screen(records), started)
+
+    async def settle(self, sent: Sent) -> None:
+        """Wait until a batch's outputs arrived (DeliveryError if any did not); count them."""
+        await arrived(sent.futures)
+        self._count(sent.read, sent.rejected, sent.alerts, sent.alerting, sent.seconds)
 
     async def send(
         self, records: list[Any], outcomes: list[Screened | Rejection], started: float
-    ) -> None:
-        """Send what screening gave for these records (in the same order), then wait for it."""
+    ) -> Sent:
+        """Send what screening gave for these records (in the same order)."""
         topics = self.topics
         outbox = self.outbox
         send = outbox.send
@@ -116,8 +134,9 @@ class Intake:
         ).items():
             for encoded in split_frame(frame, self.max_frame_bytes):
                 await send(topics.observations, b"%d" % partition, encoded, partition=partition)
-        await outbox.delivered()
-        self._count(len(records), rejected, alerts, alerting, time.perf_counter() - started)
+        return Sent(
+            outbox.take(), len(records), rejected, alerts, alerting, time.perf_counter() - started
+        )
 
     def _count(
         self,

@@ -80,12 +80,21 @@ class Outbox:
     def pending(self) -> int:
         return len(self._pending)
 
+    def take(self) -> list[asyncio.Future[Any]]:
+        """The futures of everything sent since the last take, to wait for elsewhere."""
+        pending, self._pending = self._pending, []
+        return pending
+
     async def delivered(self) -> None:
         """Wait until everything sent so far has arrived; DeliveryError if anything failed."""
-        pending, self._pending = self._pending, []
-        if not pending:
-            return
-        results = await asyncio.gather(*pending, return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                raise DeliveryError(f"a send failed: {result!r}") from result
+        await arrived(self.take())
+
+
+async def arrived(futures: Sequence[asyncio.Future[Any]]) -> None:
+    """Wait for these sends; DeliveryError if any failed."""
+    if not futures:
+        return
+    results = await asyncio.gather(*futures, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise DeliveryError(f"a send failed: {result!r}") from result

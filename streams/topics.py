@@ -65,7 +65,7 @@ def admin_client(settings: Settings) -> KafkaAdminClient:
 def _partition_counts(admin: KafkaAdminClient, names: list[str]) -> dict[str, int]:
     described = admin.describe_topics(names)
     return {
-        topic["topic"]: len(topic["partitions"])
+        (topic.get("name") or topic.get("topic")): len(topic["partitions"])
         for topic in described
         if not topic.get("error_code") and topic.get("partitions")
     }

@@ -1,14 +1,23 @@
 """split_shipments: many small declarations of one controlled heading between the same two
 parties in a short window, each under a value that one shipment would have crossed."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from alerts.rules.base import Finding
 from alerts.rules.volume_anomaly import contribution, ids_in_window, late_evidence, money, window_of
 from alerts.windows.config import WindowConfig
 from alerts.windows.observations import Dimension, Observation
-from alerts.windows.rule import Context
-from alerts.windows.state import LARGE_N, QUANTITY, VALUE, KeyState, N, add_to_bucket, window_sums
+from alerts.windows.state import (
+    LARGE_N,
+    QUANTITY,
+    VALUE,
+    Admission,
+    KeyState,
+    N,
+    add_to_bucket,
+    window_sums,
+)
 from alerts.windows.stats import median, rolling_sums
 from alerts.windows.timing import DAY_MS, window_start_days
 from schemas.alert import AlertCategory, Severity, Subject
@@ -59,13 +68,32 @@ class SplitShipments:
 
     def observe(
         self,
+        batch: Sequence[tuple[Observation, Admission]],
+        state: KeyState,
+        memo: dict[int, float],
+        stream_start_day: int | None,
+    ) -> list[tuple[Observation, Finding]]:
+        found = []
+        for observation, admission in batch:
+            if not admission.counted:
+                continue
+            watching = (
+                None
+                if stream_start_day is None
+                else observation.event_time_ms // DAY_MS - stream_start_day
+            )
+            found += [
+                (observation, f) for f in self._observe_one(observation, state, memo, watching)
+            ]
+        return found
+
+    def _observe_one(
+        self,
         observation: Observation,
         state: KeyState,
         memo: dict[int, float],
-        context: Context,
+        watching_days: int | None,
     ) -> list[Finding]:
-        if not context.admission.counted:
-            return []
         config = self.config
         added = contribution(observation, config.split_value_threshold_usd)
         add_to_bucket(state, observation.event_time_ms // DAY_MS, added)
@@ -86,8 +114,7 @@ class SplitShipments:
                         for old in sorted(memo)[:-16]:
                             del memo[old]
             if usual is None and (
-                context.watching_days is not None
-                and context.watching_days < config.min_history_windows + size
+                watching_days is not None and watching_days < config.min_history_windows + size
             ):
                 continue  # a new pair is judged only once the stream is old enough to tell
             if not self.is_split(after, usual):

@@ -6,6 +6,7 @@ day before the declaration, so that, like the volume baselines, it does not depe
 order. Until a subheading has enough observations, a seed band from the reference data serves.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,8 +14,7 @@ from alerts.rules.base import Finding
 from alerts.rules.volume_anomaly import late_evidence
 from alerts.windows.config import WindowConfig
 from alerts.windows.observations import Dimension, Observation
-from alerts.windows.rule import Context
-from alerts.windows.state import KeyState
+from alerts.windows.state import Admission, KeyState
 from alerts.windows.stats import histogram_quantiles, log_bin
 from alerts.windows.timing import DAY_MS
 from schemas.alert import AlertCategory, Severity, Subject
@@ -111,14 +111,27 @@ class UnitValueAnomaly:
         return self.seeds.get((subheading, unit))
 
     def observe(
-        self, observation: Observation, state: KeyState, memo: BandMemo, context: Context
-    ) -> list[Finding]:
-        admission = context.admission
+        self,
+        batch: Sequence[tuple[Observation, Admission]],
+        state: KeyState,
+        memo: BandMemo,
+        stream_start_day: int | None,
+    ) -> list[tuple[Observation, Finding]]:
+        found = []
+        for observation, admission in batch:
+            finding = self._observe_one(observation, state, memo, admission)
+            if finding is not None:
+                found.append((observation, finding))
+        return found
+
+    def _observe_one(
+        self, observation: Observation, state: KeyState, memo: BandMemo, admission: Admission
+    ) -> Finding | None:
         if admission.duplicate:
-            return []
+            return None
         unit_value = observation.unit_value_usd
         if unit_value is None:
-            return []
+            return None
         band = self.band(observation, state, memo)
         if admission.counted:
             day = observation.event_time_ms // DAY_MS
@@ -126,10 +139,10 @@ class UnitValueAnomaly:
             index = log_bin(unit_value)
             histogram[index] = histogram.get(index, 0) + 1
         if band is None:
-            return []
+            return None
         factor = self.config.value_band_factor
         if band.p05 / factor <= unit_value <= band.p95 * factor:
-            return []
+            return None
         below = unit_value < band.p05 / factor
         ratio = band.p50 / unit_value if below else unit_value / band.p50
         severity = Severity.HIGH if observation.watched or ratio >= 10 else Severity.MEDIUM
@@ -161,16 +174,14 @@ class UnitValueAnomaly:
             "late": admission.late,
             "late_declarations_not_counted": late_evidence(state),
         }
-        return [
-            Finding(
-                severity=severity,
-                summary=summary,
-                subject=Subject(
-                    kind="declaration",
-                    key=observation.declaration_id,
-                    label=f"declaration {observation.declaration_id}",
-                ),
-                declaration_ids=(observation.declaration_id,),
-                evidence=evidence,
-            )
-        ]
+        return Finding(
+            severity=severity,
+            summary=summary,
+            subject=Subject(
+                kind="declaration",
+                key=observation.declaration_id,
+                label=f"declaration {observation.declaration_id}",
+            ),
+            declaration_ids=(observation.declaration_id,),
+            evidence=evidence,
+        )

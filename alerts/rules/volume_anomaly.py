@@ -11,21 +11,24 @@ those days are closed whenever an event of the window arrives, so the baseline, 
 alert set, does not depend on arrival order.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from alerts.rules.base import Finding
 from alerts.windows.config import WindowConfig
 from alerts.windows.observations import Dimension, Observation
-from alerts.windows.rule import Context
 from alerts.windows.state import (
     CONTROLLED_N,
     CONTROLLED_VALUE,
     QUANTITY,
     VALUE,
+    Admission,
     KeyState,
     N,
     add_to_bucket,
+    window_sums,
 )
 from alerts.windows.stats import Baseline, rolling_sums
 from alerts.windows.timing import DAY_MS, datetime_of_day, day_of, iso_of_ms, window_start_days
@@ -72,15 +75,20 @@ _SLACK = 1e-9
 rounding in the precomputed form never hides a window the exact test would find."""
 
 
+_YOUNG = (float("inf"), float("inf"), float("inf"))
+"""The thresholds of a window judged as a new key's: only watched goods can make it cross."""
+
+
 @dataclass(slots=True)
 class VolumeMemo:
-    """Derived from a key's state and kept beside it: running sums of the windows it has
-    touched, and each window's baselines with the thresholds they imply."""
+    """Derived from a key's state and kept beside it, never stored: each window's baselines
+    and the thresholds they imply (closed days only, so fixed once derived), and _YOUNG for a
+    window judged as a new key's."""
 
-    sums: dict[tuple[int, int], list[float]] = field(default_factory=dict)
     baselines: dict[tuple[int, int], tuple[list[Baseline], tuple[float, float, float]]] = field(
         default_factory=dict
     )
+    thresholds: dict[tuple[int, int], tuple[float, float, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -119,11 +127,22 @@ class VolumeAnomaly:
         if cached is None:
             newest = start - 1 - size
             oldest = max(newest - self.config.baseline_windows + 1, state.first_day or 0)
-            days = range(oldest, start - 1)
+            buckets = state.buckets
+            daily: list[list[float]] = [[], [], []]
+            counts, quantities, values = daily
+            for day in range(oldest, start - 1):
+                bucket = buckets.get(day)
+                if bucket is None:
+                    counts.append(0.0)
+                    quantities.append(0.0)
+                    values.append(0.0)
+                else:
+                    counts.append(bucket[N])
+                    quantities.append(bucket[QUANTITY])
+                    values.append(bucket[VALUE])
             baselines = []
             thresholds = []
-            for _, index, minimum, floor in METRICS:
-                series = [state.buckets[d][index] if d in state.buckets else 0.0 for d in days]
+            for (_, _, minimum, floor), series in zip(METRICS, daily, strict=True):
                 baseline = Baseline.of(rolling_sums(series, size))
                 baselines.append(baseline)
                 thresholds.append(self._threshold(baseline, getattr(self.config, minimum), floor))
@@ -206,97 +225,165 @@ class VolumeAnomaly:
                 )
         return reasons
 
-    def _may_cross(
+    def observe(
+        self,
+        batch: Sequence[tuple[Observation, Admission]],
+        state: KeyState,
+        memo: VolumeMemo,
+        stream_start_day: int | None,
+    ) -> list[tuple[Observation, Finding]]:
+        """A run of one key's observations: their totals are added at once, and only if one of
+        the windows they touch then reaches its thresholds are they judged one at a time (the
+        totals only grow, so no window can have crossed on the way if none is over at the end).
+        """
+        counted = [
+            (observation, observation.event_time_ms // DAY_MS)
+            for observation, admission in batch
+            if admission.counted
+        ]
+        if not counted:
+            return []
+        threshold_usd = self.config.split_value_threshold_usd
+        added = [contribution(observation, threshold_usd) for observation, _ in counted]
+        buckets = state.buckets
+        days = {day for _, day in counted}
+        saved = {day: list(buckets[day]) if day in buckets else None for day in days}
+        for (_, day), amounts in zip(counted, added, strict=True):
+            add_to_bucket(state, day, amounts)
+        if not self._may_find(state, memo, days):
+            return []
+        for day, bucket in saved.items():  # back to where the run started, then step by step
+            if bucket is None:
+                del buckets[day]
+            else:
+                buckets[day] = bucket
+        findings = []
+        for (observation, day), amounts in zip(counted, added, strict=True):
+            add_to_bucket(state, day, amounts)
+            watching = None if stream_start_day is None else day - stream_start_day
+            for finding in self._crossed(observation, state, memo, day, amounts, watching):
+                findings.append((observation, finding))
+        return findings
+
+    @cached_property
+    def _least(self) -> float:
+        return min(self.config.min_count, self.config.min_declarations_for_amounts)
+
+    @cached_property
+    def _reach(self) -> int:
+        return max(self.config.tumbling_days, self.config.hopping_days)
+
+    @cached_property
+    def _newcomer(self) -> int:
+        config = self.config
+        return min(config.min_declarations_for_amounts, config.new_key_controlled_count)
+
+    @cached_property
+    def _shapes(self) -> list[tuple[int, int]]:
+        return self.window_shapes()
+
+    def _may_find(self, state: KeyState, memo: VolumeMemo, days: set[int]) -> bool:
+        """Whether any window holding one of these days has reached its thresholds (a
+        necessary condition for `assess` to find it, cheap to test)."""
+        least = self._least
+        reach = self._reach
+        buckets = state.buckets
+        amounts = self.config.min_declarations_for_amounts
+        seen: set[tuple[int, int]] = set()
+        for day in days:
+            # Every alert needs a few declarations in a window that holds `day`: a key with
+            # fewer than that around it (most keys) needs no more work.
+            near = 0.0
+            for other in range(day - reach + 1, day + reach):
+                bucket = buckets.get(other)
+                if bucket is not None:
+                    near += bucket[N]
+            if near < least:
+                continue
+            for size, step in self._shapes:
+                for start in window_start_days(day, size, step):
+                    if (size, start) in seen:
+                        continue
+                    seen.add((size, start))
+                    sums = window_sums(state, start, size)
+                    count = sums[N]
+                    if count < least:
+                        continue
+                    thresholds = self._thresholds(state, memo, size, start, sums)
+                    if thresholds is None:
+                        continue
+                    if thresholds is _YOUNG:
+                        if sums[CONTROLLED_N] >= self._newcomer:
+                            return True
+                    elif count >= thresholds[0] or (
+                        count >= amounts
+                        and (sums[QUANTITY] >= thresholds[1] or sums[VALUE] >= thresholds[2])
+                    ):
+                        return True
+        return False
+
+    def _thresholds(
         self, state: KeyState, memo: VolumeMemo, size: int, start: int, sums: list[float]
-    ) -> bool:
-        """A cheap necessary condition for `assess` to find the window: the precomputed
-        thresholds, with slack. Only windows that pass are assessed exactly."""
+    ) -> tuple[float, float, float] | None:
+        """What the window's totals must reach for `assess` to find it (understated by a
+        relative slack), _YOUNG for a window judged as a new key's, or None while its totals
+        are under the floors (then no baseline is derived yet)."""
+        known = memo.thresholds.get((size, start))
+        if known is not None:
+            return known
         config = self.config
         if self._history_windows(state, size, start) < config.min_history_windows:
-            return sums[CONTROLLED_N] >= min(
-                config.min_declarations_for_amounts, config.new_key_controlled_count
+            # A key's history cannot gain a window within a window's life (see _history_windows)
+            memo.thresholds[(size, start)] = _YOUNG
+            return _YOUNG
+        if not (
+            sums[N] >= config.min_count
+            or (
+                sums[N] >= config.min_declarations_for_amounts
+                and (sums[QUANTITY] >= config.min_quantity or sums[VALUE] >= config.min_value_usd)
             )
-        _, (t_count, t_quantity, t_value) = self._baseline(memo, state, size, start)
+        ):
+            return None
+        _, (count, quantity, value) = self._baseline(memo, state, size, start)
         keep = 1.0 - _SLACK
-        if sums[N] >= t_count * keep:
-            return True
-        return sums[N] >= config.min_declarations_for_amounts and (
-            sums[QUANTITY] >= t_quantity * keep or sums[VALUE] >= t_value * keep
-        )
+        found = (count * keep, quantity * keep, value * keep)
+        memo.thresholds[(size, start)] = found
+        if len(memo.thresholds) > 48:
+            self._forget_closed(memo, state.watermark_day or start)
+        return found
 
-    def _window(self, state: KeyState, memo: VolumeMemo, size: int, start: int) -> list[float]:
-        window = memo.sums.get((size, start))
-        if window is None:
-            window = [0.0] * 5
-            buckets = state.buckets
-            for day in range(start, start + size):
-                bucket = buckets.get(day)
-                if bucket is not None:
-                    for index in range(5):
-                        window[index] += bucket[index]
-            memo.sums[(size, start)] = window
-        return window
+    def _crossed(
+        self,
+        observation: Observation,
+        state: KeyState,
+        memo: VolumeMemo,
+        day: int,
+        added: list[float],
+        watching_days: int | None,
+    ) -> list[Finding]:
+        """The windows this one observation made cross (the state already holds it)."""
+        least = self._least
+        findings = []
+        for size, step in self._shapes:
+            for start in window_start_days(day, size, step):
+                after = window_sums(state, start, size)
+                if after[N] < least:
+                    continue
+                reasons = self.assess(state, memo, size, start, after, watching_days)
+                if not reasons:
+                    continue
+                before = [a - c for a, c in zip(after, added, strict=True)]
+                if self.assess(state, memo, size, start, before, watching_days):
+                    continue  # already anomalous: alerted on the event that crossed
+                findings.append(self._finding(observation, state, size, start, after, reasons))
+        return findings
 
     def _forget_closed(self, memo: VolumeMemo, watermark_day: int) -> None:
         """Windows that ended before the day before the watermark get no more events."""
         horizon = watermark_day - 1
-        for size_start in [k for k in memo.sums if k[1] + k[0] < horizon]:
-            del memo.sums[size_start]
-        for size_start in [k for k in memo.baselines if k[1] + k[0] < horizon]:
-            del memo.baselines[size_start]
-
-    def observe(
-        self, observation: Observation, state: KeyState, memo: VolumeMemo, context: Context
-    ) -> list[Finding]:
-        if not context.admission.counted:
-            return []
-        config = self.config
-        day = observation.event_time_ms // DAY_MS
-        added = contribution(observation, config.split_value_threshold_usd)
-        add_to_bucket(state, day, added)
-        shapes = self.window_shapes()
-        # A cheap necessary condition: every alert needs a few declarations in a window that
-        # holds `day`, so a key with fewer than that around it (most keys) needs no more work.
-        least = min(config.min_count, config.min_declarations_for_amounts)
-        reach = max(config.tumbling_days, config.hopping_days)
-        buckets = state.buckets
-        near = 0.0
-        for other in range(day - reach + 1, day + reach):
-            bucket = buckets.get(other)
-            if bucket is not None:
-                near += bucket[N]
-        sums = memo.sums
-        if near < least:
-            if sums:  # keep the running sums of windows already tracked exact
-                for size, step in shapes:
-                    for start in window_start_days(day, size, step):
-                        window = sums.get((size, start))
-                        if window is not None:
-                            for index in range(5):
-                                window[index] += added[index]
-            return []
-        if len(sums) > 64:
-            self._forget_closed(memo, state.watermark_day or day)
-        findings = []
-        for size, step in shapes:
-            for start in window_start_days(day, size, step):
-                window = sums.get((size, start))
-                if window is None:
-                    window = self._window(state, memo, size, start)  # includes this observation
-                else:
-                    for index in range(5):
-                        window[index] += added[index]
-                if window[N] < least or not self._may_cross(state, memo, size, start, window):
-                    continue
-                after = [*window, 0.0]
-                reasons = self.assess(state, memo, size, start, after, context.watching_days)
-                if not reasons:
-                    continue
-                before = [a - c for a, c in zip(after, added, strict=True)]
-                if self.assess(state, memo, size, start, before, context.watching_days):
-                    continue  # already anomalous: alerted on the event that crossed
-                findings.append(self._finding(observation, state, size, start, after, reasons))
-        return findings
+        for cache in (memo.thresholds, memo.baselines):
+            for size_start in [k for k in cache if k[1] + k[0] < horizon]:
+                del cache[size_start]
 
     def _finding(
         self,

@@ -4,6 +4,7 @@ Pure: the faust agent calls it with state from a changelog-backed table, the off
 with state from a dict, and both give the same alerts for the same observations.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,7 @@ from alerts.rules.volume_anomaly import VolumeAnomaly
 from alerts.windows.config import WindowConfig
 from alerts.windows.fx import FxRates
 from alerts.windows.observations import Dimension, Observation
-from alerts.windows.rule import Context, WindowRule
+from alerts.windows.rule import WindowRule
 from alerts.windows.state import Admission, KeyState, admit
 from alerts.windows.timing import DAY_MS
 
@@ -28,10 +29,13 @@ class KeyEntry:
     memo: Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class WindowOutcome:
-    admission: Admission
-    findings: list[tuple[WindowRule, Finding]] = field(default_factory=list)
+    """What a run of one key's observations gave: each one's admission, in order, and the
+    findings, each with the rule that found it and the observation that made it cross."""
+
+    admissions: list[Admission] = field(default_factory=list)
+    findings: list[tuple[WindowRule, Observation, Finding]] = field(default_factory=list)
 
 
 class WindowEngine:
@@ -81,33 +85,37 @@ class WindowEngine:
         return KeyEntry(state or KeyState(), self._by_dimension[dimension].new_memo())
 
     def process(
-        self, observation: Observation, entry: KeyEntry, stream_start_ms: int | None = None
+        self,
+        observations: Sequence[Observation],
+        entry: KeyEntry,
+        stream_start_ms: int | None = None,
     ) -> WindowOutcome:
-        """Admit the observation and run its dimension's rule.
+        """Admit a run of one key's observations, in order, and run its dimension's rule.
 
         `stream_start_ms` is where the stream of this window stage's partition started: until
         the stream has watched for the minimum history, no key can be told new.
         """
-        rule = self._by_dimension[observation.dimension]
+        rule = self._by_dimension[observations[0].dimension]
         config = self.config
-        admission = admit(
-            entry.state,
-            observation.declaration_id,
-            observation.event_time_ms,
-            observation.source_partition,
-            observation.source_offset,
-            grace_ms=config.grace_ms,
-            retention_days=rule.retention_days,
-            ids_kept=config.late_ids_kept,
-        )
-        if admission.duplicate:
-            return WindowOutcome(admission)
-        watching_days = (
-            observation.event_time_ms // DAY_MS - stream_start_ms // DAY_MS
-            if stream_start_ms is not None
-            else None
-        )
-        findings = rule.observe(
-            observation, entry.state, entry.memo, Context(admission, watching_days)
-        )
-        return WindowOutcome(admission, [(rule, f) for f in findings])
+        state = entry.state
+        outcome = WindowOutcome()
+        batch = []
+        for observation in observations:
+            admission = admit(
+                state,
+                observation.declaration_id,
+                observation.event_time_ms,
+                observation.source_partition,
+                observation.source_offset,
+                grace_ms=config.grace_ms,
+                retention_days=rule.retention_days,
+                ids_kept=config.late_ids_kept,
+            )
+            outcome.admissions.append(admission)
+            if not admission.duplicate:
+                batch.append((observation, admission))
+        if batch:
+            start_day = None if stream_start_ms is None else stream_start_ms // DAY_MS
+            found = rule.observe(batch, state, entry.memo, start_day)
+            outcome.findings = [(rule, observation, f) for observation, f in found]
+        return outcome

@@ -32,6 +32,9 @@ class Dimension(IntEnum):
         return self.name.lower()
 
 
+_KEY_PREFIX = {dimension: f"{dimension.label}|" for dimension in Dimension}
+
+
 class Observation(msgspec.Struct, array_like=True, frozen=True, gc=False):
     """One declaration's contribution to one aggregation key."""
 
@@ -52,7 +55,7 @@ class Observation(msgspec.Struct, array_like=True, frozen=True, gc=False):
 
     @property
     def table_key(self) -> str:
-        return f"{self.dimension.label}|{self.key}"
+        return _KEY_PREFIX[self.dimension] + self.key
 
     @property
     def unit_value_usd(self) -> float | None:

@@ -6,7 +6,7 @@ their days, its memo (what it derives from the state and keeps beside it, never 
 windows that this observation made cross. The engine never lists the rules by hand.
 """
 
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from alerts.rules.base import Finding, RuleMeta
@@ -14,23 +14,14 @@ from alerts.windows.observations import Dimension, Observation
 from alerts.windows.state import Admission, KeyState
 
 
-@dataclass(frozen=True, slots=True)
-class Context:
-    """What an observation is judged against besides its key's state."""
-
-    admission: Admission
-    watching_days: int | None
-    """Whole days between the start of this partition's stream and the observation: until the
-    stream has watched long enough, no key can be told new (the cold start of a deployment or of
-    a replay). None when unknown (a rule then treats the stream as old enough)."""
-
-
 class WindowRule(RuleMeta, Protocol):
     """A rule over the windows of one kind of aggregation key.
 
-    `observe` must be deterministic in (state, memo derived from state, observation, context),
-    so that a replay after a crash gives the same findings, and monotone: a window is found
-    once, by the observation that makes it cross.
+    `observe` takes a run of one key's observations, in order, each with its admission, and
+    returns the findings with the observation that made each. It must be deterministic in
+    (state, memo derived from state, observations), so that a replay after a crash gives the
+    same findings, and judge as if the observations came one at a time: a window is found once,
+    by the observation that makes it cross.
     """
 
     @property
@@ -42,5 +33,13 @@ class WindowRule(RuleMeta, Protocol):
     def new_memo(self) -> Any: ...
 
     def observe(
-        self, observation: Observation, state: KeyState, memo: Any, context: Context
-    ) -> list[Finding]: ...
+        self,
+        batch: Sequence[tuple[Observation, Admission]],
+        state: KeyState,
+        memo: Any,
+        stream_start_day: int | None,
+    ) -> list[tuple[Observation, Finding]]:
+        """`stream_start_day`: the day this partition's stream started. Until the stream has
+        watched long enough no key can be told new (the cold start of a deployment or of a
+        replay); None when unknown (the stream counts as old)."""
+        ...

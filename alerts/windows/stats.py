@@ -33,14 +33,26 @@ class Baseline:
 
     @classmethod
     def of(cls, values: Sequence[float]) -> "Baseline":
-        centre = median(values)
+        count = len(values)
+        if not count:
+            raise ValueError("median of no values")
         ordered = sorted(values)
+        middle = count // 2
+        centre = (
+            float(ordered[middle]) if count % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+        )
+        deviations = sorted([abs(v - centre) for v in ordered])
+        mad = (
+            float(deviations[middle])
+            if count % 2
+            else (deviations[middle - 1] + deviations[middle]) / 2
+        )
         return cls(
             centre,
-            median([abs(v - centre) for v in values]),
-            len(values),
-            sum(values) / len(values),
-            ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))],
+            mad,
+            count,
+            sum(values) / count,
+            ordered[min(count - 1, int(0.9 * count))],
         )
 
     @property

@@ -6,6 +6,7 @@ tumbling window is the case step_days == size_days.
 """
 
 from datetime import UTC, datetime
+from functools import lru_cache
 
 DAY_MS = 86_400_000
 
@@ -23,21 +24,22 @@ def datetime_of_day(day: int) -> datetime:
     return datetime.fromtimestamp(day * DAY_MS / 1000, tz=UTC)
 
 
-def window_start_days(day: int, size_days: int, step_days: int) -> list[int]:
+@lru_cache(maxsize=4096)
+def window_start_days(day: int, size_days: int, step_days: int) -> tuple[int, ...]:
     """Start days of every window of this size and step that contains `day`, oldest first.
 
     >>> window_start_days(10, 7, 1)
-    [4, 5, 6, 7, 8, 9, 10]
+    (4, 5, 6, 7, 8, 9, 10)
     >>> window_start_days(10, 1, 1)
-    [10]
+    (10,)
     >>> window_start_days(10, 4, 2)  # windows start on even days: [8, 12) and [10, 14)
-    [8, 10]
+    (8, 10)
     """
     if size_days < 1 or step_days < 1 or step_days > size_days:
         raise ValueError("need 1 <= step_days <= size_days")
     last = day - day % step_days
     first = last - ((size_days - 1) // step_days) * step_days
-    return [start for start in range(first, last + 1, step_days) if start + size_days > day]
+    return tuple(start for start in range(first, last + 1, step_days) if start + size_days > day)
 
 
 def iso_of_ms(timestamp_ms: int) -> str:
