@@ -259,7 +259,7 @@ def _duplicate_key(raw: bytes, document: dict[str, Any]) -> str | None:
     A colon escaped as \\u003a (never seen from real producers) falls to the exact check.
     """
     if raw.count(b":") == orjson.dumps(document).count(b":") and b"\\u003" not in raw:
-        return None
+        return None  # (orjson refuses to write what is nested too deeply: see decode_declaration)
     found: list[str] = []
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -298,7 +298,10 @@ def decode_declaration(raw: bytes | None, max_bytes: int) -> DeclarationRecord |
             RejectReason.NOT_OBJECT,
             f"a declaration must be a JSON object, not {type(document).__name__}",
         )
-    duplicate = _duplicate_key(raw, document)
+    try:
+        duplicate = _duplicate_key(raw, document)
+    except (TypeError, RecursionError):  # nested deeper than any declaration could be
+        return Rejection(RejectReason.NOT_JSON, "nested too deeply to be a declaration")
     if duplicate is not None:
         return Rejection(
             RejectReason.DUPLICATE_KEY,

@@ -15,6 +15,7 @@ from schemas.wire import Rejection
 
 DLQ_HEADER_PREFIX = "tradewatch."
 ORIGINAL_HEADER_PREFIX = "tradewatch.original."
+_LENGTH_SLACK = 16  # the record's length fields grow with what is put in it
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,12 +74,12 @@ def dead_letter(
         (DLQ_HEADER_PREFIX + "truncated", b"true"),
         (DLQ_HEADER_PREFIX + "original_size", str(len(body)).encode()),
     ]
-    room = max_request_bytes - _size(key, b"", headers)
+    room = max_request_bytes - _size(key, b"", headers) - _LENGTH_SLACK
     if room < 0:  # even the headers alone are too large: keep ours, drop the originals'
         headers = [h for h in headers if not h[0].startswith(ORIGINAL_HEADER_PREFIX)]
-        room = max_request_bytes - _size(key, b"", headers)
+        room = max_request_bytes - _size(key, b"", headers) - _LENGTH_SLACK
     if room < 0 and key:  # and a key too large to keep
         headers.append((DLQ_HEADER_PREFIX + "original_key_size", str(len(key)).encode()))
         key = None
-        room = max_request_bytes - _size(key, b"", headers)
+        room = max_request_bytes - _size(key, b"", headers) - _LENGTH_SLACK
     return DeadLetter(key, body[: max(0, room)], headers, truncated=True)

@@ -8,6 +8,7 @@ topic would restore state into the wrong partitions.
 """
 
 import logging
+import time
 from dataclasses import dataclass
 
 from kafka import KafkaAdminClient
@@ -62,13 +63,22 @@ def admin_client(settings: Settings) -> KafkaAdminClient:
         raise BrokerError(unreachable(settings, exc)) from exc
 
 
-def _partition_counts(admin: KafkaAdminClient, names: list[str]) -> dict[str, int]:
-    described = admin.describe_topics(names)
-    return {
-        (topic.get("name") or topic.get("topic")): len(topic["partitions"])
-        for topic in described
-        if not topic.get("error_code") and topic.get("partitions")
-    }
+def _partition_counts(
+    admin: KafkaAdminClient, names: list[str], wait_s: float = 10.0
+) -> dict[str, int]:
+    """Partitions of each topic; a topic created a moment ago may take a little while to be
+    described (its metadata is still spreading), so this asks again for up to `wait_s`."""
+    deadline = time.monotonic() + wait_s
+    counts: dict[str, int] = {}
+    while True:
+        described = admin.describe_topics([n for n in names if n not in counts])
+        for topic in described:
+            name = topic.get("name") or topic.get("topic")
+            if not topic.get("error_code") and topic.get("partitions"):
+                counts[name] = len(topic["partitions"])
+        if len(counts) == len(names) or time.monotonic() >= deadline:
+            return counts
+        time.sleep(0.2)
 
 
 def ensure_topics(settings: Settings) -> list[str]:

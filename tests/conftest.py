@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from schemas.wire import DeclarationRecord, validate
+
 
 def declaration_dict(**overrides: Any) -> dict[str, Any]:
     """A valid declaration as it arrives on the wire; keyword arguments replace fields."""
@@ -28,6 +30,11 @@ def declaration_dict(**overrides: Any) -> dict[str, Any]:
     }
     base.update(overrides)
     return base
+
+
+def declaration_record(**overrides: Any) -> DeclarationRecord:
+    """A valid declaration as the rules see it (decoded and validated as the worker does)."""
+    return validate(declaration_dict(**overrides))
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from alerts.windows.state import (
     QUANTITY,
     VALUE,
     Admission,
+    Arrivals,
     KeyState,
     N,
     add_to_bucket,
@@ -72,9 +73,10 @@ class SplitShipments:
         state: KeyState,
         memo: dict[int, float],
         stream_start_day: int | None,
+        arrivals: Arrivals,
     ) -> list[tuple[Observation, Finding]]:
         found = []
-        for observation, admission in batch:
+        for index, (observation, admission) in enumerate(batch):
             if not admission.counted:
                 continue
             watching = (
@@ -83,7 +85,8 @@ class SplitShipments:
                 else observation.event_time_ms // DAY_MS - stream_start_day
             )
             found += [
-                (observation, f) for f in self._observe_one(observation, state, memo, watching)
+                (observation, f)
+                for f in self._observe_one(observation, state, memo, watching, arrivals, index)
             ]
         return found
 
@@ -93,6 +96,8 @@ class SplitShipments:
         state: KeyState,
         memo: dict[int, float],
         watching_days: int | None,
+        arrivals: Arrivals,
+        index: int,
     ) -> list[Finding]:
         config = self.config
         added = contribution(observation, config.split_value_threshold_usd)
@@ -137,7 +142,7 @@ class SplitShipments:
                         key=observation.key,
                         label=observation.label,
                     ),
-                    declaration_ids=tuple(ids_in_window(state, start, size)),
+                    declaration_ids=tuple(ids_in_window(arrivals.recent(index), start, size)),
                     window=window,
                     evidence={
                         "window_days": size,
@@ -147,7 +152,7 @@ class SplitShipments:
                         "threshold_usd": self.config.split_value_threshold_usd,
                         "heading": observation.hs_code[:4],
                         "crossed_by": observation.declaration_id,
-                        "late_declarations_not_counted": late_evidence(state),
+                        "late_declarations_not_counted": late_evidence(arrivals.late(index)),
                     },
                 )
             )

@@ -14,7 +14,7 @@ from alerts.rules.base import Finding
 from alerts.rules.volume_anomaly import late_evidence
 from alerts.windows.config import WindowConfig
 from alerts.windows.observations import Dimension, Observation
-from alerts.windows.state import Admission, KeyState
+from alerts.windows.state import Admission, Arrivals, KeyState
 from alerts.windows.stats import histogram_quantiles, log_bin
 from alerts.windows.timing import DAY_MS
 from schemas.alert import AlertCategory, Severity, Subject
@@ -116,16 +116,23 @@ class UnitValueAnomaly:
         state: KeyState,
         memo: BandMemo,
         stream_start_day: int | None,
+        arrivals: Arrivals,
     ) -> list[tuple[Observation, Finding]]:
         found = []
-        for observation, admission in batch:
-            finding = self._observe_one(observation, state, memo, admission)
+        for index, (observation, admission) in enumerate(batch):
+            finding = self._observe_one(observation, state, memo, admission, arrivals, index)
             if finding is not None:
                 found.append((observation, finding))
         return found
 
     def _observe_one(
-        self, observation: Observation, state: KeyState, memo: BandMemo, admission: Admission
+        self,
+        observation: Observation,
+        state: KeyState,
+        memo: BandMemo,
+        admission: Admission,
+        arrivals: Arrivals,
+        index: int,
     ) -> Finding | None:
         if admission.duplicate:
             return None
@@ -172,7 +179,7 @@ class UnitValueAnomaly:
             "ratio_to_median": round(ratio, 1),
             "watched_goods": observation.watched,
             "late": admission.late,
-            "late_declarations_not_counted": late_evidence(state),
+            "late_declarations_not_counted": late_evidence(arrivals.late(index)),
         }
         return Finding(
             severity=severity,

@@ -25,6 +25,7 @@ from alerts.windows.state import (
     QUANTITY,
     VALUE,
     Admission,
+    Arrivals,
     KeyState,
     N,
     add_to_bucket,
@@ -53,12 +54,13 @@ def window_of(start_day: int, size_days: int) -> Window:
     return Window(start=datetime_of_day(start_day), end=datetime_of_day(start_day + size_days))
 
 
-def ids_in_window(state: KeyState, start_day: int, size_days: int, kept: int = 20) -> list[str]:
-    return [i for i, t in state.recent_ids(kept) if start_day <= day_of(t) < start_day + size_days]
+def ids_in_window(recent: list[tuple[str, int]], start_day: int, size_days: int) -> list[str]:
+    """The ids among the newest counted ones (see Arrivals) that fall in the window."""
+    return [i for i, t in recent if start_day <= day_of(t) < start_day + size_days]
 
 
-def late_evidence(state: KeyState) -> list[dict[str, Any]]:
-    return [{"declaration_id": i, "declared_at": iso_of_ms(t)} for i, t in state.late]
+def late_evidence(late: list[tuple[str, int]]) -> list[dict[str, Any]]:
+    return [{"declaration_id": i, "declared_at": iso_of_ms(t)} for i, t in late]
 
 
 def contribution(observation: Observation, split_threshold_usd: float) -> list[float]:
@@ -231,24 +233,25 @@ class VolumeAnomaly:
         state: KeyState,
         memo: VolumeMemo,
         stream_start_day: int | None,
+        arrivals: Arrivals,
     ) -> list[tuple[Observation, Finding]]:
         """A run of one key's observations: their totals are added at once, and only if one of
         the windows they touch then reaches its thresholds are they judged one at a time (the
         totals only grow, so no window can have crossed on the way if none is over at the end).
         """
         counted = [
-            (observation, observation.event_time_ms // DAY_MS)
-            for observation, admission in batch
+            (index, observation, observation.event_time_ms // DAY_MS)
+            for index, (observation, admission) in enumerate(batch)
             if admission.counted
         ]
         if not counted:
             return []
         threshold_usd = self.config.split_value_threshold_usd
-        added = [contribution(observation, threshold_usd) for observation, _ in counted]
+        added = [contribution(observation, threshold_usd) for _, observation, _ in counted]
         buckets = state.buckets
-        days = {day for _, day in counted}
+        days = {day for _, _, day in counted}
         saved = {day: list(buckets[day]) if day in buckets else None for day in days}
-        for (_, day), amounts in zip(counted, added, strict=True):
+        for (_, _, day), amounts in zip(counted, added, strict=True):
             add_to_bucket(state, day, amounts)
         if not self._may_find(state, memo, days):
             return []
@@ -258,10 +261,12 @@ class VolumeAnomaly:
             else:
                 buckets[day] = bucket
         findings = []
-        for (observation, day), amounts in zip(counted, added, strict=True):
+        for (index, observation, day), amounts in zip(counted, added, strict=True):
             add_to_bucket(state, day, amounts)
             watching = None if stream_start_day is None else day - stream_start_day
-            for finding in self._crossed(observation, state, memo, day, amounts, watching):
+            for finding in self._crossed(
+                observation, state, memo, day, amounts, watching, arrivals, index
+            ):
                 findings.append((observation, finding))
         return findings
 
@@ -360,6 +365,8 @@ class VolumeAnomaly:
         day: int,
         added: list[float],
         watching_days: int | None,
+        arrivals: Arrivals,
+        index: int,
     ) -> list[Finding]:
         """The windows this one observation made cross (the state already holds it)."""
         least = self._least
@@ -375,7 +382,17 @@ class VolumeAnomaly:
                 before = [a - c for a, c in zip(after, added, strict=True)]
                 if self.assess(state, memo, size, start, before, watching_days):
                     continue  # already anomalous: alerted on the event that crossed
-                findings.append(self._finding(observation, state, size, start, after, reasons))
+                findings.append(
+                    self._finding(
+                        observation,
+                        size,
+                        start,
+                        after,
+                        reasons,
+                        arrivals.recent(index),
+                        arrivals.late(index),
+                    )
+                )
         return findings
 
     def _forget_closed(self, memo: VolumeMemo, watermark_day: int) -> None:
@@ -388,11 +405,12 @@ class VolumeAnomaly:
     def _finding(
         self,
         observation: Observation,
-        state: KeyState,
         size: int,
         start: int,
         sums: list[float],
         reasons: list[dict[str, Any]],
+        recent: list[tuple[str, int]],
+        late: list[tuple[str, int]],
     ) -> Finding:
         window = window_of(start, size)
         span = f"{size} day{'s' if size > 1 else ''} from {window.start.date().isoformat()}"
@@ -420,7 +438,7 @@ class VolumeAnomaly:
             subject=Subject(
                 kind=observation.dimension.label, key=observation.key, label=observation.label
             ),
-            declaration_ids=tuple(ids_in_window(state, start, size))
+            declaration_ids=tuple(ids_in_window(recent, start, size))
             or (observation.declaration_id,),
             window=window,
             evidence={
@@ -435,6 +453,6 @@ class VolumeAnomaly:
                 },
                 "reasons": reasons,
                 "crossed_by": observation.declaration_id,
-                "late_declarations_not_counted": late_evidence(state),
+                "late_declarations_not_counted": late_evidence(late),
             },
         )

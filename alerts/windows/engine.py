@@ -17,7 +17,7 @@ from alerts.windows.config import WindowConfig
 from alerts.windows.fx import FxRates
 from alerts.windows.observations import Dimension, Observation
 from alerts.windows.rule import WindowRule
-from alerts.windows.state import Admission, KeyState, admit
+from alerts.windows.state import Admission, Arrivals, KeyState, admit
 from alerts.windows.timing import DAY_MS
 
 
@@ -110,12 +110,19 @@ class WindowEngine:
                 grace_ms=config.grace_ms,
                 retention_days=rule.retention_days,
                 ids_kept=config.late_ids_kept,
+                remember=False,
             )
             outcome.admissions.append(admission)
             if not admission.duplicate:
                 batch.append((observation, admission))
         if batch:
+            arrivals = Arrivals(
+                state,
+                [(o.declaration_id, o.event_time_ms, a) for o, a in batch],
+                config.late_ids_kept,
+            )
             start_day = None if stream_start_ms is None else stream_start_ms // DAY_MS
-            found = rule.observe(batch, state, entry.memo, start_day)
+            found = rule.observe(batch, state, entry.memo, start_day, arrivals)
+            arrivals.commit(state)
             outcome.findings = [(rule, observation, f) for observation, f in found]
         return outcome

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from alerts.rules.base import Finding, RuleMeta
 from alerts.windows.observations import Dimension, Observation
-from alerts.windows.state import Admission, KeyState
+from alerts.windows.state import Admission, Arrivals, KeyState
 
 
 class WindowRule(RuleMeta, Protocol):
@@ -38,8 +38,10 @@ class WindowRule(RuleMeta, Protocol):
         state: KeyState,
         memo: Any,
         stream_start_day: int | None,
+        arrivals: Arrivals,
     ) -> list[tuple[Observation, Finding]]:
         """`stream_start_day`: the day this partition's stream started. Until the stream has
         watched long enough no key can be told new (the cold start of a deployment or of a
-        replay); None when unknown (the stream counts as old)."""
+        replay); None when unknown (the stream counts as old). `arrivals` gives the ids the
+        evidence names as they stood at each observation of the batch (by its index)."""
         ...

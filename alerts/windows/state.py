@@ -46,9 +46,6 @@ class KeyState(msgspec.Struct, array_like=True, gc=False):
     def watermark_day(self) -> int | None:
         return None if self.watermark_ms is None else day_of(self.watermark_ms)
 
-    def recent_ids(self, limit: int) -> list[tuple[str, int]]:
-        return self.recent[-limit:]
-
 
 @dataclass(frozen=True, slots=True)
 class Admission:
@@ -78,15 +75,20 @@ def admit(
     grace_ms: int,
     retention_days: int,
     ids_kept: int,
+    remember: bool = True,
 ) -> Admission:
-    """Decide what an observation is, and move the watermark and expiry if it counts."""
+    """Decide what an observation is, and move the watermark and expiry if it counts.
+
+    `remember`: also note its id in the state's recent or late ids (the window engine does that
+    itself after a run, see Arrivals)."""
     sources = state.sources
     if source_offset <= sources.get(source_partition, -1):
         return DUPLICATE
     sources[source_partition] = source_offset
     watermark = state.watermark_ms
     if watermark is not None and event_time_ms < watermark - grace_ms:
-        _remember(state.late, (declaration_id, event_time_ms), ids_kept)
+        if remember:
+            _remember(state.late, (declaration_id, event_time_ms), ids_kept)
         return LATE
     previous_day = None if watermark is None else watermark // 86_400_000
     if watermark is None or event_time_ms > watermark:
@@ -94,7 +96,8 @@ def admit(
     day = event_time_ms // 86_400_000
     if state.first_day is None or day < state.first_day:
         state.first_day = day
-    _remember(state.recent, (declaration_id, event_time_ms), 2 * ids_kept)
+    if remember:
+        _remember(state.recent, (declaration_id, event_time_ms), 2 * ids_kept)
     if watermark // 86_400_000 != previous_day:  # expiry moves only when the watermark's day does
         _expire(state, retention_days)
     return COUNTED
@@ -130,3 +133,40 @@ def window_sums(state: KeyState, start_day: int, size_days: int) -> list[float]:
             for index in range(BUCKET_FIELDS):
                 sums[index] += bucket[index]
     return sums
+
+
+class Arrivals:
+    """The ids a key's evidence names (the newest declarations counted, the newest refused as
+    late) as they stood once each observation of a run had been admitted, so that a run is
+    judged exactly as if its observations had come one at a time.
+
+    >>> arrivals = Arrivals(state, [(observation, admission), ...], ids_kept=10)
+    >>> arrivals.recent(3)     # newest counted ids once the 4th of the run was admitted
+    >>> arrivals.commit(state) # note the run's ids in the state
+    """
+
+    def __init__(
+        self,
+        state: KeyState,
+        batch: list[tuple[str, int, Admission]],
+        ids_kept: int,
+    ) -> None:
+        self._recent_before = list(state.recent[-2 * ids_kept :])
+        self._late_before = list(state.late[-ids_kept:])
+        self._batch = batch
+        self.ids_kept = ids_kept
+
+    def recent(self, index: int) -> list[tuple[str, int]]:
+        run = [(i, t) for i, t, a in self._batch[: index + 1] if a.counted]
+        return (self._recent_before + run)[-2 * self.ids_kept :]
+
+    def late(self, index: int) -> list[tuple[str, int]]:
+        run = [(i, t) for i, t, a in self._batch[: index + 1] if a.late]
+        return (self._late_before + run)[-self.ids_kept :]
+
+    def commit(self, state: KeyState) -> None:
+        for declaration_id, event_time_ms, admission in self._batch:
+            if admission.counted:
+                _remember(state.recent, (declaration_id, event_time_ms), 2 * self.ids_kept)
+            elif admission.late:
+                _remember(state.late, (declaration_id, event_time_ms), self.ids_kept)

@@ -174,3 +174,76 @@ def wait_for_metric(
         time.sleep(0.3)
         samples = scrape(url)
     return samples
+
+
+def offline_run(messages: Iterable[bytes | None], **settings: Any) -> tuple[dict[str, Any], Any]:
+    """What `tradewatch backtest` gives for these messages (offsets 0, 1, ...): the alerts by
+    id, and the pipeline (its window states in `.store.entries`)."""
+    from streams.offline import offline_pipeline
+    from streams.settings import Settings
+
+    pipeline = offline_pipeline(Settings(**settings))
+    return pipeline.alerts(messages), pipeline
+
+
+def offline_alerts(messages: Iterable[bytes | None], **settings: Any) -> dict[str, Any]:
+    return offline_run(messages, **settings)[0]
+
+
+def offline_buckets(pipeline: Any) -> dict[str, Any]:
+    """Window counts by table key, as the offline pipeline ended them."""
+    return {key.decode(): entry.state.buckets for key, entry in pipeline.store.entries.items()}
+
+
+def changelog_states(broker_url: str, app_id: str) -> dict[str, Any]:
+    """The last window state of every key in a worker group's changelog."""
+    from alerts.windows.codec import decode_state
+    from streams.window_store import STREAM_START_PREFIX
+
+    consumer = KafkaConsumer(
+        f"{app_id}-window-state-changelog",
+        bootstrap_servers=bootstrap(broker_url),
+        group_id=None,
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=3000,
+    )
+    raw: dict[bytes, bytes] = {}
+    try:
+        for record in consumer:
+            if record.value is not None and not record.key.startswith(STREAM_START_PREFIX):
+                raw[record.key] = record.value
+    finally:
+        consumer.close()
+    return {key.decode(): decode_state(value) for key, value in raw.items()}
+
+
+def create_topic(broker_url: str, name: str, partitions: int) -> None:
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap(broker_url))
+    try:
+        admin.create_topics([NewTopic(name, partitions, 1)])
+    finally:
+        admin.close()
+
+
+def wait_until_drained(worker: WorkerProcess, declarations: int, timeout_s: float = 120) -> None:
+    """Until every declaration is screened and the window stage has gone quiet."""
+    deadline = time.monotonic() + timeout_s
+    last, stable_since = -1.0, time.monotonic()
+    while time.monotonic() < deadline:
+        samples = scrape(worker.metrics_url)
+        screened = metric(samples, "tradewatch_declarations_total", outcome="ok") + metric(
+            samples, "tradewatch_declarations_total", outcome="rejected"
+        )
+        observed = sum(
+            v for (name, _), v in samples.items() if name == "tradewatch_window_observations_total"
+        )
+        if screened >= declarations and observed == last:
+            if time.monotonic() - stable_since > 3:
+                return
+        else:
+            last, stable_since = observed, time.monotonic()
+        time.sleep(0.5)
+    raise AssertionError(f"worker did not drain:\n{worker.log_tail()}")

@@ -8,8 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.kafka_helpers import WorkerProcess, consume, produce, worker_env
-from tests.integration.test_windows_broker import create_topic, wait_until_drained
+from tests.integration.kafka_helpers import (
+    WorkerProcess,
+    consume,
+    create_topic,
+    produce,
+    wait_until_drained,
+    worker_env,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 

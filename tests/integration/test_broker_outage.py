@@ -14,20 +14,18 @@ from pathlib import Path
 import orjson
 import pytest
 
-from streams.decoding import SourceRef
-from streams.offline import OfflinePipeline
-from streams.settings import Settings
 from tests.conftest import declaration_dict
 from tests.integration.kafka_helpers import (
     WorkerProcess,
     consume,
+    create_topic,
     free_port,
     metric,
+    offline_alerts,
     produce,
     scrape,
     worker_env,
 )
-from tests.integration.test_windows_broker import create_topic
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -75,8 +73,7 @@ def test_worker_rides_out_a_broker_outage(unique_name: str, tmp_path: Path) -> N
         topic = env["TRADEWATCH_TOPIC_DECLARATIONS"]
         create_topic(broker_url, topic, 1)
         before, after = batch("BEFORE", 200), batch("AFTER", 200)
-        offline = OfflinePipeline(Settings(data_dir=tmp_path / "offline"))
-        wanted = offline.alerts((m, SourceRef(topic, 0, i)) for i, m in enumerate(before + after))
+        wanted = offline_alerts(before + after)
 
         with WorkerProcess(env, tmp_path / "worker.log") as worker:
             produce(broker_url, topic, [(None, m) for m in before])

@@ -10,13 +10,19 @@ import orjson
 import pytest
 
 from schemas.alert import Alert
-from streams.decoding import Rejection, SourceRef
-from streams.offline import OfflinePipeline
+from schemas.wire import Rejection
+from streams.offline import offline_pipeline
 from streams.settings import Settings
 from tests.conftest import declaration_dict
 from tests.hostile import hostile_batch
-from tests.integration.kafka_helpers import WorkerProcess, consume, produce, worker_env
-from tests.integration.test_windows_broker import create_topic, wait_until_drained
+from tests.integration.kafka_helpers import (
+    WorkerProcess,
+    consume,
+    create_topic,
+    produce,
+    wait_until_drained,
+    worker_env,
+)
 
 
 @pytest.mark.broker
@@ -34,9 +40,9 @@ def test_hostile_batch_through_the_broker(
     topic = env["TRADEWATCH_TOPIC_DECLARATIONS"]
     create_topic(broker_url, topic, 1)
 
-    offline = OfflinePipeline(Settings(data_dir=tmp_path / "offline", max_message_bytes=131072))
+    offline = offline_pipeline(Settings(max_message_bytes=131072))
     now_ms = int(time.time() * 1000)
-    outcomes = [offline.feed(m, SourceRef(topic, 0, i), now_ms) for i, m in enumerate(messages)]
+    outcomes = [offline.feed(m, i, now_ms) for i, m in enumerate(messages)]
     rejected = [o for o in outcomes if isinstance(o, Rejection)]
     wanted = {a.alert_id for o in outcomes if not isinstance(o, Rejection) for a in o}
     assert len(rejected) > 50 and wanted  # the batch really is hostile, and some of it alerts

@@ -16,21 +16,21 @@ from pathlib import Path
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-from streams.app import observations_topic_name
-from streams.decoding import SourceRef
-from streams.offline import OfflinePipeline
 from streams.settings import Settings
 from tests.integration.kafka_helpers import (
     WorkerProcess,
     bootstrap,
+    changelog_states,
     consume,
+    create_topic,
     free_port,
     metric,
+    offline_buckets,
+    offline_run,
     produce,
     scrape,
     worker_env,
 )
-from tests.integration.test_windows_broker import changelog_states, create_topic
 
 ROOT = Path(__file__).resolve().parents[2]
 DECLARATIONS = int(os.environ.get("TRADEWATCH_RELIABILITY_DECLARATIONS", "6000"))
@@ -138,8 +138,7 @@ def test_three_kills_lose_no_alert_and_keep_window_counts(
     create_topic(broker_url, topic, 1)  # one partition: offline sees the live order exactly
     produce(broker_url, topic, [(None, line) for line in lines])
 
-    offline = OfflinePipeline(Settings(data_dir=tmp_path / "offline", topic_partitions=1))
-    wanted = offline.alerts((raw, SourceRef(topic, 0, i)) for i, raw in enumerate(lines))
+    wanted, offline = offline_run(lines, topic_partitions=1)
     assert len({a.category for a in wanted.values()}) >= 5  # most families are in the stream
 
     rng = random.Random(7)
@@ -157,7 +156,7 @@ def test_three_kills_lose_no_alert_and_keep_window_counts(
                 wait_for_no_lag(
                     broker_url,
                     unique_name,
-                    [topic, observations_topic_name(Settings(app_id=unique_name))],
+                    [topic, Settings(app_id=unique_name).observations_topic],
                     timeout_s=600,
                 )
                 break
@@ -179,7 +178,7 @@ def test_three_kills_lose_no_alert_and_keep_window_counts(
     assert set(found) == set(wanted), "an alert the crash-free run does not have"
     states = changelog_states(broker_url, unique_name)
     counts = {k: s.buckets for k, s in states.items()}
-    assert counts == {k.decode(): s.buckets for k, s in offline.store.states.items()}
+    assert counts == offline_buckets(offline)
     repeats = sum(n - 1 for n in found.values())
     print(
         f"\ncrash: {len(lines)} declarations, kill -9 after {[round(k) for k in kills]} "

@@ -5,22 +5,19 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer
-from kafka.admin import NewTopic
 
-from alerts.windows.state import KeyState
-from streams.app import WINDOW_TABLE
-from streams.decoding import SourceRef
-from streams.offline import OfflinePipeline
-from streams.settings import Settings
-from streams.window_store import STREAM_START_PREFIX
 from tests.integration.kafka_helpers import (
     WorkerProcess,
-    bootstrap,
+    changelog_states,
     consume,
+    create_topic,
     metric,
+    offline_alerts,
+    offline_buckets,
+    offline_run,
     produce,
     scrape,
+    wait_until_drained,
     worker_env,
 )
 from tests.integration.scenarios import shuffle_within, window_scenario
@@ -28,38 +25,8 @@ from tests.integration.scenarios import shuffle_within, window_scenario
 GRACE = timedelta(hours=6)
 
 
-def create_topic(broker_url: str, name: str, partitions: int) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap(broker_url))
-    try:
-        admin.create_topics([NewTopic(name, partitions, 1)])
-    finally:
-        admin.close()
-
-
 def expected(messages: list[bytes], topic: str, tmp_path: Path) -> dict[str, object]:
-    offline = OfflinePipeline(Settings(data_dir=tmp_path / "offline", topic_partitions=1))
-    return offline.alerts((raw, SourceRef(topic, 0, i)) for i, raw in enumerate(messages))
-
-
-def wait_until_drained(worker: WorkerProcess, declarations: int, timeout_s: float = 120) -> None:
-    """Until every declaration is screened and the window stage has gone quiet."""
-    deadline = time.monotonic() + timeout_s
-    last, stable_since = -1.0, time.monotonic()
-    while time.monotonic() < deadline:
-        samples = scrape(worker.metrics_url)
-        screened = metric(samples, "tradewatch_declarations_total", outcome="ok") + metric(
-            samples, "tradewatch_declarations_total", outcome="rejected"
-        )
-        observed = sum(
-            v for (name, _), v in samples.items() if name == "tradewatch_window_observations_total"
-        )
-        if screened >= declarations and observed == last:
-            if time.monotonic() - stable_since > 3:
-                return
-        else:
-            last, stable_since = observed, time.monotonic()
-        time.sleep(0.5)
-    raise AssertionError(f"worker did not drain:\n{worker.log_tail()}")
+    return offline_alerts(messages, topic_partitions=1)
 
 
 @pytest.mark.broker
@@ -94,24 +61,6 @@ def test_out_of_order_replay_gives_the_offline_alerts_twice(
     assert found[1] == found[0]
 
 
-def changelog_states(broker_url: str, app_id: str) -> dict[str, KeyState]:
-    consumer = KafkaConsumer(
-        f"{app_id}-{WINDOW_TABLE}-changelog",
-        bootstrap_servers=bootstrap(broker_url),
-        group_id=None,
-        auto_offset_reset="earliest",
-        consumer_timeout_ms=3000,
-    )
-    states: dict[str, KeyState] = {}
-    try:
-        for record in consumer:
-            if record.value is not None and not record.key.startswith(STREAM_START_PREFIX):
-                states[record.key.decode()] = KeyState.decode(record.value)
-    finally:
-        consumer.close()
-    return states
-
-
 @pytest.mark.broker
 def test_kill_and_restart_keeps_window_counts_and_loses_no_alert(
     broker_url: str, unique_name: str, tmp_path: Path
@@ -123,8 +72,7 @@ def test_kill_and_restart_keeps_window_counts_and_loses_no_alert(
     create_topic(broker_url, topic, 1)
     produce(broker_url, topic, [(None, m) for m in messages])
 
-    offline = OfflinePipeline(Settings(data_dir=tmp_path / "offline", topic_partitions=1))
-    wanted = offline.alerts((raw, SourceRef(topic, 0, i)) for i, raw in enumerate(messages))
+    wanted, offline = offline_run(messages, topic_partitions=1)
 
     with WorkerProcess(env, tmp_path / "first.log") as worker:
         deadline = time.monotonic() + 60
@@ -145,7 +93,7 @@ def test_kill_and_restart_keeps_window_counts_and_loses_no_alert(
         while True:
             states = changelog_states(broker_url, env["TRADEWATCH_APP_ID"])
             counts = {k: s.buckets for k, s in states.items()}
-            want = {k.decode(): s.buckets for k, s in offline.store.states.items()}
+            want = offline_buckets(offline)
             if counts == want or time.monotonic() > deadline:
                 break
             time.sleep(1)

@@ -1,84 +1,77 @@
-"""The faust agents in faust's test context: an in-memory channel, outbound sends captured.
+"""The window stage on the Kafka side: frames applied, alerts sent, state checkpointed in order.
 
-Serialisation through Kafka is not exercised here (tests/integration does that); this checks what
-each agent sends where, and that the window agent keeps its table.
+The faust wiring is exercised against the real broker (tests/integration); here the agent's own
+logic runs with a recording producer and a table store shaped as faust's in-memory one.
 """
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-from unittest import mock
 
 import orjson
 import pytest
+from prometheus_client import CollectorRegistry
 
+from alerts.pipeline import Core, CoreOptions, WindowStage, frames
+from alerts.windows.codec import decode_state
 from alerts.windows.observations import Dimension, Frame, Observation
-from alerts.windows.state import KeyState, N
-from streams.app import Outbox, Tradewatch, create_app
-from streams.settings import Settings
-from streams.window_stage import frames
+from alerts.windows.state import N
+from streams.metrics import Metrics
+from streams.outbox import DeliveryError, Outbox
+from streams.partitioning import partition_of
+from streams.window_agent import WindowAgent
+from streams.window_store import TableStore, stream_start_key
 from tests.alerts.windows.helpers import declaration, observe
-from tests.conftest import declaration_dict
+from tests.streams.conftest import RecordingProducer
 
-Sent = list[tuple[str, bytes | None, bytes, Any]]
-
-
-@pytest.fixture
-def tradewatch(tmp_path: Path) -> Tradewatch:
-    worker = create_app(Settings(data_dir=tmp_path, app_id="agenttest", topic_partitions=1))
-    worker.app.finalize()
-    worker.app.conf.store = "memory://"
-    worker.app.flow_control.resume()
-    return worker
+CORE = Core.build(CoreOptions())
+CHANGELOG = "tw-window-state-changelog"
 
 
-@pytest.fixture
-def sent() -> Iterator[Sent]:
-    captured: Sent = []
+class MemoryData:
+    """The shape of faust's in-memory table store."""
 
-    async def capture(
-        self: Outbox,
-        topic: str,
-        key: bytes | None,
-        value: bytes,
-        headers: Any = None,
-        partition: int | None = None,
-    ) -> None:
-        captured.append((topic, key, value, headers))
-
-    with mock.patch.object(Outbox, "send", capture):
-        yield captured
+    def __init__(self) -> None:
+        self.data: dict[bytes, bytes] = {}
+        self._key_partition: dict[bytes, int] = {}
 
 
-async def feed(tradewatch: Tradewatch, agent_name: str, values: list[bytes]) -> None:
-    async with tradewatch.app.agents[agent_name].test_context() as agent:
-        for value in values:
-            await agent.put(value)
+class Message:
+    def __init__(self, partition: int) -> None:
+        self.partition = partition
 
 
-def test_screening_agent_routes_alerts_observations_and_rejects(
-    tradewatch: Tradewatch, sent: Sent
-) -> None:
-    rifles = orjson.dumps(declaration_dict(hs_code="930320", goods_description="CQ-A rifles"))
-    asyncio.run(feed(tradewatch, "screen_declarations", [rifles, b"not json"]))
-    by_topic: dict[str, list[tuple[bytes | None, bytes, Any]]] = {}
-    for topic, key, value, headers in sent:
-        by_topic.setdefault(topic, []).append((key, value, headers))
+class FrameRecord:
+    def __init__(self, offset: int, value: bytes) -> None:
+        self.offset = offset
+        self.value = value
 
-    alert_rules = {orjson.loads(v)["rule_id"] for _, v, _ in by_topic["customs.alerts"]}
-    assert alert_rules == {
-        "category_mismatch.military_firearm",
-        "controlled_goods.restricted_destination",
-    }
-    assert all(k == orjson.loads(v)["alert_id"].encode() for k, v, _ in by_topic["customs.alerts"])
-    [(key, value, _)] = by_topic["agenttest-observations"]  # one partition: one frame
-    assert key == b"0"
-    dimensions = {o.dimension for o in Frame.decode(value).observations}
-    assert dimensions == set(Dimension)  # controlled goods to Russia: all four
-    [(_, value, headers)] = by_topic["customs.declarations.dlq"]
-    assert value == b"not json"
-    assert dict(headers)["tradewatch.reason"] == b"not_json"
+
+class Event:
+    """A batch event of the observations topic: frames as records, and whether it was acked."""
+
+    def __init__(self, partition: int, frames: list[bytes], first_offset: int = 0) -> None:
+        self.message = Message(partition)
+        self.value = [FrameRecord(first_offset + n, f) for n, f in enumerate(frames)]
+        self.acked = False
+
+    def ack(self) -> None:
+        self.acked = True
+
+
+def agent(producer: RecordingProducer) -> tuple[WindowAgent, MemoryData]:
+    data = MemoryData()
+    store = TableStore(CORE.windows, data)
+    stage = WindowStage(CORE.windows)
+    return (
+        WindowAgent(
+            stage,
+            store,
+            Metrics(CollectorRegistry()),
+            Outbox(lambda: producer),
+            "alerts",
+            CHANGELOG,
+        ),
+        data,
+    )
 
 
 def steady_then_spike() -> list[Observation]:
@@ -92,43 +85,130 @@ def steady_then_spike() -> list[Observation]:
     return [o for o in observe([*steady, *spike]) if o.dimension is Dimension.IMPORTER_HEADING]
 
 
-def test_window_agent_keeps_state_and_alerts_on_crossing(
-    tradewatch: Tradewatch, sent: Sent
-) -> None:
+def test_frames_are_applied_and_checkpointed(producer: RecordingProducer) -> None:
+    window_agent, data = agent(producer)
     observations = steady_then_spike()
     # One frame per observation, as a worker screening one declaration per batch would send.
-    messages = [Frame(o.event_time_ms, [o]).encode() for o in observations]
-    asyncio.run(feed(tradewatch, "update_windows", messages))
+    event = Event(0, [Frame(o.event_time_ms, [o]).encode() for o in observations])
 
-    alerts = [orjson.loads(v) for topic, _, v, _ in sent if topic == "customs.alerts"]
+    async def run() -> None:
+        await window_agent.apply(event)
+        assert not event.acked and not producer.on(CHANGELOG)  # held until the checkpoint
+        await window_agent.checkpoint()
+
+    asyncio.run(run())
+    alerts = [orjson.loads(r.value) for r in producer.on("alerts")]
     assert {a["rule_id"] for a in alerts} == {"volume_anomaly.window"}
     assert {a["evidence"]["crossed_by"] for a in alerts} == {"D-01009"}  # the 10th of the spike
-    stored = tradewatch.window_table[observations[0].table_key.encode()]
-    state = KeyState.decode(stored)
+    assert event.acked
+    key = observations[0].table_key.encode()
+    state = decode_state(data.data[key])
     assert sum(bucket[N] for bucket in state.buckets.values()) == len(observations)
-    # The agent writes the changelog itself: its last record of the key is the table's value.
-    changelog = [(k, v) for topic, k, v, _ in sent if topic == "agenttest-window-state-changelog"]
-    last = {k: v for k, v in changelog}
-    assert last[observations[0].table_key.encode()] == stored
-    assert len(changelog) == len(observations) + 1  # one per frame, and the stream start
+    # One changelog record per changed key per checkpoint, and the partition's stream start;
+    # the same bytes in the local store.
+    changelog = {r.key: r.value for r in producer.on(CHANGELOG)}
+    assert changelog == {key: data.data[key], stream_start_key(0): data.data[stream_start_key(0)]}
+    assert len(producer.on(CHANGELOG)) == 2
+    # Alerts were sent before the changelog.
+    topics = [r.topic for r in producer.records]
+    assert max(i for i, t in enumerate(topics) if t == "alerts") < topics.index(CHANGELOG)
 
 
-def test_window_agent_gives_one_frame_the_alerts_of_its_observations_one_by_one(
-    tradewatch: Tradewatch, sent: Sent
+def test_one_frame_gives_the_alerts_of_its_observations_one_by_one(
+    producer: RecordingProducer,
 ) -> None:
     observations = steady_then_spike()
-    one_by_one = [Frame(o.event_time_ms, [o]).encode() for o in observations]
-    asyncio.run(feed(tradewatch, "update_windows", one_by_one))
-    expected = sorted(v for topic, _, v, _ in sent if topic == "customs.alerts")
-    sent.clear()
-    tradewatch.window_table.data.clear()
-
-    [(_, frame)] = frames(observations, 1).items()
-    asyncio.run(feed(tradewatch, "update_windows", [frame.encode()]))
-    got = sorted(v for topic, _, v, _ in sent if topic == "customs.alerts")
-    assert [_without_clock(v) for v in got] == [_without_clock(v) for v in expected]
+    one_by_one, _ = agent(producer)
+    asyncio.run(
+        one_by_one.apply(Event(0, [Frame(o.event_time_ms, [o]).encode() for o in observations]))
+    )
+    expected = sorted(_without_clock(r.value) for r in producer.on("alerts"))
+    other = RecordingProducer()
+    together, _ = agent(other)
+    [(_, frame)] = frames(observations, 1, partition_of).items()
+    asyncio.run(together.apply(Event(0, [frame.encode()])))
+    assert sorted(_without_clock(r.value) for r in other.on("alerts")) == expected
     assert expected
 
 
-def _without_clock(raw: bytes) -> dict[str, Any]:
-    return {k: v for k, v in orjson.loads(raw).items() if k != "detected_at"}
+def _without_clock(raw: bytes) -> str:
+    document = orjson.loads(raw)
+    document.pop("detected_at")
+    return orjson.dumps(document, option=orjson.OPT_SORT_KEYS).decode()
+
+
+@pytest.mark.parametrize("failing", ["alerts", CHANGELOG])
+def test_a_checkpoint_whose_sends_fail_acks_nothing(failing: str) -> None:
+    producer = RecordingProducer(fail_on=failing)
+    window_agent, data = agent(producer)
+    event = Event(0, [Frame(o.event_time_ms, [o]).encode() for o in steady_then_spike()])
+
+    async def run() -> None:
+        await window_agent.apply(event)
+        await window_agent.checkpoint()
+
+    with pytest.raises(DeliveryError):
+        asyncio.run(run())
+    assert not event.acked
+    if failing == "alerts":  # the state never goes out before its alerts have arrived
+        assert not producer.on(CHANGELOG)
+    assert not data.data  # nor into the local store before the changelog has it
+
+
+def test_a_replayed_frame_after_a_restart_is_not_counted_again(
+    producer: RecordingProducer,
+) -> None:
+    observations = steady_then_spike()
+    encoded = [Frame(o.event_time_ms, [o]).encode() for o in observations]
+    first, data = agent(producer)
+
+    async def apply_and_checkpoint(window_agent: WindowAgent, event: Event) -> None:
+        await window_agent.apply(event)
+        await window_agent.checkpoint()
+
+    asyncio.run(apply_and_checkpoint(first, Event(0, encoded)))
+    alerts_before = len(producer.on("alerts"))
+    # A new agent on the same store, as after a restart: the same frames come again.
+    second = WindowAgent(
+        WindowStage(CORE.windows),
+        TableStore(CORE.windows, data),
+        Metrics(CollectorRegistry()),
+        Outbox(lambda: producer),
+        "alerts",
+        CHANGELOG,
+    )
+    asyncio.run(apply_and_checkpoint(second, Event(0, encoded)))
+    assert len(producer.on("alerts")) == alerts_before  # nothing found twice
+    state = decode_state(data.data[observations[0].table_key.encode()])
+    assert sum(bucket[N] for bucket in state.buckets.values()) == len(observations)
+
+
+def test_forgetting_a_revoked_partition_drops_its_held_frames(producer: RecordingProducer) -> None:
+    window_agent, _ = agent(producer)
+    observations = steady_then_spike()
+    kept, revoked = (
+        Event(0, [Frame(observations[0].event_time_ms, observations[:3]).encode()]),
+        Event(1, [Frame(observations[3].event_time_ms, observations[3:6]).encode()]),
+    )
+    asyncio.run(window_agent.apply(kept))
+    asyncio.run(window_agent.apply(revoked))
+    window_agent.forget({1})
+    asyncio.run(window_agent.checkpoint())
+    assert kept.acked and not revoked.acked
+    assert all(r.partition == 0 for r in producer.on(CHANGELOG))
+
+
+def test_stream_start_is_the_first_frame_and_never_moves(producer: RecordingProducer) -> None:
+    window_agent, data = agent(producer)
+    late_outlier = observe([declaration(-19_000, 1)])  # dated about 1973
+    observations = steady_then_spike()
+    first = Frame(observations[0].event_time_ms, observations[:5])
+    outlier = Frame(
+        late_outlier[0].event_time_ms,
+        [o for o in late_outlier if o.dimension is Dimension.ROUTE_CHAPTER],
+    )
+    asyncio.run(window_agent.apply(Event(0, [first.encode(), outlier.encode()])))
+    asyncio.run(window_agent.checkpoint())
+    from alerts.windows.codec import decode_stream_start
+
+    assert decode_stream_start(data.data[stream_start_key(0)]) == observations[0].event_time_ms

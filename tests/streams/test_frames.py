@@ -1,9 +1,12 @@
 """Frames: a batch's observations grouped by the observations-topic partition of their key."""
 
+import orjson
 from kafka.partitioner.default import murmur2
 
+from alerts.errors import FrameDecodeError
+from alerts.pipeline import frames
 from alerts.windows.observations import Frame
-from streams.window_stage import frames, partition_of
+from streams.partitioning import partition_of
 from tests.alerts.windows.helpers import declaration, observe
 
 
@@ -22,19 +25,33 @@ def test_frames_keep_each_key_together_and_in_input_order() -> None:
         [declaration(day / 3, n, importer={"name": f"Importer {n % 7}", "country": "DE"})
          for n, day in enumerate(range(60))]
     )  # fmt: skip
-    grouped = frames(observations, 6)
+    grouped = frames(observations, 6, partition_of)
     seen = [o for frame in grouped.values() for o in frame.observations]
     assert sorted(seen, key=observations.index) == observations  # none lost, none repeated
     for partition, frame in grouped.items():
-        assert frame.stream_start_ms == min(o.event_time_ms for o in observations)
+        # Where a partition's stream starts, if it has seen nothing yet: its first observation.
+        assert frame.stream_start_ms == frame.observations[0].event_time_ms
         for key, group in frame.by_key().items():
             assert partition_of(key, 6) == partition
             assert group == [o for o in observations if o.table_key == key]  # input order
         assert Frame.decode(frame.encode()) == frame
 
 
-def test_a_single_observation_from_an_older_worker_still_decodes() -> None:
-    [observation, *_] = observe([declaration(0, 1)])
-    frame = Frame.decode(observation.encode())
-    assert frame.observations == [observation]
-    assert frame.stream_start_ms == observation.event_time_ms
+def test_frames_written_by_an_earlier_version_still_decode() -> None:
+    observations = observe([declaration(0, 1)])[:2]
+    rows = [
+        [o.dimension.label, *[getattr(o, f) for f in o.__struct_fields__[1:]]] for o in observations
+    ]
+    single = orjson.dumps(rows[0])  # one observation a message
+    framed = orjson.dumps([observations[0].event_time_ms, *rows])  # a JSON frame
+    assert Frame.decode(single).observations == observations[:1]
+    assert Frame.decode(framed) == Frame(observations[0].event_time_ms, observations)
+
+
+def test_bytes_that_are_not_a_frame_raise_a_typed_error() -> None:
+    for raw in (b"\x09abc", b"\x02\xff\xff", b"", b"[1, 2"):
+        try:
+            Frame.decode(raw)
+        except FrameDecodeError:
+            continue
+        raise AssertionError(f"{raw!r} decoded")

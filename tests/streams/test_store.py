@@ -1,11 +1,19 @@
-"""The window table's store: RocksDB sized from one memory budget, keys counted cheaply."""
+"""The window table's store: RocksDB sized from one memory budget, keys counted cheaply, state
+read and written by explicit partition, a cache that never serves what a rebalance replaced."""
 
 from pathlib import Path
 
 from rocksdict import Rdict
 
-from streams.app import create_app, key_count, rocksdb_options
+from alerts.pipeline import Core, CoreOptions
+from alerts.windows.codec import encode_state
+from alerts.windows.observations import Dimension
+from alerts.windows.state import KeyState
+from streams.app import create_app, rocksdb_options
 from streams.settings import Settings
+from streams.window_store import TableStore
+
+CORE = Core.build(CoreOptions())
 
 
 def test_rocksdb_budget_is_split_over_the_partitions() -> None:
@@ -16,21 +24,58 @@ def test_rocksdb_budget_is_split_over_the_partitions() -> None:
 
 
 def test_the_worker_table_gets_the_capped_options_only_with_rocksdb(tmp_path: Path) -> None:
-    on_disk = create_app(Settings(store="rocksdb://", data_dir=tmp_path, topic_partitions=2))
+    on_disk = create_app(
+        Settings(store="rocksdb://", data_dir=tmp_path, topic_partitions=2), core=CORE
+    )
     assert on_disk.window_table.options == rocksdb_options(on_disk.settings)
-    in_memory = create_app(Settings(data_dir=tmp_path / "m"))
+    in_memory = create_app(Settings(data_dir=tmp_path / "m"), core=CORE)
     assert not in_memory.window_table.options
 
 
-def test_key_count_reads_rocksdb_estimates_and_counts_a_dict(tmp_path: Path) -> None:
-    class Store:  # the shape of faust's rocksdb Store: one database per partition
-        def __init__(self) -> None:
-            self._dbs = {p: Rdict(str(tmp_path / f"p{p}")) for p in range(2)}
+class RocksData:
+    """The shape of faust's RocksDB store: one database per partition."""
 
-    store = Store()
+    def __init__(self, path: Path) -> None:
+        self._dbs = {p: Rdict(str(path / f"p{p}")) for p in range(2)}
+
+    def _db_for_partition(self, partition: int) -> Rdict:
+        return self._dbs[partition]
+
+
+class MemoryData:
+    def __init__(self) -> None:
+        self.data: dict[bytes, bytes] = {}
+        self._key_partition: dict[bytes, int] = {}
+
+
+def test_key_count_reads_rocksdb_estimates_and_counts_a_dict(tmp_path: Path) -> None:
+    rocks = RocksData(tmp_path)
     for n in range(300):
-        store._dbs[n % 2][f"k{n}".encode()] = b"v"
-    assert key_count(store) == 300
-    for db in store._dbs.values():
+        rocks._dbs[n % 2][f"k{n}".encode()] = b"v"
+    assert TableStore(CORE.windows, rocks).key_count() == 300
+    for db in rocks._dbs.values():
         db.close()
-    assert key_count({b"a": b"1", b"b": b"2"}) == 2
+    memory = MemoryData()
+    memory.data.update({b"a": b"1", b"b": b"2"})
+    assert TableStore(CORE.windows, memory).key_count() == 2
+
+
+def test_states_are_read_from_their_partition_and_the_cache_forgets_revoked_ones(
+    tmp_path: Path,
+) -> None:
+    rocks = RocksData(tmp_path)
+    stored = KeyState(watermark_ms=5, first_day=0)
+    rocks._dbs[1][b"route_chapter|k"] = encode_state(stored)
+    store = TableStore(CORE.windows, rocks)
+    entry = store.entry(1, b"route_chapter|k", Dimension.ROUTE_CHAPTER)
+    assert entry.state == stored
+    assert store.entry(0, b"route_chapter|other", Dimension.ROUTE_CHAPTER).state == KeyState()
+    entry.state.watermark_ms = 9  # changed in memory, not yet checkpointed
+    store.changed(1, b"route_chapter|k")
+    # The partition moves away and back: the cache must not serve the old change.
+    rocks._dbs[1][b"route_chapter|k"] = encode_state(KeyState(watermark_ms=7, first_day=0))
+    store.forget({1})
+    assert store.dirty == 0
+    assert store.entry(1, b"route_chapter|k", Dimension.ROUTE_CHAPTER).state.watermark_ms == 7
+    for db in rocks._dbs.values():
+        db.close()

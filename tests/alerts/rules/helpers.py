@@ -7,8 +7,7 @@ from alerts.building import RuleEngine
 from alerts.reference import ReferenceData
 from alerts.rules import CatalogueOptions, build_catalogue
 from schemas.alert import Alert
-from schemas.declaration import Declaration
-from tests.conftest import declaration_dict
+from tests.conftest import declaration_record
 
 REFERENCE = ReferenceData.load()
 CLOCK = datetime(2026, 1, 1, tzinfo=UTC)
@@ -22,7 +21,7 @@ ENGINE = engine()
 
 
 def alerts_by_rule(overrides: dict[str, Any], screen: RuleEngine = ENGINE) -> dict[str, Alert]:
-    declaration = Declaration.model_validate(declaration_dict(**overrides))
+    declaration = declaration_record(**overrides)
     found = screen.screen(declaration)
     by_rule = {a.rule_id: a for a in found}
     assert len(by_rule) == len(found), "a rule fired twice on one declaration"

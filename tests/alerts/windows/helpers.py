@@ -4,31 +4,31 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from alerts.building import alert_id
 from alerts.reference import ReferenceData
+from alerts.windows.codec import decode_state, encode_state
 from alerts.windows.config import WindowConfig
 from alerts.windows.engine import WindowEngine
 from alerts.windows.fx import FxRates
-from alerts.windows.observations import Dimension, Observation, observations_for
+from alerts.windows.observations import Dimension, Frame, Observation, observations_for
 from alerts.windows.state import KeyState
-from schemas.declaration import Declaration
-from tests.conftest import declaration_dict
+from schemas.wire import DeclarationRecord
+from tests.conftest import declaration_record
 
 REFERENCE = ReferenceData.load()
 FX = FxRates.from_reference(REFERENCE)
 START = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
 
 
-def declaration(day: float, number: int, **overrides: Any) -> Declaration:
+def declaration(day: float, number: int, **overrides: Any) -> DeclarationRecord:
     when = START + timedelta(days=day)
-    return Declaration.model_validate(
-        declaration_dict(
-            declaration_id=f"D-{number:05d}", declared_at=when.isoformat(), **overrides
-        )
+    return declaration_record(
+        declaration_id=f"D-{number:05d}", declared_at=when.isoformat(), **overrides
     )
 
 
 def observe(
-    declarations: Iterable[Declaration], *, controlled: bool = False, partition: int = 0
+    declarations: Iterable[DeclarationRecord], *, controlled: bool = False, partition: int = 0
 ) -> list[Observation]:
     return [
         obs
@@ -43,23 +43,29 @@ def run(
     observations: Iterable[Observation],
     config: WindowConfig | None = None,
     dimension: Dimension | None = None,
+    *,
+    together: int = 1,
+    stream_start_ms: int | None = None,
 ) -> tuple[dict[str, Any], dict[str, KeyState]]:
-    """Alerts by id (as (rule_id, finding)) and the final state by table key."""
-    engine = WindowEngine.build(REFERENCE, config or WindowConfig())
-    states: dict[str, KeyState] = {}
-    alerts: dict[str, Any] = {}
-    from alerts.building import alert_id
+    """Alerts by id (as (rule_id, finding)) and the final state by table key.
 
-    for obs in observations:
-        if dimension is not None and obs.dimension is not dimension:
-            continue
-        # Round-trip through the wire and table encodings, as the agent does.
-        obs = Observation.decode(obs.encode())
-        stored = states.get(obs.table_key)
-        state = KeyState.decode(stored.encode()) if stored else None
-        outcome = engine.process(obs, state)
-        states[obs.table_key] = outcome.state
-        for rule, finding in outcome.findings:
-            key = alert_id(rule.rule_id, rule.version, finding.subject, finding.window)
-            alerts.setdefault(key, (rule.rule_id, finding))
-    return alerts, states
+    Observations go through the engine `together` at a time (runs of one key, as a frame gives
+    them), and every state through its stored encoding between runs, as in the worker."""
+    engine = WindowEngine.build(REFERENCE, config or WindowConfig())
+    stored: dict[str, bytes] = {}
+    alerts: dict[str, Any] = {}
+    chosen = [o for o in observations if dimension is None or o.dimension is dimension]
+    for first in range(0, len(chosen), together):
+        # Round-trip through the wire encoding, as the agent does.
+        frame = Frame.decode(
+            Frame(chosen[first].event_time_ms, chosen[first : first + together]).encode()
+        )
+        for table_key, run_of_key in frame.by_key().items():
+            raw = stored.get(table_key)
+            entry = engine.new_entry(run_of_key[0].dimension, decode_state(raw) if raw else None)
+            outcome = engine.process(run_of_key, entry, stream_start_ms)
+            stored[table_key] = encode_state(entry.state)
+            for rule, _, finding in outcome.findings:
+                key = alert_id(rule.rule_id, rule.version, finding.subject, finding.window)
+                alerts.setdefault(key, (rule.rule_id, finding))
+    return alerts, {key: decode_state(raw) for key, raw in stored.items()}

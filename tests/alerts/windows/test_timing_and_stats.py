@@ -23,7 +23,7 @@ from alerts.windows.timing import DAY_MS, day_of, window_start_days
     ],
 )
 def test_window_start_days(day: int, size: int, step: int, starts: list[int]) -> None:
-    assert window_start_days(day, size, step) == starts
+    assert list(window_start_days(day, size, step)) == starts
 
 
 @pytest.mark.parametrize(

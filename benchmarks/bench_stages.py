@@ -1,0 +1,147 @@
+"""Per-stage cost of the core, in microseconds per declaration, against each stage's budget.
+
+    .venv/bin/python benchmarks/bench_stages.py [--count 100000] [--seed 1]
+
+On a generated feed (`tradewatch generate`, 60 days), in batches of 1,000 as the worker takes
+them from a fetch:
+- decode + validate: bytes to a DeclarationRecord (orjson, duplicate keys, field checks);
+- rules: the whole declaration catalogue on decoded declarations (its goods-text cache warm, as a
+  live feed keeps it);
+- observations: what each declaration contributes to its aggregation keys;
+- window update: the window stage over each batch's frame (admission, buckets, every window
+  rule), state in memory;
+- state encode + decode: each key a batch changed, encoded once and read back (what a checkpoint
+  and a cache miss cost).
+Prints a table with the budget beside each figure (issue 16) and the profile of the largest
+stage; asserts nothing.
+"""
+
+import argparse
+import cProfile
+import io
+import pstats
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from alerts.pipeline import Core, CoreOptions, MemoryStore, WindowStage  # noqa: E402
+from alerts.windows.codec import decode_state, encode_state  # noqa: E402
+from alerts.windows.observations import Frame, Observation, observations_for  # noqa: E402
+from schemas.wire import DeclarationRecord, decode_declaration  # noqa: E402
+
+BUDGETS_US = {
+    "decode + validate": 8.0,
+    "rules": 10.0,
+    "observations": 5.0,
+    "window update": 15.0,
+    "state encode + decode": 3.0,
+}
+BATCH = 1000
+
+
+def feed(count: int, seed: int) -> list[bytes]:
+    out = Path(tempfile.mkdtemp(prefix="tradewatch-stages-")) / "feed.jsonl"
+    command = [sys.executable, "-m", "streams", "generate", "--out", str(out)]
+    command += ["--count", str(count), "--days", "60", "--seed", str(seed)]
+    subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
+    return out.read_bytes().splitlines()
+
+
+def timed(work: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--profile", action="store_true", help="cProfile the window update")
+    args = parser.parse_args()
+
+    lines = feed(args.count, args.seed)
+    count = len(lines)
+    core = Core.build(CoreOptions())
+    screener = core.screener
+    catalogue = core.catalogue
+    [lines[n : n + BATCH] for n in range(0, count, BATCH)]
+
+    seconds: dict[str, float] = {}
+    decoded: list[DeclarationRecord] = []
+    seconds["decode + validate"] = timed(
+        lambda: decoded.extend(
+            d for r in lines if isinstance(d := decode_declaration(r, 1 << 20), DeclarationRecord)
+        )
+    )
+    engine = screener.engine
+    assessed = [engine.assess(d) for d in decoded[:20_000]]  # warm the goods-text cache
+    seconds["rules"] = timed(lambda: [engine.assess(d) for d in decoded])
+    watched = [
+        catalogue.on_risky_route(d) and bool(catalogue.controls.controls(facts))
+        for d, (_, facts) in zip(decoded, [engine.assess(d) for d in decoded], strict=True)
+    ]
+    del assessed
+    observed: list[list[Observation]] = []
+    seconds["observations"] = timed(
+        lambda: observed.extend(
+            observations_for(d, watched=w, fx=core.fx, source_partition=0, source_offset=n)
+            for n, (d, w) in enumerate(zip(decoded, watched, strict=True))
+        )
+    )
+    frames = [
+        Frame(group[0][0].event_time_ms, [o for obs in group for o in obs])
+        for group in (observed[n : n + BATCH] for n in range(0, len(observed), BATCH))
+    ]
+    stage = WindowStage(core.windows)
+    store = MemoryStore(core.windows)
+    changed_per_frame: list[list[bytes]] = []
+
+    def windows() -> None:
+        for frame in frames:
+            stage.apply(frame, 0, store)
+            changed_per_frame.append(list(frame.by_key()))  # type: ignore[arg-type]
+
+    profile = cProfile.Profile() if args.profile else None
+    if profile is not None:
+        profile.enable()
+    seconds["window update"] = timed(windows)
+    if profile is not None:
+        profile.disable()
+
+    states = [store.entries[k.encode()].state for keys in changed_per_frame for k in keys]  # type: ignore[attr-defined]
+    seconds["state encode + decode"] = timed(
+        lambda: [decode_state(encode_state(state)) for state in states]
+    )
+
+    print(f"declarations: {count} ({len(decoded)} valid), batches of {BATCH}; "
+          f"keys {len(store.entries)}; state writes {len(states)} "
+          f"({len(states) / count:.2f} per declaration)")  # fmt: skip
+    print(f"{'stage':<26}{'µs/declaration':>16}{'budget':>10}  met")
+    total = 0.0
+    for stage_name, spent in seconds.items():
+        micros = spent / count * 1e6
+        total += micros
+        budget = BUDGETS_US[stage_name]
+        print(
+            f"{stage_name:<26}{micros:>16.2f}{budget:>10.1f}  {'yes' if micros <= budget else 'NO'}"
+        )
+    print(f"{'all stages':<26}{total:>16.2f}{sum(BUDGETS_US.values()):>10.1f}  "
+          f"{'yes' if total <= sum(BUDGETS_US.values()) else 'NO'}")  # fmt: skip
+    print(f"(= {1e6 / total:,.0f} declarations/s for the core alone, one process)")
+    hits, misses = catalogue.lexicon.cache_info()
+    print(f"goods-text cache: {hits / max(hits + misses, 1):.1%} hits")
+    if profile is not None:
+        out = io.StringIO()
+        pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(15)
+        print(out.getvalue())
+
+
+if __name__ == "__main__":
+    main()
