@@ -119,3 +119,32 @@ def test_services_that_stay_up_have_health_checks() -> None:
         if service.get("restart") == "no":
             continue  # one-shot jobs
         assert check.get("test"), f"{name} has no healthcheck"
+
+
+def test_the_topics_job_creates_the_topics_the_worker_uses() -> None:
+    # The worker's own topics (observations, changelog) are named after its app id: the job
+    # that creates them must see the same id and partition count as the worker.
+    from streams.topics import topic_names
+
+    topics_env = {
+        k: v for k, v in _environment(SERVICES["topics"]).items() if k.startswith("TRADEWATCH_")
+    }
+    worker_env = _environment(SERVICES["worker"])
+    for name in (
+        "TRADEWATCH_APP_ID",
+        "TRADEWATCH_TOPIC_PARTITIONS",
+        "TRADEWATCH_TOPIC_DECLARATIONS",
+    ):
+        assert topics_env[name] == worker_env[name], name
+    defaults = {k: re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(v)) for k, v in topics_env.items()}
+    settings = Settings(
+        app_id=defaults["TRADEWATCH_APP_ID"],
+        topic_partitions=int(defaults["TRADEWATCH_TOPIC_PARTITIONS"]),
+    )
+    assert {"tradewatch-observations", "tradewatch-window-state-changelog"} <= set(
+        topic_names(settings)
+    )
+
+
+def test_the_worker_health_check_asks_the_liveness_endpoint() -> None:
+    assert "/healthz" in " ".join(SERVICES["worker"]["healthcheck"]["test"])

@@ -1,0 +1,100 @@
+"""The watchdog: a partition with lag and no progress for too long stops the worker."""
+
+import asyncio
+
+from faust.types import TP
+from prometheus_client import CollectorRegistry
+
+from streams.metrics import Metrics
+from streams.progress import Progress
+
+DECLARATIONS = TP("customs.declarations", 0)
+OTHER = TP("customs.declarations", 1)
+
+
+class Consumer:
+    def __init__(self, ends: dict[TP, int], positions: dict[TP, int]) -> None:
+        self.ends = ends
+        self.positions = positions
+
+    def assignment(self) -> set[TP]:
+        return set(self.ends)
+
+    def highwater(self, tp: TP) -> int | None:
+        return self.ends.get(tp)
+
+    async def position(self, tp: TP) -> int | None:
+        return self.positions.get(tp)
+
+
+class App:
+    def __init__(self, consumer: Consumer) -> None:
+        self.consumer = consumer
+        self.rebalancing = False
+        self.in_recovery = False
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def setup(stall_seconds: float = 60) -> tuple[Progress, App, Clock, list[str], CollectorRegistry]:
+    clock = Clock()
+    stops: list[str] = []
+    registry = CollectorRegistry()
+    progress = Progress(Metrics(registry), stall_seconds, clock=clock, on_stall=stops.append)
+    progress.topics = frozenset({"customs.declarations"})
+    app = App(Consumer({DECLARATIONS: 500, OTHER: 40}, {DECLARATIONS: 100, OTHER: 40}))
+    return progress, app, clock, stops, registry
+
+
+def test_a_partition_with_lag_and_no_progress_stops_the_worker_in_one_line() -> None:
+    progress, app, clock, stops, registry = setup()
+    asyncio.run(progress.watch(app))  # settles the clock
+    clock.now += 59
+    asyncio.run(progress.watch(app))
+    assert stops == []
+    clock.now += 2
+    asyncio.run(progress.watch(app))
+    [line] = stops
+    assert "customs.declarations[0] (lag 400)" in line and "[1]" not in line
+    assert "\n" not in line
+    labels = {"topic": "customs.declarations", "partition": "0"}
+    assert registry.get_sample_value("tradewatch_partition_lag", labels) == 400
+
+
+def test_progress_rebalances_and_recovery_keep_the_watchdog_quiet() -> None:
+    progress, app, clock, stops, _ = setup()
+    asyncio.run(progress.watch(app))
+    for _ in range(10):  # a batch finished every 30 s: slow, not stuck
+        clock.now += 30
+        progress.advanced(DECLARATIONS, 150)
+        asyncio.run(progress.watch(app))
+    app.rebalancing = True  # a long rebalance, then a long table recovery, do not count
+    clock.now += 500
+    asyncio.run(progress.watch(app))
+    app.rebalancing, app.in_recovery = False, True
+    clock.now += 500
+    asyncio.run(progress.watch(app))
+    app.in_recovery = False
+    asyncio.run(progress.watch(app))
+    clock.now += 30
+    asyncio.run(progress.watch(app))
+    assert stops == []
+    ready, body = progress.readiness(app)
+    assert ready and body["assigned"] == ["customs.declarations[0]", "customs.declarations[1]"]
+
+
+def test_a_stalled_worker_is_not_ready() -> None:
+    progress, app, clock, _, _ = setup()
+    asyncio.run(progress.watch(app))
+    clock.now += 61
+    asyncio.run(progress.check(app))
+    ready, body = progress.readiness(app)
+    assert not ready and body["stalled"] == ["customs.declarations[0]"]
+    app.rebalancing = True
+    assert progress.readiness(app)[0] is False
