@@ -102,6 +102,30 @@ class BatchConsumer(aiokafka_driver.Consumer):
         self._assigned.difference_update(revoked)
         await super().on_partitions_revoked(revoked)
 
+    async def perform_seek(self) -> None:
+        """Seek every partition to its committed offset, and those with none to the beginning.
+
+        aiokafka seeks only the partitions that have a committed offset. A partition without one
+        (a new group, a new topic) stays wherever its fetcher got to: records fetched while a
+        rebalance or a table recovery held the streams back are then skipped for good, and the
+        next commit moves past them. Starting such a partition over from its first record is
+        what `auto_offset_reset=earliest` means for it."""
+        await super().perform_seek()
+        rewind = [
+            tp
+            for tp in self.assignment()
+            if tp.topic in self.batch_topics
+            and not self._is_changelog_tp(tp)
+            and not self._committed_offset.get(tp)
+        ]
+        if rewind:
+            await self._thread.seek_to_beginning(
+                *(aiokafka_driver.ensure_aiokafka_TP(tp) for tp in rewind)
+            )
+            for tp in rewind:
+                self._batch_next.pop(tp, None)
+                self._read_offset[tp] = None
+
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[TP, Message]]:
         """As faust's, but a batch topic's records of one partition come as one message."""
         records, active_partitions = await self._wait_next_records(timeout)
@@ -163,15 +187,28 @@ class BatchConsumer(aiokafka_driver.Consumer):
             message.acked = True
             self._unacked_messages.discard(message)
             tp = message.tp
-            if (
-                self.poisoned is not None
-                or message.generation_id != self.app.consumer_generation_id
-                or tp not in self._assigned
-                or not self.app.topics.acks_enabled_for(message.topic)
-            ):
-                # A batch fetched before a rebalance is fetched again from the committed
-                # offset by whoever holds its partition now: acking it here would commit
-                # records that were never done with.
+            if not self.app.topics.acks_enabled_for(message.topic):
+                return False
+            refused = (
+                "the worker is stopping after a failure"
+                if self.poisoned is not None
+                else "fetched before a rebalance"
+                if message.generation_id != self.app.consumer_generation_id
+                else "its partition is no longer assigned"
+                if tp not in self._assigned
+                else "in a rebalance"
+                if not self.app.flow_control.is_active()
+                else None
+            )
+            if refused is not None:
+                # A batch fetched before or during a rebalance is fetched again from the
+                # committed offset by whoever holds its partition next. faust's stream acks
+                # the events it drops in a rebalance as if they were done with: acking them
+                # here would commit records nobody screened.
+                self.log.info(
+                    "not acking %s[%d] offsets %d..%d: %s",
+                    tp.topic, tp.partition, message.first_offset, message.offset, refused,
+                )  # fmt: skip
                 return False
             first = message.first_offset
             committed = self._committed_offset.get(tp)

@@ -2,10 +2,11 @@
 
 A worker that is alive but does not advance is worse than one that is down: nothing pages and
 nothing is screened. Every batch an agent finishes records its partition's progress. Every few
-seconds the watchdog compares each assigned partition's position with its end: a partition
-with lag and no progress for `stall_seconds` (rebalances and table recovery excluded) makes
-the worker log one line naming it and exit non-zero, so that compose, systemd or Kubernetes
-restarts it. Prometheus sees it first (`TradewatchPartitionStalled`, on the metrics below).
+seconds the watchdog looks at each assigned partition: one with lag and no progress for
+`stall_seconds`, or whose finished work has not been committed for that long (rebalances and
+table recovery excluded), makes the worker log one line naming it and exit non-zero, so that
+compose, systemd or Kubernetes restarts it. Prometheus sees it first
+(`TradewatchPartitionStalled`, on the metrics below).
 
     GET /healthz   200 while the process serves requests
     GET /readyz    200 once assigned and recovered and no partition is stalled, else 503
@@ -48,6 +49,7 @@ class Progress:
         self.topics: frozenset[str] = frozenset()
         self._last: dict[TP, float] = {}
         self._position: dict[TP, int] = {}
+        self._committed: dict[TP, tuple[int | None, float]] = {}
         self._settled_at: float | None = None
         self.stalled: list[tuple[TP, int, float]] = []
 
@@ -60,6 +62,7 @@ class Progress:
         for tp in tps:
             self._last.pop(tp, None)
             self._position.pop(tp, None)
+            self._committed.pop(tp, None)
             self.metrics.forget_partition(tp.topic, tp.partition)
 
     async def check(self, app: Any) -> list[tuple[TP, int, float]]:
@@ -90,13 +93,28 @@ class Progress:
             since = now - max(self._last.get(tp, self._settled_at), self._settled_at)
             if lag > 0 and since >= self.stall_seconds:
                 stalled.append((tp, lag, since))
+                continue
+            # Done but never committed is stuck too: a restart would redo all of it.
+            committed = consumer._committed_offset.get(tp)
+            before, changed_at = self._committed.get(tp, (None, now))
+            if committed != before:
+                changed_at = now
+            self._committed[tp] = (committed, changed_at)
+            done = self._position.get(tp)
+            uncommitted = done - (committed or 0) if done is not None else 0
+            waited = now - max(changed_at, self._settled_at)
+            if uncommitted > 0 and waited >= self.stall_seconds:
+                stalled.append((tp, uncommitted, waited))
         self.stalled = stalled
         return stalled
 
     async def watch(self, app: Any) -> None:
         stalled = await self.check(app)
         if stalled:
-            named = ", ".join(f"{tp.topic}[{tp.partition}] (lag {lag})" for tp, lag, _ in stalled)
+            named = ", ".join(
+                f"{tp.topic}[{tp.partition}] ({behind} not done or not committed)"
+                for tp, behind, _ in stalled
+            )
             self.on_stall(
                 f"no progress for {min(s for _, _, s in stalled):.0f} s on {named}: the worker "
                 "is stuck; exiting so that it is restarted"

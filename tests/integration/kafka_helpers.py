@@ -12,7 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 from kafka.producer.future import RecordMetadata
 from prometheus_client.parser import text_string_to_metric_families
@@ -247,3 +247,52 @@ def wait_until_drained(worker: WorkerProcess, declarations: int, timeout_s: floa
             last, stable_since = observed, time.monotonic()
         time.sleep(0.5)
     raise AssertionError(f"worker did not drain:\n{worker.log_tail()}")
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def generate(tmp_path: Path, *, count: int, days: int, seed: int, rate: int) -> list[bytes]:
+    feed = tmp_path / f"feed-{seed}.jsonl"
+    command = [sys.executable, "-m", "streams", "generate", "--out", str(feed)]
+    command += ["--count", str(count), "--days", str(days), "--seed", str(seed)]
+    command += ["--rate", str(rate)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    return feed.read_bytes().splitlines()
+
+
+def screened(worker: WorkerProcess) -> float:
+    samples = scrape(worker.metrics_url)
+    return metric(samples, "tradewatch_declarations_total", outcome="ok") + metric(
+        samples, "tradewatch_declarations_total", outcome="rejected"
+    )
+
+
+def lag(broker_url: str, group: str, topics: list[str]) -> int:
+    """Messages of these topics the consumer group has not committed yet."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap(broker_url))
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap(broker_url))
+    try:
+        committed = admin.list_group_offsets(group).get(group, {})
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in topics
+            for p in consumer.partitions_for_topic(topic) or ()
+        ]
+        ends = consumer.end_offsets(partitions)
+        return sum(
+            end - (committed[tp].offset if tp in committed else 0) for tp, end in ends.items()
+        )
+    finally:
+        consumer.close()
+        admin.close()
+
+
+def wait_for_no_lag(broker_url: str, group: str, topics: list[str], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    left = lag(broker_url, group, topics)
+    while left > 0:
+        assert time.monotonic() < deadline, f"{left} messages still not committed by {group}"
+        time.sleep(1)
+        left = lag(broker_url, group, topics)

@@ -7,14 +7,12 @@ is 100,000). Each test prints what it injected and counted (run with -s to see i
 
 import os
 import random
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient
 
 from streams.settings import Settings
 from tests.integration.kafka_helpers import (
@@ -24,11 +22,13 @@ from tests.integration.kafka_helpers import (
     consume,
     create_topic,
     free_port,
-    metric,
+    generate,
+    lag,
     offline_buckets,
     offline_run,
     produce,
-    scrape,
+    screened,
+    wait_for_no_lag,
     worker_env,
 )
 
@@ -36,52 +36,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DECLARATIONS = int(os.environ.get("TRADEWATCH_RELIABILITY_DECLARATIONS", "6000"))
 # The suite's 300 s per test, stretched for larger streams (a worker drains ~500-1,000/s here).
 SCALED_TIMEOUT = pytest.mark.timeout(max(300, 120 + DECLARATIONS // 50))
-
-
-def generate(tmp_path: Path, *, count: int, days: int, seed: int, rate: int) -> list[bytes]:
-    feed = tmp_path / f"feed-{seed}.jsonl"
-    command = [sys.executable, "-m", "streams", "generate", "--out", str(feed)]
-    command += ["--count", str(count), "--days", str(days), "--seed", str(seed)]
-    command += ["--rate", str(rate)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT)
-    assert result.returncode == 0, result.stderr
-    return feed.read_bytes().splitlines()
-
-
-def screened(worker: WorkerProcess) -> float:
-    samples = scrape(worker.metrics_url)
-    return metric(samples, "tradewatch_declarations_total", outcome="ok") + metric(
-        samples, "tradewatch_declarations_total", outcome="rejected"
-    )
-
-
-def lag(broker_url: str, group: str, topics: list[str]) -> int:
-    """Messages of these topics the consumer group has not committed yet."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap(broker_url))
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap(broker_url))
-    try:
-        committed = admin.list_group_offsets(group).get(group, {})
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in topics
-            for p in consumer.partitions_for_topic(topic) or ()
-        ]
-        ends = consumer.end_offsets(partitions)
-        return sum(
-            end - (committed[tp].offset if tp in committed else 0) for tp, end in ends.items()
-        )
-    finally:
-        consumer.close()
-        admin.close()
-
-
-def wait_for_no_lag(broker_url: str, group: str, topics: list[str], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    left = lag(broker_url, group, topics)
-    while left > 0:
-        assert time.monotonic() < deadline, f"{left} messages still not committed by {group}"
-        time.sleep(1)
-        left = lag(broker_url, group, topics)
 
 
 def wait_until_settled(

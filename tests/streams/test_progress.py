@@ -16,6 +16,7 @@ class Consumer:
     def __init__(self, ends: dict[TP, int], positions: dict[TP, int]) -> None:
         self.ends = ends
         self.positions = positions
+        self._committed_offset: dict[TP, int] = dict(positions)
 
     def assignment(self) -> set[TP]:
         return set(self.ends)
@@ -61,7 +62,7 @@ def test_a_partition_with_lag_and_no_progress_stops_the_worker_in_one_line() -> 
     clock.now += 2
     asyncio.run(progress.watch(app))
     [line] = stops
-    assert "customs.declarations[0] (lag 400)" in line and "[1]" not in line
+    assert "customs.declarations[0] (400 not done" in line and "[1]" not in line
     assert "\n" not in line
     labels = {"topic": "customs.declarations", "partition": "0"}
     assert registry.get_sample_value("tradewatch_partition_lag", labels) == 400
@@ -70,9 +71,10 @@ def test_a_partition_with_lag_and_no_progress_stops_the_worker_in_one_line() -> 
 def test_progress_rebalances_and_recovery_keep_the_watchdog_quiet() -> None:
     progress, app, clock, stops, _ = setup()
     asyncio.run(progress.watch(app))
-    for _ in range(10):  # a batch finished every 30 s: slow, not stuck
+    for n in range(10):  # a batch finished every 30 s: slow, not stuck
         clock.now += 30
-        progress.advanced(DECLARATIONS, 150)
+        progress.advanced(DECLARATIONS, 150 + n)
+        app.consumer._committed_offset[DECLARATIONS] = 150 + n  # and committed
         asyncio.run(progress.watch(app))
     app.rebalancing = True  # a long rebalance, then a long table recovery, do not count
     clock.now += 500
@@ -98,3 +100,17 @@ def test_a_stalled_worker_is_not_ready() -> None:
     assert not ready and body["stalled"] == ["customs.declarations[0]"]
     app.rebalancing = True
     assert progress.readiness(app)[0] is False
+
+
+def test_work_done_but_never_committed_stops_the_worker() -> None:
+    progress, app, clock, stops, _ = setup()
+    asyncio.run(progress.watch(app))
+    progress.advanced(DECLARATIONS, 499)  # everything done...
+    for _ in range(5):
+        clock.now += 10
+        asyncio.run(progress.watch(app))  # ...but the committed offset stays at 100
+    assert stops == []
+    clock.now += 11
+    asyncio.run(progress.watch(app))
+    [line] = stops
+    assert "customs.declarations[0] (400 not done or not committed)" in line
