@@ -1,17 +1,20 @@
-"""End-to-end numbers against the local broker, on one generated feed:
-
-1. worker throughput: N declarations preloaded, one worker drains them (every rule and window on;
-   done when the window stage has also read every frame the screening sent);
-2. the ceiling: a plain aiokafka getmany loop that only reads and parses the same topic;
-3. end-to-end latency at a fixed input rate: produce time to the alert on the alert topic;
-4. the worker's peak RSS, and its RSS with a million window keys (restored from a changelog the
-   benchmark writes), with the state size per million keys;
-5. offline backtest throughput on the same file.
+"""End-to-end numbers against the local broker, each printed beside its target (issue 16).
 
     scripts/kafka-local start
-    .venv/bin/python benchmarks/bench_pipeline.py [--count 1000000] [--latency-rate 5000]
+    .venv/bin/python benchmarks/bench_pipeline.py [--count 200000] [--only worker --only noop]
 
-Prints a table and writes benchmarks/results.json. Asserts nothing.
+On one generated feed (60 days of declared time), in one run:
+- noop: faust's delivery ceiling, an agent that does nothing on the worker's own faust App
+  (whole fetched batches per event), and faust's per-message delivery for comparison;
+- worker: one worker drains the feed from one partition, every rule and window on; done when
+  the window stage has counted every declaration; its ratio to the no-op ceiling;
+- backtest: `tradewatch backtest` over the same file;
+- latency: produce time to alert time while producing at a fixed rate (default 5,000/s, 60 s);
+- state: a worker restoring a changelog of a million window keys: time, and RSS afterwards, on
+  the default store and on memory://;
+- scale: the feed on 6 partitions, one worker against two in one group;
+- stages: benchmarks/bench_stages.py (µs per declaration of each stage of the core).
+Prints each phase as it ends, then the table; writes benchmarks/results.json. Asserts nothing.
 """
 
 import argparse
@@ -30,51 +33,68 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[1]
-TARGETS = {
+sys.path.insert(0, str(ROOT))
+
+# (measure, op, target): the issue's targets.
+TARGETS: dict[str, tuple[str, float]] = {
+    "noop_batch_per_s": (">=", 20_000),
     "worker_per_s": (">=", 15_000),
-    "worker_to_ceiling": (">=", 0.5),
-    "latency_p99_ms": ("<=", 100),
-    "worker_rss_1m_keys_mb": ("<=", 500),
+    "worker_to_noop": (">=", 0.8),
     "backtest_per_s": (">=", 50_000),
+    "latency_p99_ms": ("<=", 100),
+    "restore_1m_keys_s": ("<=", 30),
+    "rss_1m_keys_default_store_mb": ("<=", 500),
+    "scale_2_workers_speedup": (">=", 1.6),
 }
 
 
-def generate(work: Path, count: int, seed: int, rate: int | None = None) -> list[bytes]:
-    out = work / f"feed-{seed}.jsonl"
+def generate(work: Path, count: int, seed: int, rate: float | None = None) -> Path:
+    out = work / f"feed-{seed}-{count}.jsonl"
     command = [sys.executable, "-m", "streams", "generate", "--out", str(out)]
     command += ["--count", str(count), "--days", "60", "--seed", str(seed)]
     if rate is not None:
         command += ["--rate", str(rate)]
     subprocess.run(command, check=True, capture_output=True, cwd=ROOT)
-    return out.read_bytes().splitlines()
+    return out
 
 
-def create_topic(bootstrap: list[str], topic: str, config: dict[str, str] | None = None) -> None:
+def create_topic(bootstrap: list[str], topic: str, partitions: int = 1, **config: str) -> None:
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:
-        admin.create_topics([NewTopic(topic, 1, 1, topic_configs=config or {})])
+        admin.create_topics([NewTopic(topic, partitions, 1, topic_configs=config)])
     finally:
         admin.close()
 
 
-def produce(bootstrap: list[str], topic: str, records: list[tuple[bytes | None, bytes]]) -> float:
+def produce(
+    bootstrap: list[str], topic: str, records: Iterator[tuple[bytes | None, bytes]]
+) -> tuple[int, float]:
     producer = KafkaProducer(
         bootstrap_servers=bootstrap, acks=1, linger_ms=20, batch_size=256 * 1024
     )
     started = time.perf_counter()
+    sent = 0
     for key, value in records:
         producer.send(topic, key=key, value=value)
+        sent += 1
     producer.flush()
     producer.close()
-    return time.perf_counter() - started
+    return sent, time.perf_counter() - started
+
+
+def keyed(lines: list[bytes]) -> Iterator[tuple[bytes | None, bytes]]:
+    """Declarations keyed by id, as a feed spread over partitions would be."""
+    for line in lines:
+        yield orjson.loads(line)["declaration_id"].encode(), line
 
 
 async def raw_ceiling(bootstrap: list[str], topic: str, count: int) -> float:
@@ -113,13 +133,14 @@ def samples(url: str) -> dict[str, float]:
     return totals
 
 
-def end_offsets(bootstrap: list[str], topic: str) -> int:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
-    try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
-        return sum(consumer.end_offsets(partitions).values())
-    finally:
-        consumer.close()
+def labelled(url: str, name: str, **labels: str) -> float:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        text = response.read().decode()
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return 0.0
 
 
 def rss_mb(pid: int, field: str) -> float:
@@ -127,6 +148,33 @@ def rss_mb(pid: int, field: str) -> float:
         if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def env_for(broker: str, work: Path, name: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEWATCH_")}
+    env.update(
+        {
+            "TRADEWATCH_BROKER_URL": broker,
+            "TRADEWATCH_APP_ID": name,
+            "TRADEWATCH_TOPIC_DECLARATIONS": f"{name}.declarations",
+            "TRADEWATCH_TOPIC_ALERTS": f"{name}.alerts",
+            "TRADEWATCH_TOPIC_DEAD_LETTER": f"{name}.dlq",
+            "TRADEWATCH_TOPIC_PARTITIONS": "1",
+            "TRADEWATCH_METRICS_PORT": str(free_port()),
+            "TRADEWATCH_DATA_DIR": str(work / name),
+            "TRADEWATCH_LOG_LEVEL": "info",
+        }
+    )
+    env.update(extra)
+    return env
 
 
 @dataclass
@@ -146,46 +194,34 @@ class Worker:
                     return
             except OSError:
                 pass
-            time.sleep(1.0)  # (parsing the metrics page costs the worker CPU it shares)
+            time.sleep(0.5)  # (parsing the metrics page costs the worker CPU it shares)
         raise TimeoutError(f"worker {self.name}: not there after {timeout:.0f} s")
 
 
 @contextmanager
 def worker(
-    broker: str, work: Path, name: str, profile: Path | None = None, store: str = "memory://"
+    env: dict[str, str], work: Path, log: str, profile: Path | None = None
 ) -> Iterator[Worker]:
-    port = 16000 + (os.getpid() + len(name) * 7 + hash(name)) % 2000
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADEWATCH_")}
-    env.update(
-        {
-            "TRADEWATCH_BROKER_URL": broker,
-            "TRADEWATCH_APP_ID": name,
-            "TRADEWATCH_TOPIC_DECLARATIONS": f"{name}.declarations",
-            "TRADEWATCH_TOPIC_ALERTS": f"{name}.alerts",
-            "TRADEWATCH_TOPIC_DEAD_LETTER": f"{name}.dlq",
-            "TRADEWATCH_TOPIC_PARTITIONS": "1",
-            "TRADEWATCH_METRICS_PORT": str(port),
-            "TRADEWATCH_DATA_DIR": str(work / name),
-            "TRADEWATCH_LOG_LEVEL": "info",  # into its own log file
-            "TRADEWATCH_STORE": store,
-        }
-    )
     process = subprocess.Popen(
         [sys.executable, "-m", "streams", "worker"],
         env=env,
-        stdout=(work / f"{name}.log").open("wb"),
+        stdout=(work / log).open("wb"),
         stderr=subprocess.STDOUT,
     )
     spy = None
     if profile is not None:
         spy = subprocess.Popen(
-            ["py-spy", "record", "--pid", str(process.pid), "--format", "raw", "--rate", "200",
-             "--output", str(profile)],
+            [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(process.pid),
+             "--format", "raw", "--rate", "200", "--output", str(profile)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
     try:
-        yield Worker(name, process.pid, f"http://127.0.0.1:{port}/metrics")
+        yield Worker(
+            env["TRADEWATCH_APP_ID"],
+            process.pid,
+            f"http://127.0.0.1:{env['TRADEWATCH_METRICS_PORT']}/metrics",
+        )
     finally:
         if spy is not None:
             spy.send_signal(2)
@@ -194,57 +230,148 @@ def worker(
         process.wait(timeout=60)
 
 
-def throughput(args: argparse.Namespace, work: Path, lines: list[bytes]) -> dict[str, float]:
-    bootstrap = args.bootstrap
-    name = f"bench{uuid.uuid4().hex[:8]}"
-    topic = f"{name}.declarations"
-    create_topic(bootstrap, topic)
-    produce_s = produce(bootstrap, topic, [(None, line) for line in lines])
-    ceiling = asyncio.run(raw_ceiling(bootstrap, topic, len(lines)))
-    with worker(args.broker, work, name, args.profile) as running:
-        running.wait_for(lambda m: m.get("tradewatch_declarations_total", 0) > 0, 120)
-        first_at = time.perf_counter()
-        first_seen = running.metrics()["tradewatch_declarations_total"]
-        # Done when every declaration is screened and every observation frame the screening
-        # sent has been through the window stage: the whole worker, not its first agent.
-        running.wait_for(lambda m: m["tradewatch_declarations_total"] >= len(lines), 7200)
-        screened_at = time.perf_counter()
-        time.sleep(0.5)  # the last batch's frames
-        frames = end_offsets(bootstrap, f"{name}-observations")
-        running.wait_for(
-            lambda m: m.get("tradewatch_window_processing_seconds_count", 0) >= frames, 7200
+def drained(count: int) -> Callable[[dict[str, float]], bool]:
+    """Every declaration screened, and counted by the window stage (one observation each of
+    subheading × unit)."""
+
+    def check(metrics: dict[str, float]) -> bool:
+        return (
+            metrics.get("tradewatch_declarations_total", 0) >= count
+            and metrics.get("tradewatch_window_observations_total", 0) >= 3 * count
         )
-        done_at = time.perf_counter()
-        peak = rss_mb(running.pid, "VmHWM")
-    rate = (len(lines) - first_seen) / max(done_at - first_at, 1e-9)
+
+    return check
+
+
+# -- phases -------------------------------------------------------------------------------
+
+
+def phase_noop(args: argparse.Namespace, work: Path, feed: Path) -> dict[str, Any]:
+    lines = feed.read_bytes().splitlines()
+    name = f"noop{uuid.uuid4().hex[:8]}"
+    topic = f"{name}.declarations"
+    create_topic(args.bootstrap, topic)
+    sent, produce_s = produce(args.bootstrap, topic, ((None, line) for line in lines))
+    results: dict[str, Any] = {"produce_per_s": round(sent / produce_s)}
+    results["raw_aiokafka_per_s"] = round(asyncio.run(raw_ceiling(args.bootstrap, topic, sent)))
+    for mode in ("batch", "plain"):
+        out = work / f"noop-{mode}.txt"
+        env = env_for(args.broker, work, f"{name}{mode}", TRADEWATCH_TOPIC_DECLARATIONS=topic)
+        env.update({"NOOP_COUNT": str(sent), "NOOP_OUT": str(out)})
+        subprocess.run(
+            [sys.executable, str(ROOT / "benchmarks" / "noop_agent.py"), mode, "worker"],
+            env=env,
+            timeout=1200,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        results[f"noop_{mode}_per_s"] = int(out.read_text()) if out.exists() else None
+    return results
+
+
+def drain(
+    args: argparse.Namespace, work: Path, lines: list[bytes], partitions: int, workers: int
+) -> dict[str, Any]:
+    """Preload the feed, start `workers` workers in one group, time until the window stage has
+    counted every declaration."""
+    name = f"drain{uuid.uuid4().hex[:8]}"
+    topic = f"{name}.declarations"
+    create_topic(args.bootstrap, topic, partitions)
+    records = keyed(lines) if partitions > 1 else ((None, line) for line in lines)
+    produce(args.bootstrap, topic, records)
+    envs = [
+        env_for(
+            args.broker, work, name, TRADEWATCH_TOPIC_PARTITIONS=str(partitions),
+            TRADEWATCH_DATA_DIR=str(work / f"{name}-{n}"),
+        )
+        for n in range(workers)
+    ]  # fmt: skip
+    started = None
+    with contextlib_exit_stack() as stack:
+        running = [
+            stack.enter_context(
+                worker(
+                    env, work, f"{name}-{n}.log", args.profile if n == 0 and workers == 1 else None
+                )
+            )
+            for n, env in enumerate(envs)
+        ]
+        for w in running:
+            w.wait_for(lambda m: "tradewatch_declarations_total" in m, 120)
+        deadline = time.monotonic() + 3600
+        while time.monotonic() < deadline:
+            totals = [w.metrics() for w in running]
+            screened = sum(t.get("tradewatch_declarations_total", 0) for t in totals)
+            if started is None and screened > 0:
+                started, first = time.perf_counter(), screened
+            if drained(len(lines))(
+                {
+                    "tradewatch_declarations_total": screened,
+                    "tradewatch_window_observations_total": sum(
+                        t.get("tradewatch_window_observations_total", 0) for t in totals
+                    ),
+                }
+            ):
+                break
+            time.sleep(0.5)
+        assert started is not None
+        seconds = time.perf_counter() - started
+        peak = max(rss_mb(w.pid, "VmHWM") for w in running)
+    return {"per_s": round((len(lines) - first) / seconds), "peak_rss_mb": round(peak)}
+
+
+def contextlib_exit_stack() -> Any:
+    import contextlib
+
+    return contextlib.ExitStack()
+
+
+def phase_worker(args: argparse.Namespace, work: Path, feed: Path) -> dict[str, Any]:
+    lines = feed.read_bytes().splitlines()
+    result = drain(args, work, lines, partitions=1, workers=1)
+    return {"worker_per_s": result["per_s"], "worker_peak_rss_mb": result["peak_rss_mb"]}
+
+
+def phase_scale(args: argparse.Namespace, work: Path, feed: Path) -> dict[str, Any]:
+    lines = feed.read_bytes().splitlines()
+    one = drain(args, work, lines, partitions=6, workers=1)
+    two = drain(args, work, lines, partitions=6, workers=2)
     return {
-        "produce_per_s": round(len(lines) / produce_s),
-        "raw_ceiling_per_s": round(ceiling),
-        "screening_only_per_s": round((len(lines) - first_seen) / (screened_at - first_at)),
-        "observation_frames": frames,
-        "worker_per_s": round(rate),
-        "worker_to_ceiling": round(rate / ceiling, 4),
-        "worker_peak_rss_mb": round(peak),
+        "scale_1_worker_6_partitions_per_s": one["per_s"],
+        "scale_2_workers_6_partitions_per_s": two["per_s"],
+        "scale_2_workers_speedup": round(two["per_s"] / one["per_s"], 2),
     }
 
 
-def latency(args: argparse.Namespace, work: Path, lines: list[bytes]) -> dict[str, float]:
+def phase_backtest(args: argparse.Namespace, work: Path, feed: Path) -> dict[str, Any]:
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "streams", "backtest", str(feed), "--out",
+         str(work / "alerts.jsonl"), "--quiet"],
+        check=True, capture_output=True, cwd=ROOT,
+    )  # fmt: skip
+    count = sum(1 for _ in feed.open("rb"))
+    return {"backtest_per_s": round(count / (time.perf_counter() - started))}
+
+
+def phase_latency(args: argparse.Namespace, work: Path, _: Path) -> dict[str, Any]:
     """Produce at a fixed rate and time each alert from its declaration's send to its arrival.
 
     The alert's trigger is the declaration that crossed (window rules) or the one declaration
     it is about. A worker that cannot keep up with the rate shows it here as a growing tail."""
-    bootstrap = args.bootstrap
+    count = int(args.latency_rate * args.latency_seconds)
+    lines = generate(work, count, seed=2, rate=400).read_bytes().splitlines()
     name = f"lat{uuid.uuid4().hex[:8]}"
-    create_topic(bootstrap, f"{name}.declarations")
-    create_topic(bootstrap, f"{name}.alerts")
-    count = min(len(lines), int(args.latency_rate * args.latency_seconds))
+    env = env_for(args.broker, work, name)
+    create_topic(args.bootstrap, f"{name}.declarations")
+    create_topic(args.bootstrap, f"{name}.alerts")
     sent_at: dict[str, float] = {}
-    arrived: list[tuple[float, dict[str, object]]] = []
+    arrived: list[tuple[float, dict[str, Any]]] = []
     stop = threading.Event()
 
     def read_alerts() -> None:
         consumer = KafkaConsumer(
-            f"{name}.alerts", bootstrap_servers=bootstrap, auto_offset_reset="earliest"
+            f"{name}.alerts", bootstrap_servers=args.bootstrap, auto_offset_reset="earliest"
         )
         while not stop.is_set():
             for records in consumer.poll(timeout_ms=50).values():
@@ -252,21 +379,20 @@ def latency(args: argparse.Namespace, work: Path, lines: list[bytes]) -> dict[st
                 arrived.extend((now, orjson.loads(r.value)) for r in records)
         consumer.close()
 
-    with worker(args.broker, work, name) as running:
+    with worker(env, work, f"{name}.log") as running:
         running.wait_for(lambda m: "tradewatch_declarations_total" in m, 120)
         time.sleep(3)  # partitions assigned
         idle_rss = rss_mb(running.pid, "VmRSS")
         reader = threading.Thread(target=read_alerts, daemon=True)
         reader.start()
-        producer = KafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=0)
+        producer = KafkaProducer(bootstrap_servers=args.bootstrap, acks=1, linger_ms=0)
         tick = 0.01
-        per_tick = args.latency_rate * tick
         started = time.perf_counter()
         owed = 0.0
         index = 0
-        while index < count:
-            owed += per_tick
-            while owed >= 1 and index < count:
+        while index < len(lines):
+            owed += args.latency_rate * tick
+            while owed >= 1 and index < len(lines):
                 line = lines[index]
                 sent_at[orjson.loads(line)["declaration_id"]] = time.time()
                 producer.send(f"{name}.declarations", value=line)
@@ -278,7 +404,7 @@ def latency(args: argparse.Namespace, work: Path, lines: list[bytes]) -> dict[st
                 time.sleep(pause)
         sent_s = time.perf_counter() - started
         producer.close()
-        running.wait_for(lambda m: m["tradewatch_declarations_total"] >= count, 600)
+        running.wait_for(drained(len(lines)), 600)
         time.sleep(3)
         stop.set()
         reader.join(timeout=10)
@@ -292,150 +418,144 @@ def latency(args: argparse.Namespace, work: Path, lines: list[bytes]) -> dict[st
             latencies.append((arrival - sent_at[trigger]) * 1000)
     latencies.sort()
 
-    def pct(q: float) -> float:
+    def pct(q: float) -> float | None:
         if not latencies:
-            return float("nan")
+            return None
         return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))], 1)
 
     return {
         "worker_rss_idle_mb": round(idle_rss),
         "latency_rate_asked": args.latency_rate,
-        "latency_rate_sent": round(count / sent_s),
+        "latency_rate_sent": round(len(lines) / sent_s),
         "latency_alerts": len(latencies),
         "latency_p50_ms": pct(0.50),
         "latency_p99_ms": pct(0.99),
         "latency_p999_ms": pct(0.999),
-        "latency_max_ms": round(latencies[-1], 1) if latencies else float("nan"),
     }
 
 
-def state(args: argparse.Namespace, work: Path, lines: list[bytes]) -> dict[str, float]:
-    """A worker with a million window keys: write a changelog of that many real encoded states
-    (sampled from an offline run of the feed, under distinct keys), start a worker on it, and
-    read its RSS once the table is restored and it screens again."""
-    sys.path.insert(0, str(ROOT))
-    from streams.decoding import SourceRef
-    from streams.offline import OfflinePipeline
+def phase_state(args: argparse.Namespace, work: Path, feed: Path) -> dict[str, Any]:
+    """Workers with a million window keys: write a changelog of that many real encoded states
+    (sampled from an offline run of the feed, under distinct keys), start a worker on it, time
+    the restore and read its RSS once it screens again; on the default store and memory://."""
+    from alerts.windows.codec import encode_state
+    from streams.offline import offline_pipeline
     from streams.settings import Settings
 
-    pipeline = OfflinePipeline(Settings(topic_partitions=1))
-    for offset, raw in enumerate(lines[:20_000]):
-        pipeline.feed(raw, SourceRef("bench", 0, offset))
-    sampled = [(k, s.encode()) for k, s in pipeline.store.states.items()]
-    mean_bytes = statistics.mean(len(k) + len(v) for k, v in sampled)
-
-    name = f"keys{uuid.uuid4().hex[:8]}"
-    changelog = f"{name}-window-state-changelog"
-    create_topic(args.bootstrap, changelog, {"cleanup.policy": "compact"})
-    records = (
-        (key + b"#" + str(n).encode(), value)
-        for n, (key, value) in ((n, sampled[n % len(sampled)]) for n in range(args.keys))
-    )
-    produce(args.bootstrap, changelog, list(records))
-    log = work / f"{name}.log"
-    with worker(args.broker, work, name, store=args.store) as running:
-        started = time.perf_counter()
-        running.wait_for(lambda m: "tradewatch_declarations_total" in m, 600)
-        produce(args.bootstrap, f"{name}.declarations", [(None, line) for line in lines[:200]])
-        deadline = time.monotonic() + 1800
-        while "Worker ready" not in log.read_text(errors="replace"):  # faust's recovery is done
-            if time.monotonic() > deadline:
-                raise TimeoutError("the worker did not finish restoring its table")
-            time.sleep(1)
-        restored_s = time.perf_counter() - started
-        time.sleep(3)
-        rss = rss_mb(running.pid, "VmRSS")
-        peak = rss_mb(running.pid, "VmHWM")
-        try:  # does it go on screening after a restore that long?
-            running.wait_for(lambda m: m.get("tradewatch_window_keys", 0) >= args.keys, 120)
-            screens_after = "yes"
-        except TimeoutError:
-            screens_after = "NO (idle after 'Worker ready')"
-    # Scaled to a million keys above the RSS of a worker holding none (one run, as measured).
-    idle = rss_mb_idle(args, work)
-    return {
-        "window_keys_restored": args.keys,
-        "worker_rss_at_keys_mb": round(rss),
-        "worker_peak_rss_at_keys_mb": round(peak),
-        "worker_rss_1m_keys_mb": round(idle + (rss - idle) * 1_000_000 / args.keys),
-        "state_bytes_per_key": round(mean_bytes),
-        "restore_1m_keys_s": round(restored_s * 1_000_000 / args.keys, 1),
-        "screens_after_restore": screens_after,
-        "store": args.store,
+    lines = feed.read_bytes().splitlines()
+    pipeline = offline_pipeline(Settings())
+    for start in range(0, min(len(lines), 20_000), 1000):
+        pipeline.feed_batch(
+            [(line, n) for n, line in enumerate(lines[start : start + 1000], start)]
+        )
+    sampled = [(k, encode_state(e.state)) for k, e in pipeline.store.entries.items()]
+    results: dict[str, Any] = {
+        "state_bytes_per_key": round(statistics.mean(len(k) + len(v) for k, v in sampled))
     }
+    default_store = Settings().store
+    for label, store in (("default_store", default_store), ("memory", "memory://")):
+        name = f"keys{uuid.uuid4().hex[:8]}"
+        changelog = f"{name}-window-state-changelog"
+        create_topic(args.bootstrap, changelog, 1, **{"cleanup.policy": "compact"})
+        produce(
+            args.bootstrap,
+            changelog,
+            (
+                (key + b"#%d" % n, value)
+                for n, (key, value) in ((n, sampled[n % len(sampled)]) for n in range(args.keys))
+            ),
+        )
+        env = env_for(args.broker, work, name, TRADEWATCH_STORE=store)
+        log = work / f"{name}.log"
+        with worker(env, work, f"{name}.log") as running:
+            started = time.perf_counter()
+            deadline = time.monotonic() + 1800
+            while "Worker ready" not in log.read_text(errors="replace"):
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the worker did not finish restoring its table")
+                time.sleep(0.2)
+            restored_s = time.perf_counter() - started
+            produce(args.bootstrap, f"{name}.declarations", ((None, line) for line in lines[:200]))
+            running.wait_for(drained(200), 120)
+            rss = rss_mb(running.pid, "VmRSS")
+            peak = rss_mb(running.pid, "VmHWM")
+        scale = 1_000_000 / args.keys
+        results[f"restore_1m_keys_{label}_s"] = round(restored_s * scale, 1)
+        results[f"rss_1m_keys_{label}_mb"] = round(rss)  # measured at args.keys
+        results[f"peak_rss_1m_keys_{label}_mb"] = round(peak)
+    results["restore_1m_keys_s"] = results["restore_1m_keys_default_store_s"]
+    results["store_default"] = default_store
+    return results
 
 
-def rss_mb_idle(args: argparse.Namespace, work: Path) -> float:
-    with worker(args.broker, work, f"idle{uuid.uuid4().hex[:8]}") as running:
-        running.wait_for(lambda m: "tradewatch_declarations_total" in m, 120)
-        time.sleep(3)
-        return rss_mb(running.pid, "VmRSS")
-
-
-def backtest(work: Path, count: int) -> dict[str, float]:
-    started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "streams", "backtest", str(work / "feed-1.jsonl"),
-         "--out", str(work / "alerts.jsonl"), "--quiet"],
-        check=True,
-        capture_output=True,
-        cwd=ROOT,
+def phase_stages(args: argparse.Namespace, work: Path, feed: Path) -> dict[str, Any]:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_stages.py"), "--count", "100000"],
+        capture_output=True, text=True, cwd=ROOT, check=True,
     )  # fmt: skip
-    return {"backtest_per_s": round(count / (time.perf_counter() - started))}
+    print(result.stdout, flush=True)
+    stages: dict[str, Any] = {}
+    for line in result.stdout.splitlines():
+        parts = line.rsplit(None, 3)
+        if len(parts) == 4 and parts[3] in ("yes", "NO"):
+            stages[f"stage_{parts[0].strip().replace(' + ', '_').replace(' ', '_')}_us"] = float(
+                parts[1]
+            )
+    return stages
+
+
+PHASES: dict[str, Callable[[argparse.Namespace, Path, Path], dict[str, Any]]] = {
+    "noop": phase_noop,
+    "worker": phase_worker,
+    "backtest": phase_backtest,
+    "latency": phase_latency,
+    "state": phase_state,
+    "scale": phase_scale,
+    "stages": phase_stages,
+}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=1_000_000, help="declarations preloaded")
+    parser.add_argument("--count", type=int, default=200_000, help="declarations in the feed")
     parser.add_argument("--broker", default="kafka://127.0.0.1:9092")
     parser.add_argument("--latency-rate", type=float, default=5000.0, help="declarations/s")
-    parser.add_argument("--latency-seconds", type=float, default=30.0)
+    parser.add_argument("--latency-seconds", type=float, default=60.0)
     parser.add_argument("--keys", type=int, default=1_000_000, help="window keys restored")
-    parser.add_argument(
-        "--store", default="memory://", help="table store of the million-key worker"
-    )
-    parser.add_argument(
-        "--only", choices=["throughput", "latency", "state", "backtest"], action="append"
-    )
-    parser.add_argument(
-        "--profile", type=Path, help="py-spy the throughput worker (raw folded stacks)"
-    )
+    parser.add_argument("--only", choices=sorted(PHASES), action="append")
+    parser.add_argument("--profile", type=Path, help="py-spy the worker phase (folded stacks)")
     args = parser.parse_args()
     args.bootstrap = args.broker.removeprefix("kafka://").split(";")
     work = Path(tempfile.mkdtemp(prefix="tradewatch-bench-"))
-    phases = args.only or ["throughput", "latency", "state", "backtest"]
-
     started = time.perf_counter()
-    lines = generate(work, args.count, seed=1)
-    results: dict[str, float | str] = {
-        "declarations": len(lines),
-        "generate_per_s": round(len(lines) / (time.perf_counter() - started)),
+    feed = generate(work, args.count, seed=1)
+    results: dict[str, Any] = {
+        "declarations": sum(1 for _ in feed.open("rb")),
+        "generate_per_s": round(args.count / (time.perf_counter() - started)),
     }
-    runs = {"throughput": throughput, "latency": latency, "state": state}
-    for phase in phases:
+    for phase in args.only or list(PHASES):
         try:
-            if phase == "backtest":
-                part = backtest(work, len(lines))
-            elif phase == "latency":
-                # A feed dense in scenarios, so that the tail percentiles rest on enough alerts.
-                count = int(args.latency_rate * args.latency_seconds)
-                part = latency(args, work, generate(work, count, seed=2, rate=400))
-            else:
-                part = runs[phase](args, work, lines)
+            part = PHASES[phase](args, work, feed)
         except Exception as exc:  # one phase failing must not lose the others' numbers
             part = {f"{phase}_failed": f"{type(exc).__name__}: {exc}"}
         print(f"{phase}: {json.dumps(part)}", flush=True)
         results |= part
+    if results.get("worker_per_s") and results.get("noop_batch_per_s"):
+        results["worker_to_noop"] = round(results["worker_per_s"] / results["noop_batch_per_s"], 3)
 
-    print(f"{'measure':<28}{'value':>14}{'target':>12}  met")
+    print(f"\n{'measure':<40}{'value':>14}{'target':>12}  met")
     for key, value in results.items():
         rule = TARGETS.get(key)
-        met = ""
-        if rule is not None and isinstance(value, int | float):
+        met, shown = "", ""
+        if rule is not None:
             op, target = rule
-            met = "yes" if (value >= target if op == ">=" else value <= target) else "NO"
-        shown = f"{op} {target}" if rule else ""
-        print(f"{key:<28}{value:>14}{shown:>12}  {met}")
+            shown = f"{op} {target:g}"
+            if isinstance(value, int | float):
+                met = "yes" if (value >= target if op == ">=" else value <= target) else "NO"
+        print(f"{key:<40}{value!s:>14}{shown:>12}  {met}")
+    for key, (op, target) in TARGETS.items():
+        if key not in results:
+            print(f"{key:<40}{'not measured':>14}{f'{op} {target:g}':>12}")
     out = ROOT / "benchmarks" / "results.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"(written to {out.relative_to(ROOT)}; work files in {work})")

@@ -118,7 +118,7 @@ def rocksdb_options(settings: Settings) -> dict[str, int]:
     }
 
 
-def _batch_topic(app: faust.App, name: str, settings: Settings, internal: bool) -> BatchTopic:
+def batch_topic(app: faust.App, name: str, settings: Settings, internal: bool) -> BatchTopic:
     # Bytes in, bytes out: faust never decodes untrusted input itself (README, wire contract).
     return BatchTopic(
         app,
@@ -131,6 +131,42 @@ def _batch_topic(app: faust.App, name: str, settings: Settings, internal: bool) 
         replicas=settings.topic_replication_factor,
         internal=internal,
     )
+
+
+def faust_app(settings: Settings, batch_topics: set[str]) -> faust.App:
+    """The faust App as the worker configures it, delivering these topics a fetched batch at
+    a time (the benchmark's do-nothing agent runs on exactly this)."""
+    app = faust.App(
+        settings.app_id,
+        env={},  # only TRADEWATCH_* settings configure tradewatch
+        broker=settings.broker_url,
+        broker_credentials=faust_credentials(settings),
+        store=settings.store,
+        datadir=str(settings.data_dir),
+        autodiscover=False,
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication_factor,
+        topic_allow_declare=True,
+        web_enabled=True,
+        web_bind=settings.metrics_host,
+        web_host=settings.metrics_host,
+        web_port=settings.metrics_port,
+        producer_max_request_size=max_request_bytes(settings),
+        producer_max_batch_size=256 * 1024,
+        consumer_max_fetch_size=max(4_194_304, settings.max_message_bytes * 2),
+        broker_max_poll_records=settings.batch_max,
+        # Events are whole fetched batches: a few buffered per partition are plenty.
+        stream_buffer_maxsize=8,
+        stream_wait_empty=False,
+        # A worker that dies holds its partitions until the session times out.
+        broker_session_timeout=settings.session_timeout_seconds,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout_seconds / 3),
+        # Windows expire in event time inside the state (alerts/windows/state.py); faust's own
+        # wall-clock window expiry is not used.
+        table_cleanup_interval=3600.0,
+    )
+    app.transport = BatchTransport(app, batch_topics)
+    return app
 
 
 def create_app(
@@ -149,47 +185,16 @@ def create_app(
     metrics.watch_text_cache(core.catalogue.lexicon)
 
     request_bytes = max_request_bytes(settings)
-    app = faust.App(
-        settings.app_id,
-        env={},  # only TRADEWATCH_* settings configure tradewatch
-        broker=settings.broker_url,
-        broker_credentials=faust_credentials(settings),
-        store=settings.store,
-        datadir=str(settings.data_dir),
-        autodiscover=False,
-        topic_partitions=settings.topic_partitions,
-        topic_replication_factor=settings.topic_replication_factor,
-        topic_allow_declare=True,
-        web_enabled=True,
-        web_bind=settings.metrics_host,
-        web_host=settings.metrics_host,
-        web_port=settings.metrics_port,
-        producer_max_request_size=request_bytes,
-        producer_max_batch_size=256 * 1024,
-        consumer_max_fetch_size=max(4_194_304, settings.max_message_bytes * 2),
-        broker_max_poll_records=settings.batch_max,
-        # Events are whole fetched batches: a few buffered per partition are plenty.
-        stream_buffer_maxsize=8,
-        stream_wait_empty=False,
-        # A worker that dies holds its partitions until the session times out.
-        broker_session_timeout=settings.session_timeout_seconds,
-        broker_heartbeat_interval=min(3.0, settings.session_timeout_seconds / 3),
-        # Windows expire in event time inside the state (alerts/windows/state.py); faust's own
-        # wall-clock window expiry is not used.
-        table_cleanup_interval=3600.0,
-    )
     observations_topic = settings.observations_topic
     changelog_topic = settings.changelog_topic
-    app.transport = BatchTransport(
-        app, {settings.topic_declarations, observations_topic, changelog_topic}
-    )
+    app = faust_app(settings, {settings.topic_declarations, observations_topic, changelog_topic})
     setup_prometheus_sensors(app, registry=registry, name_prefix="faust")
     progress = Progress(metrics, settings.stall_seconds)
     # Watched: the agents' inputs (a table's changelog is only read while it is restored).
     progress.attach(app, frozenset({settings.topic_declarations, observations_topic}))
 
-    declarations = _batch_topic(app, settings.topic_declarations, settings, internal=False)
-    observations = _batch_topic(app, observations_topic, settings, internal=True)
+    declarations = batch_topic(app, settings.topic_declarations, settings, internal=False)
+    observations = batch_topic(app, observations_topic, settings, internal=True)
     table: BatchTable = app.tables.add(  # type: ignore[assignment]
         BatchTable(
             app,
@@ -316,7 +321,9 @@ def create_app(
     async def on_revoked(sender: Any, revoked: set[TP], **_: Any) -> None:
         ours = {tp.partition for tp in revoked if tp.topic == observations_topic}
         if ours and window_agent:
-            windows().forget(ours)
+            agent = windows()
+            async with agent.lock:  # not in the middle of a frame or a checkpoint
+                agent.forget(ours)
 
     app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]
     app.agent(declarations, name="screen_declarations", concurrency=1)(screen_declarations)

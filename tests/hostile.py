@@ -90,5 +90,14 @@ def hostile_batch(seed: int, count: int) -> list[bytes]:
                 importer={"name": "OOO \u202eTekh\u200bkrim\x1b[2J", "country": "RU"},
             )
         ),
+        # Evasions that once passed as valid: codes in other digits and letters, a duplicate
+        # key hiding the rifle, epoch text as a date, a value that overflows in dollars.
+        lambda: encode(
+            declaration_dict(hs_code=rng.choice(["٩٣٠٣٢٠", "۹۳۰۳۲۰", "९३०३२०", "９３０３２０"]))
+        ),
+        lambda: encode(declaration_dict(destination_country=rng.choice(["ＲＵ", "РУ"]))),
+        lambda: encode(declaration_dict(hs_code="930320"))[:-1] + b', "hs_code": "950300"}',
+        lambda: encode(declaration_dict(declared_at=str(rng.randint(10**9, 2 * 10**9)))),
+        lambda: encode(declaration_dict(invoice_value=1.7e308, currency="EUR")),
     ]
     return [rng.choice(makers)() for _ in range(count)]

@@ -106,12 +106,20 @@ class WorkerProcess:
 
 
 def produce(
-    broker_url: str, topic: str, messages: Iterable[tuple[bytes | None, bytes]]
+    broker_url: str,
+    topic: str,
+    messages: Iterable[tuple[bytes | None, bytes]],
+    headers: list[tuple[str, bytes]] | None = None,
+    max_request_size: int = 1_048_576,
 ) -> list[RecordMetadata]:
     """Send messages in order and wait for each one's partition and offset."""
-    producer = KafkaProducer(bootstrap_servers=bootstrap(broker_url), acks="all")
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap(broker_url), acks="all", max_request_size=max_request_size
+    )
     try:
-        futures = [producer.send(topic, key=key, value=value) for key, value in messages]
+        futures = [
+            producer.send(topic, key=key, value=value, headers=headers) for key, value in messages
+        ]
         producer.flush(timeout=30)
         return [future.get(timeout=30) for future in futures]
     finally:

@@ -19,7 +19,9 @@ from tests.integration.kafka_helpers import (
     WorkerProcess,
     consume,
     create_topic,
+    metric,
     produce,
+    scrape,
     wait_until_drained,
     worker_env,
 )
@@ -70,3 +72,54 @@ def test_hostile_batch_through_the_broker(
     log = (tmp_path / "worker.log").read_text(encoding="utf-8", errors="replace")
     for raw in ("\u202e", "\u200b", "\x1b[2J"):
         assert raw not in log, f"{raw!r} reached the worker log"
+
+
+@pytest.mark.broker
+def test_an_oversized_dead_letter_never_stops_screening(
+    broker_url: str, unique_name: str, tmp_path: Path
+) -> None:
+    # A value the broker accepts, whose dead-letter copy (value and our headers) would not fit
+    # in one produce request: it once crashed the agent, lost its neighbours and left the
+    # worker alive and idle.
+    huge = b'{"declaration_id": "' + b"x" * 1_048_300 + b'"}'
+    valid = [
+        orjson.dumps(declaration_dict(declaration_id=f"N-{n}", hs_code="930320",
+                                      goods_description="CQ-A rifles"))
+        for n in range(25)
+    ]  # fmt: skip
+    env = worker_env(broker_url, unique_name, tmp_path / "state")
+    topic = env["TRADEWATCH_TOPIC_DECLARATIONS"]
+    create_topic(broker_url, topic, 1)
+    messages = [*valid[:12], huge, *valid[12:]]
+    sent = produce(
+        broker_url, topic, [(b"k%d" % n, m) for n, m in enumerate(messages)],
+        headers=[("trace-id", b"t-42")], max_request_size=4 << 20,
+    )  # fmt: skip
+    with WorkerProcess(env, tmp_path / "worker.log") as worker:
+        wait_until_drained(worker, len(messages), timeout_s=120)
+        samples = scrape(worker.metrics_url)
+        alive = worker.process is not None and worker.process.poll() is None
+        # Still screening afterwards, not alive and idle.
+        produce(broker_url, topic, [(None, orjson.dumps(declaration_dict(declaration_id="AFTER")))])
+        wait_until_drained(worker, len(messages) + 1, timeout_s=60)
+        after = scrape(worker.metrics_url)
+    assert alive
+    [letter] = consume(broker_url, env["TRADEWATCH_TOPIC_DEAD_LETTER"], until=lambda r: len(r) >= 1)
+    headers = dict(letter.headers)
+    assert headers["tradewatch.reason"] == b"too_large"
+    assert headers["tradewatch.truncated"] == b"true"
+    assert headers["tradewatch.original_size"] == str(len(huge)).encode()
+    assert headers["tradewatch.source.offset"] == str(sent[12].offset).encode()
+    assert headers["tradewatch.original.trace-id"] == b"t-42"
+    assert huge.startswith(letter.value) and letter.key == b"k12"
+    # Every message accounted for: 25 screened, one on the dead-letter topic, counted once
+    # it got there; then one more screened.
+    assert metric(samples, "tradewatch_declarations_total", outcome="ok") == 25
+    assert metric(samples, "tradewatch_dead_letters_total", reason="too_large") == 1
+    assert metric(after, "tradewatch_declarations_total", outcome="ok") == 26
+    alerts = consume(
+        broker_url, env["TRADEWATCH_TOPIC_ALERTS"], until=lambda r: len({x.key for x in r}) >= 25
+    )
+    assert {d for r in alerts for d in orjson.loads(r.value)["declaration_ids"]} >= {
+        f"N-{n}" for n in range(25)
+    }

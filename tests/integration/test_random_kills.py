@@ -19,6 +19,7 @@ import random
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from tests.integration.kafka_helpers import (
     create_topic,
     free_port,
     generate,
+    lag,
     offline_alerts,
     produce,
     scrape,
@@ -64,7 +66,7 @@ def feed(tmp_path: Path) -> tuple[list[bytes], dict[str, Any]]:
     return FEEDS[DECLARATIONS]
 
 
-def wait_for(condition: "callable[[], bool]", timeout_s: float, what: str) -> None:  # type: ignore[valid-type]
+def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
@@ -115,8 +117,9 @@ class Lineup:
                 worker.stop()
 
 
-def kill_in(phase: str, lineup: Lineup, rng: random.Random) -> None:
-    """Start what the phase needs and kill -9 a worker at a random moment inside it."""
+def kill_in(phase: str, lineup: Lineup, rng: random.Random, busy: Callable[[], bool]) -> None:
+    """Start what the phase needs and kill -9 a worker at a random moment inside it.
+    `busy`: whether the group still has input or observations to work through."""
     lineup.note_stalls()
     running = [w for w in lineup.workers if alive(w)]
     if phase == "start-up":
@@ -138,7 +141,7 @@ def kill_in(phase: str, lineup: Lineup, rng: random.Random) -> None:
     elif phase == "rebalance":
         first = running[0] if running else lineup.start()
         if not running:
-            wait_for(lambda: screened(first) > 0, 120, "the first worker to screen")
+            wait_for(lambda: screened(first) > 0 or not busy(), 120, "the first worker to screen")
         mark = len(first.log_path.read_text(errors="replace"))
         second = lineup.start()
         wait_for(
@@ -148,7 +151,7 @@ def kill_in(phase: str, lineup: Lineup, rng: random.Random) -> None:
         kill(rng.choice([first, second]))
     else:  # processing
         worker = running[0] if running else lineup.start()
-        wait_for(lambda: screened(worker) > 0, 120, "screening")
+        wait_for(lambda: screened(worker) > 0 or not busy(), 120, "screening")
         time.sleep(rng.uniform(0.2, 2.0))
         kill(worker)
     lineup.run.kills.append(phase)
@@ -204,10 +207,14 @@ def one_run(seed: int, broker_url: str, tmp_path: Path) -> tuple[Run, dict[str, 
     phases = rng.sample(PHASES, 3)
     lineup = Lineup(env, tmp_path, run)
     try:
-        for phase in phases:
-            kill_in(phase, lineup, rng)
-        final = lineup.start()
         settings = Settings(app_id=name)
+
+        def busy() -> bool:
+            return lag(broker_url, name, [topic, settings.observations_topic]) > 0
+
+        for phase in phases:
+            kill_in(phase, lineup, rng, busy)
+        final = lineup.start()
         deadline = time.monotonic() + 300
         while True:  # drain; a worker that stops by itself is restarted, and counted
             try:
