@@ -12,7 +12,12 @@ COPY schemas schemas
 COPY alerts alerts
 COPY streams streams
 RUN pip install ".[rocksdb]" \
- && useradd --system --uid 10001 --home-dir /var/lib/tradewatch --create-home tradewatch
+ && useradd --system --uid 10001 --home-dir /var/lib/tradewatch --create-home tradewatch \
+ && mkdir -p /var/lib/tradewatch/state \
+ && chown -R tradewatch:tradewatch /var/lib/tradewatch
+# compose mounts its named volume on the state folder: a new volume takes the folder's owner,
+# so the worker (uid 10001) can write its window state there.
+VOLUME ["/var/lib/tradewatch/state"]
 
 USER tradewatch
 ENV TRADEWATCH_DATA_DIR=/var/lib/tradewatch/state \
@@ -20,6 +25,6 @@ ENV TRADEWATCH_DATA_DIR=/var/lib/tradewatch/state \
     TRADEWATCH_METRICS_PORT=6066
 EXPOSE 6066
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
-  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:6066/metrics', timeout=2)"]
+  CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:6066/healthz', timeout=2)"]
 ENTRYPOINT ["tradewatch"]
 CMD ["worker"]

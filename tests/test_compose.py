@@ -148,3 +148,35 @@ def test_the_topics_job_creates_the_topics_the_worker_uses() -> None:
 
 def test_the_worker_health_check_asks_the_liveness_endpoint() -> None:
     assert "/healthz" in " ".join(SERVICES["worker"]["healthcheck"]["test"])
+
+
+def _dockerfile() -> str:
+    return (ROOT / "Dockerfile").read_text(encoding="utf-8")
+
+
+def test_every_path_compose_mounts_for_the_worker_is_made_and_owned_by_the_image_user() -> None:
+    # A named volume comes up with the owner of the folder it is mounted on in the image: the
+    # folder must exist there, belong to the user the image runs as, and be where the worker
+    # keeps its state.
+    dockerfile = _dockerfile()
+    [user] = re.findall(r"^USER\s+(\S+)", dockerfile, flags=re.MULTILINE)
+    assert re.search(rf"useradd\b[^\n]*--uid\s+\d+[^\n]*\b{user}\b", dockerfile), "no such user"
+    made = {p for line in re.findall(r"mkdir -p ([^\n&\\]+)", dockerfile) for p in line.split()}
+    owned = re.findall(rf"chown -R {user}:{user} (\S+)", dockerfile)
+    worker = SERVICES["worker"]
+    mounts = [v.split(":")[1] for v in worker.get("volumes", [])]
+    assert mounts, "the worker keeps its state on a volume"
+    for path in mounts:
+        assert path in made, f"the image never creates {path}"
+        assert any(path == o or path.startswith(o.rstrip("/") + "/") for o in owned), (
+            f"{path} is not owned by {user}"
+        )
+    data_dir = _environment(worker).get("TRADEWATCH_DATA_DIR") or re.search(
+        r"TRADEWATCH_DATA_DIR=(\S+)", dockerfile
+    ).group(1)  # type: ignore[union-attr]
+    assert data_dir in mounts, f"the worker writes to {data_dir}, compose mounts {mounts}"
+    assert f'VOLUME ["{data_dir}"]' in dockerfile
+
+
+def test_the_image_health_check_asks_the_liveness_endpoint() -> None:
+    assert "/healthz" in _dockerfile()
