@@ -220,7 +220,9 @@ def summary(result: BacktestResult, scores: Scores | None) -> str:
     if scores is not None:
         lines += [
             "",
-            f"{'category':<18}{'alerts':>8}{'expected':>10}{'precision':>11}{'recall':>8}",
+            "precision: the share of alerts that belong to a labelled scenario of their category;",
+            "recall: the share of those scenarios with at least one such alert",
+            f"{'category':<18}{'alerts':>8}{'scenarios':>10}{'precision':>11}{'recall':>8}",
         ]
         for name, alerts, expected, precision, recall in scores.table():
             p = "-" if precision is None else f"{precision:.2f}"

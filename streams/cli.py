@@ -25,6 +25,21 @@ EXIT_USAGE = 2
 EXIT_ERROR = 1
 
 
+class _Defaults(argparse.HelpFormatter):
+    """Help that shows each option's default, where it has one worth showing."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            default in (None, False, argparse.SUPPRESS)
+            or "(default" in text
+            or not action.option_strings
+        ):
+            return text
+        return f"{text} (default: {default})"
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
@@ -62,7 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("worker", help="run the monitor: screen declarations, publish alerts")
 
-    produce = commands.add_parser("produce", help="send a JSON-lines file of declarations")
+    produce = commands.add_parser(
+        "produce",
+        help="send a JSON-lines file of declarations",
+        formatter_class=_Defaults,
+    )
     produce.add_argument("file", type=Path, help="one declaration (JSON object) per line")
     produce.add_argument("--rate", type=_positive, help="declarations per second (default: fast)")
     produce.add_argument(
@@ -87,20 +106,24 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("topics", help="create the input, alert and dead-letter topics")
 
     generate = commands.add_parser(
-        "generate", help="write a synthetic feed with labelled evasion scenarios"
+        "generate",
+        help="write a synthetic feed with labelled evasion scenarios",
+        formatter_class=_Defaults,
     )
     generate.add_argument("--out", type=Path, required=True, help="feed file (JSON lines)")
     generate.add_argument("--labels", type=Path, help="labels file (default: beside the feed)")
     generate.add_argument("--count", type=_count, default=100_000, help="background declarations")
-    generate.add_argument("--seed", type=int, default=7)
+    generate.add_argument("--seed", type=int, default=7, help="the same seed gives the same feed")
     generate.add_argument("--days", type=_count, default=90, help="days of declared time")
-    generate.add_argument("--start", help="first day, YYYY-MM-DD (default 2025-01-06)")
+    generate.add_argument("--start", default="2025-01-06", help="first day, YYYY-MM-DD")
     generate.add_argument(
         "--rate", type=_positive, default=2.0, help="scenario instances per 10,000 declarations"
     )
 
     backtest = commands.add_parser(
-        "backtest", help="run the worker's rules and windows over a file, offline"
+        "backtest",
+        help="run the worker's rules and windows over a file, offline",
+        formatter_class=_Defaults,
     )
     backtest.add_argument("path", type=Path, help="JSON lines, or CSV with --mapping")
     backtest.add_argument("--out", type=Path, help="alerts as JSON lines (default: stdout)")
@@ -125,10 +148,25 @@ def build_parser() -> argparse.ArgumentParser:
     echo.add_argument("--host", default="127.0.0.1")
     echo.add_argument("--port", type=int, default=8080)
 
-    demo = commands.add_parser("demo-feed", help="send a live stream of demo declarations")
+    demo = commands.add_parser(
+        "demo-feed",
+        help="send a live stream of demo declarations",
+        formatter_class=_Defaults,
+    )
     demo.add_argument("--rate", type=_positive, default=2.0, help="per second (default 2)")
     demo.add_argument("--count", type=_count, help="stop after this many (default: never)")
     return parser
+
+
+class _ComingUp(logging.Filter):
+    """A broker that has just started has no group coordinator for a moment; aiokafka logs each
+    try as an error and tries again. Those lines are shown at debug level only."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "CoordinatorNotAvailable" in record.getMessage():
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+        return True
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -143,6 +181,7 @@ def _configure_logging(settings: Settings) -> None:
         # The Kafka clients narrate every connection at INFO; keep their warnings and errors.
         for chatty in ("kafka", "aiokafka"):
             logging.getLogger(chatty).setLevel(logging.WARNING)
+    logging.getLogger("aiokafka.consumer.group_coordinator").addFilter(_ComingUp())
     # kafka-python retries a failing connection for a while, logging each attempt; the command
     # reports the reason once, in one line (streams/kafka_security.py).
     watch_connection_failures(quiet=settings.log_level != "debug")
@@ -185,11 +224,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 0
     if args.command == "topics":
-        from streams.topics import ensure_topics, topic_names
+        from streams.topics import ensure_topics, topic_specs
 
         created = ensure_topics(settings)
-        for name in topic_names(settings):
-            print(f"{name}: {'created' if name in created else 'exists'}")
+        for spec in topic_specs(settings):
+            state = "created" if spec.name in created else "exists"
+            print(f"{spec.name}: {state} ({spec.partitions} partitions)")
         return 0
     if args.command == "generate":
         return _generate(args)
@@ -239,14 +279,15 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
     import contextlib
     import tempfile
 
-    from tqdm import tqdm
-
     from streams.backtest import CsvMapping, Scores, backtest, read_csv, summary
     from streams.errors import InputFileError
     from streams.produce import read_lines
+    from streams.terminal import progress
 
     if args.path.suffix.lower() == ".csv" and args.mapping is None:
         raise InputFileError(args.path, None, "a CSV file needs --mapping (see examples/)")
+    if not args.path.is_file():
+        raise InputFileError(args.path, None, "no such file")
     rows = (
         read_csv(args.path, CsvMapping.load(args.mapping))
         if args.mapping
@@ -255,9 +296,7 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
     scores = Scores.load(args.labels) if args.labels else None
     with contextlib.ExitStack() as stack:
         out = stack.enter_context(args.out.open("w", encoding="utf-8")) if args.out else sys.stdout
-        bar = stack.enter_context(
-            tqdm(unit="decl", desc="backtest", file=sys.stderr, disable=args.quiet)
-        )
+        bar = stack.enter_context(progress("backtest", enabled=not args.quiet))
         state = stack.enter_context(tempfile.TemporaryDirectory(prefix="tradewatch-backtest-"))
         offline = settings.model_copy(update={"data_dir": Path(state)})
         result = backtest(
@@ -276,17 +315,12 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
 def _generate(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from tqdm import tqdm
-
     from streams.errors import InputFileError
-    from streams.generate import DEFAULT_START, generate, labels_path_for
+    from streams.generate import generate, labels_path_for
+    from streams.terminal import progress
 
     try:
-        start = (
-            datetime.strptime(args.start, "%Y-%m-%d").replace(tzinfo=UTC)
-            if args.start
-            else DEFAULT_START
-        )
+        start = datetime.strptime(args.start, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
         print(f"tradewatch: error: --start {args.start!r} is not YYYY-MM-DD", file=sys.stderr)
         return EXIT_USAGE
@@ -295,7 +329,7 @@ def _generate(args: argparse.Namespace) -> int:
         with (
             args.out.open("w", encoding="utf-8") as out,
             labels.open("w", encoding="utf-8") as label_file,
-            tqdm(total=args.count, unit="decl", desc="generate", file=sys.stderr) as bar,
+            progress("generate", total=args.count) as bar,
         ):
             written, scenarios = generate(
                 out,

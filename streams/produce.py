@@ -7,9 +7,9 @@ from pathlib import Path
 import orjson
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
-from tqdm import tqdm
 
 from schemas.wire import DeclarationRecord, Rejection, decode_declaration
+from streams import terminal
 from streams.errors import BrokerError, InputFileError
 from streams.kafka_security import kafka_python_options, unreachable
 from streams.settings import Settings
@@ -92,7 +92,7 @@ def produce_file(
     interval = 1.0 / rate if rate else 0.0
     next_send = time.monotonic()
     try:
-        with tqdm(total=total, unit="decl", disable=not progress, desc="produce") as bar:
+        with terminal.progress("produce", total=total, enabled=progress) as bar:
             for _number, line in read_lines(path):
                 if interval:
                     next_send += interval

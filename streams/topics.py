@@ -104,7 +104,7 @@ def ensure_topics(settings: Settings) -> list[str]:
                     ]
                 )
                 created.append(spec.name)
-                log.info("created topic %s (%d partitions)", spec.name, spec.partitions)
+                log.debug("created topic %s (%d partitions)", spec.name, spec.partitions)
             except TopicAlreadyExistsError:
                 pass  # another worker of the group created it first
         counts = _partition_counts(admin, [s.name for s in specs])

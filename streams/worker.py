@@ -28,7 +28,8 @@ def run_worker(settings: Settings) -> int:
     Reference data loads first: a broken file stops start-up before anything touches Kafka.
     """
     tradewatch = create_app(settings)
-    ensure_topics(settings)  # before any agent subscribes: every topic, checked
+    for name in ensure_topics(settings):  # before any agent subscribes: every topic, checked
+        log.info("created topic %s (%d partitions)", name, settings.topic_partitions)
     log.info(banner(settings))
     log.info(
         "rules: %d; reference data: %s",

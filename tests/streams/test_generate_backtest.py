@@ -141,7 +141,7 @@ def test_strict_stops_at_the_first_bad_row(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["backtest", "missing.jsonl", "--quiet"], "No such file"),
+        (["backtest", "missing.jsonl", "--quiet"], "missing.jsonl: no such file"),
         (["backtest", str(EXAMPLES / "vendor-export.csv"), "--quiet"], "needs --mapping"),
         (["generate", "--out", "x.jsonl", "--start", "2025-13-40", "--seed", "1"], "YYYY-MM-DD"),
     ],
