@@ -27,7 +27,7 @@ from alerts.windows.engine import KeyEntry, WindowEngine
 from alerts.windows.fx import FxRates
 from alerts.windows.observations import Dimension, Frame, Observation
 from schemas.alert import Alert
-from schemas.wire import Rejection
+from schemas.wire import DEFAULT_MAX_MESSAGE_BYTES, Rejection
 
 
 def utc_now() -> datetime:
@@ -42,7 +42,7 @@ class CoreOptions:
     catalogue: CatalogueOptions = field(default_factory=CatalogueOptions)
     windows: WindowConfig = field(default_factory=WindowConfig)
     fx_rates_file: Path | None = None
-    max_message_bytes: int = 512 * 1024
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     max_future_ms: int = 86_400_000
 
 

@@ -29,6 +29,8 @@ from schemas.codes import (
 )
 
 _MAX_REASON_CHARS = 1000
+DEFAULT_MAX_MESSAGE_BYTES = 512 * 1024
+"""Larger messages are refused unread (too_large)."""
 
 
 class RejectReason(StrEnum):

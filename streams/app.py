@@ -32,7 +32,6 @@ from prometheus_client import CollectorRegistry
 from alerts.pipeline import Core, CoreOptions, WindowStage
 from alerts.reference import DEFAULT_REFERENCE_DIR
 from alerts.rules import CatalogueOptions
-from alerts.windows.config import WindowConfig
 from streams.batching import BatchConsumer, BatchTable, BatchTopic, BatchTransport
 from streams.failstop import fail_stop
 from streams.intake import Intake, Sent, Topics
@@ -73,24 +72,11 @@ def catalogue_options(settings: Settings) -> CatalogueOptions:
     )
 
 
-def window_config(settings: Settings) -> WindowConfig:
-    return WindowConfig(
-        tumbling_days=settings.window_tumbling_days,
-        hopping_days=settings.window_hopping_days,
-        hopping_step_days=settings.window_hopping_step_days,
-        grace_ms=settings.window_grace_seconds * 1000,
-        baseline_windows=settings.window_baseline_windows,
-        min_history_windows=settings.window_min_history_windows,
-        split_window_days=settings.split_window_days,
-        split_value_threshold_usd=settings.split_value_threshold_usd,
-    )
-
-
 def core_options(settings: Settings) -> CoreOptions:
     return CoreOptions(
         reference_dir=settings.reference_dir or DEFAULT_REFERENCE_DIR,
         catalogue=catalogue_options(settings),
-        windows=window_config(settings),
+        windows=settings.window_config(),
         fx_rates_file=settings.fx_rates_file,
         max_message_bytes=settings.max_message_bytes,
         max_future_ms=settings.max_future_seconds * 1000,

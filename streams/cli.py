@@ -187,14 +187,6 @@ def _configure_logging(settings: Settings) -> None:
     watch_connection_failures(quiet=settings.log_level != "debug")
 
 
-def _settings_error(error: ValidationError) -> str:
-    first = error.errors()[0]
-    field = ".".join(str(p) for p in first["loc"])
-    if not field:  # a rule across settings: its message names them
-        return f"settings: {first['msg'].removeprefix('Value error, ')}"
-    return f"setting TRADEWATCH_{field.upper()}: {first['msg']}"
-
-
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "worker":
         from streams.worker import run_worker
@@ -354,12 +346,18 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import os
+
+    from streams.settings import describe_error, unknown_variables
+
     args = build_parser().parse_args(argv)
     try:
         settings = Settings()
     except ValidationError as exc:
-        print(f"tradewatch: error: {_settings_error(exc)}", file=sys.stderr)
+        print(f"tradewatch: error: {describe_error(exc)}", file=sys.stderr)
         return EXIT_USAGE
+    for warning in unknown_variables(os.environ):
+        print(f"tradewatch: warning: {warning}", file=sys.stderr)
     _configure_logging(settings)
     try:
         return _run(args, settings)

@@ -4,13 +4,26 @@ faust reads environment variables of its own (BROKER_URL, STORE, WEB_PORT, ...).
 passes explicit values and an empty environment to faust.App, so only these settings count.
 """
 
+import difflib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from alerts.windows.config import WindowConfig, WindowConfigError
 from schemas.codes import CountryCode
+from schemas.wire import DEFAULT_MAX_MESSAGE_BYTES
+
+_WINDOWS = WindowConfig()  # the window rules' defaults: the settings start from them
 
 
 def _comma_list(value: object) -> object:
@@ -65,7 +78,6 @@ class Settings(BaseSettings):
     metrics_port: int = Field(default=6066, ge=1, le=65535)
     store: str = Field(
         default="memory://",
-        pattern=r"^(memory|rocksdb)://",
         description="faust table store: memory:// (state in RAM) or rocksdb:// (state on disk "
         "under data_dir, RAM bounded by rocksdb_memory_mb; needs the rocksdict package)",
     )
@@ -79,7 +91,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path(".tradewatch"), description="faust's local state folder.")
     log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
     max_message_bytes: int = Field(
-        default=512 * 1024,
+        default=DEFAULT_MAX_MESSAGE_BYTES,
         ge=1024,
         description="Declarations larger than this go to the dead-letter topic unread.",
     )
@@ -134,19 +146,19 @@ class Settings(BaseSettings):
         "non-zero (rebalances and table recovery excluded), so that it is restarted.",
     )
     window_grace_seconds: int = Field(
-        default=6 * 3600,
+        default=_WINDOWS.grace_ms // 1000,
         ge=0,
         le=86400,
         description="How late (event time) a declaration may arrive and still count in its "
         "windows.",
     )
-    window_tumbling_days: int = Field(default=1, ge=1, le=31)
-    window_hopping_days: int = Field(default=7, ge=1, le=90)
-    window_hopping_step_days: int = Field(default=1, ge=1, le=90)
-    window_baseline_windows: int = Field(default=28, ge=3, le=365)
-    window_min_history_windows: int = Field(default=14, ge=1, le=365)
-    split_window_days: int = Field(default=3, ge=1, le=31)
-    split_value_threshold_usd: float = Field(default=10_000, gt=0)
+    window_tumbling_days: int = Field(default=_WINDOWS.tumbling_days, ge=1, le=31)
+    window_hopping_days: int = Field(default=_WINDOWS.hopping_days, ge=1, le=90)
+    window_hopping_step_days: int = Field(default=_WINDOWS.hopping_step_days, ge=1, le=90)
+    window_baseline_windows: int = Field(default=_WINDOWS.baseline_windows, ge=3, le=365)
+    window_min_history_windows: int = Field(default=_WINDOWS.min_history_windows, ge=1, le=365)
+    split_window_days: int = Field(default=_WINDOWS.split_window_days, ge=1, le=31)
+    split_value_threshold_usd: float = Field(default=_WINDOWS.split_value_threshold_usd, gt=0)
     max_future_seconds: int = Field(
         default=86400,
         ge=0,
@@ -164,6 +176,13 @@ class Settings(BaseSettings):
         default=90, ge=50, le=100, description="Least fuzzy name score (0-100) that alerts."
     )
 
+    @field_validator("store")
+    @classmethod
+    def _store(cls, value: str) -> str:
+        if not value.startswith(("memory://", "rocksdb://")):
+            raise ValueError("must be memory:// or rocksdb://")
+        return value
+
     @field_validator("broker_url")
     @classmethod
     def _kafka_url(cls, value: str) -> str:
@@ -177,6 +196,34 @@ class Settings(BaseSettings):
     @classmethod
     def _unset_when_empty(cls, value: object) -> object:
         return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _windows(self) -> "Settings":
+        # The window rules' own rules across fields, said in the names of the variables.
+        try:
+            self.window_config()
+        except WindowConfigError as exc:
+            reason = exc.reason
+            for window_field, setting in _WINDOW_SETTINGS.items():
+                reason = reason.replace(window_field, f"TRADEWATCH_{setting.upper()}")
+            variable = _WINDOW_SETTINGS[exc.field]
+            raise ValueError(
+                f"TRADEWATCH_{variable.upper()}={getattr(self, variable)}: {reason}"
+            ) from None
+        return self
+
+    def window_config(self) -> WindowConfig:
+        """The window rules' configuration these settings give."""
+        return WindowConfig(
+            tumbling_days=self.window_tumbling_days,
+            hopping_days=self.window_hopping_days,
+            hopping_step_days=self.window_hopping_step_days,
+            grace_ms=self.window_grace_seconds * 1000,
+            baseline_windows=self.window_baseline_windows,
+            min_history_windows=self.window_min_history_windows,
+            split_window_days=self.split_window_days,
+            split_value_threshold_usd=self.split_value_threshold_usd,
+        )
 
     @model_validator(mode="after")
     def _kafka_security(self) -> "Settings":
@@ -210,3 +257,71 @@ class Settings(BaseSettings):
     @property
     def metrics_url(self) -> str:
         return f"http://{self.metrics_host}:{self.metrics_port}/metrics"
+
+
+_WINDOW_SETTINGS = {
+    "grace_ms": "window_grace_seconds",
+    "hopping_step_days": "window_hopping_step_days",
+    "hopping_days": "window_hopping_days",
+    "min_history_windows": "window_min_history_windows",
+    "baseline_windows": "window_baseline_windows",
+}
+_PLAIN = {
+    "less_than_equal": "must be at most {le}",
+    "greater_than_equal": "must be at least {ge}",
+    "greater_than": "must be greater than {gt}",
+    "less_than": "must be less than {lt}",
+    "int_parsing": "must be a whole number",
+    "float_parsing": "must be a number",
+    "bool_parsing": "must be true or false",
+    "literal_error": "must be one of {expected}",
+    "string_pattern_mismatch": "has characters a name cannot have",
+}
+# Variables of the scripts and tests, not settings of tradewatch itself.
+_NOT_SETTINGS = (
+    "TRADEWATCH_TEST_",
+    "TRADEWATCH_RELIABILITY_",
+    "TRADEWATCH_FRESH_STARTS",
+    "TRADEWATCH_KILL_DECLARATIONS",
+    "TRADEWATCH_KAFKA_PORT",
+    "TRADEWATCH_KAFKA_HOME",
+    "TRADEWATCH_KAFKA_CACHE",
+    "TRADEWATCH_KAFKA_HEAP",
+    "TRADEWATCH_KAFKA_SASL_SSL_PORT",
+    "TRADEWATCH_KAFKA_SCRAM_USERS",
+    "TRADEWATCH_KAFKA_SSL_KEYSTORE",
+    "TRADEWATCH_KAFKA_SSL_PASSWORD",
+)
+
+
+def describe_error(error: ValidationError) -> str:
+    """One plain line for the first problem: the variable, its value, what is allowed."""
+    first = error.errors()[0]
+    location = [str(part) for part in first["loc"]]
+    message = str(first["msg"]).removeprefix("Value error, ")
+    kind = str(first.get("type", ""))
+    if kind in _PLAIN:
+        message = _PLAIN[kind].format(**{k: v for k, v in (first.get("ctx") or {}).items()})
+    if not location:  # a rule across settings: its message names them
+        return f"settings: {message}"
+    variable = f"TRADEWATCH_{location[0].upper()}"
+    if len(location) > 1:  # an item of a list: say which
+        return f"{variable}: item {int(location[1]) + 1} ({first.get('input')!r}): {message}"
+    value = first.get("input")
+    shown = "" if value is None or isinstance(value, dict) else f"={value}"
+    if "password" in location[0]:
+        shown = ""
+    return f"{variable}{shown}: {message}"
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """A warning for each TRADEWATCH_* variable that is no setting, with the closest one."""
+    known = {f"TRADEWATCH_{name.upper()}" for name in Settings.model_fields}
+    warnings = []
+    for name in sorted(environ):
+        if not name.startswith("TRADEWATCH_") or name in known or name.startswith(_NOT_SETTINGS):
+            continue
+        close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        warnings.append(f"{name} is not a tradewatch setting and is ignored{hint}")
+    return warnings

@@ -5,6 +5,15 @@ from dataclasses import dataclass
 HOUR_MS = 3_600_000
 
 
+class WindowConfigError(ValueError):
+    """A rule across the window fields is broken: which field, and why."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class WindowConfig:
     """Everything the window rules can be tuned by. Times in days or milliseconds, values in USD."""
@@ -39,11 +48,15 @@ class WindowConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.grace_ms <= 24 * HOUR_MS:
             # Baselines use days before the day before a window; that holds with grace <= 1 day.
-            raise ValueError("grace must be between 0 and 24 hours")
+            raise WindowConfigError("grace_ms", "must be between 0 and 24 hours")
         if not 1 <= self.hopping_step_days <= self.hopping_days:
-            raise ValueError("need 1 <= hopping_step_days <= hopping_days")
+            raise WindowConfigError(
+                "hopping_step_days", f"must be between 1 and hopping_days ({self.hopping_days})"
+            )
         if self.min_history_windows > self.baseline_windows:
-            raise ValueError("min_history_windows cannot exceed baseline_windows")
+            raise WindowConfigError(
+                "min_history_windows", f"must be at most baseline_windows ({self.baseline_windows})"
+            )
 
     @property
     def volume_retention_days(self) -> int:

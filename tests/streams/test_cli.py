@@ -68,10 +68,37 @@ def test_bad_line_is_reported_by_number(tmp_path: Path) -> None:
     assert "line 4" in line and "quantity" in line
 
 
-def test_bad_setting_gives_one_line() -> None:
-    result = tradewatch("topics", env={"TRADEWATCH_TOPIC_PARTITIONS": "0"})
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"TRADEWATCH_TOPIC_PARTITIONS": "0"}, "TRADEWATCH_TOPIC_PARTITIONS=0: must be at least 1"),
+        (
+            {"TRADEWATCH_WINDOW_MIN_HISTORY_WINDOWS": "30"},
+            "TRADEWATCH_WINDOW_MIN_HISTORY_WINDOWS=30: must be at most "
+            "TRADEWATCH_WINDOW_BASELINE_WINDOWS (28)",
+        ),
+        (
+            {"TRADEWATCH_WINDOW_HOPPING_STEP_DAYS": "9"},
+            "TRADEWATCH_WINDOW_HOPPING_STEP_DAYS=9: must be between 1 and "
+            "TRADEWATCH_WINDOW_HOPPING_DAYS (7)",
+        ),
+        ({"TRADEWATCH_STORE": "redis://x"}, "TRADEWATCH_STORE=redis://x: must be memory://"),
+    ],
+)
+def test_bad_setting_gives_one_line(env: dict[str, str], expected: str) -> None:
+    result = tradewatch("topics", env=env)
     assert result.returncode == 2
-    assert "TRADEWATCH_TOPIC_PARTITIONS" in one_error_line(result)
+    line = one_error_line(result)
+    assert expected in line and "Value error" not in line, line
+
+
+def test_misspelt_setting_is_warned_about() -> None:
+    result = tradewatch("backtest", "absent.jsonl", env={"TRADEWATCH_TOPIC_PARTITION": "3"})
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert warnings == [
+        "tradewatch: warning: TRADEWATCH_TOPIC_PARTITION is not a tradewatch setting and is "
+        "ignored; did you mean TRADEWATCH_TOPIC_PARTITIONS?"
+    ]
 
 
 def test_worker_refuses_broken_reference_data(tmp_path: Path) -> None:
