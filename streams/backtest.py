@@ -22,6 +22,7 @@ import orjson
 
 from schemas.alert import Alert, AlertCategory, Severity
 from schemas.wire import Rejection
+from streams import heap
 from streams.errors import InputFileError
 from streams.offline import offline_pipeline
 from streams.produce import read_lines
@@ -163,6 +164,7 @@ def backtest(
 ) -> BacktestResult:
     """Feed every row through the offline pipeline; write alerts as JSON lines to `out`."""
     pipeline = offline_pipeline(settings)
+    heap.settle()
     result = BacktestResult()
     started = time.perf_counter()
     batch: list[tuple[bytes | None, int]] = []

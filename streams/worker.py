@@ -4,6 +4,7 @@ import logging
 
 import faust
 
+from streams import heap
 from streams.app import create_app
 from streams.kafka_security import describe
 from streams.settings import Settings
@@ -28,6 +29,7 @@ def run_worker(settings: Settings) -> int:
     Reference data loads first: a broken file stops start-up before anything touches Kafka.
     """
     tradewatch = create_app(settings)
+    heap.settle()
     for name in ensure_topics(settings):  # before any agent subscribes: every topic, checked
         log.info("created topic %s (%d partitions)", name, settings.topic_partitions)
     log.info(banner(settings))

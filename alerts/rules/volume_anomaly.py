@@ -11,6 +11,7 @@ those days are closed whenever an event of the window arrives, so the baseline, 
 alert set, does not depend on arrival order.
 """
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -20,6 +21,7 @@ from alerts.rules.base import Finding
 from alerts.windows.config import WindowConfig
 from alerts.windows.observations import Dimension, Observation
 from alerts.windows.state import (
+    BUCKET_FIELDS,
     CONTROLLED_N,
     CONTROLLED_VALUE,
     QUANTITY,
@@ -28,10 +30,11 @@ from alerts.windows.state import (
     Arrivals,
     KeyState,
     N,
+    add_amounts,
     add_to_bucket,
     window_sums,
 )
-from alerts.windows.stats import Baseline, rolling_sums
+from alerts.windows.stats import Baseline, RollingSeries
 from alerts.windows.timing import DAY_MS, datetime_of_day, day_of, iso_of_ms, window_start_days
 from schemas.alert import AlertCategory, Severity, Subject, Window
 
@@ -72,25 +75,137 @@ def contribution(observation: Observation, split_threshold_usd: float) -> list[f
     return [1.0, observation.quantity, value, watched, watched * value, large]
 
 
-_SLACK = 1e-9
-"""Thresholds are compared with this relative slack before the exact test decides, so that
-rounding in the precomputed form never hides a window the exact test would find."""
+_KEEP = 1.0 - 1e-9
+"""Thresholds and floors are compared after this relative slack before the exact test decides,
+so that rounding in the precomputed form or the running totals never hides a window the exact
+test would find."""
 
 
 _YOUNG = (float("inf"), float("inf"), float("inf"))
 """The thresholds of a window judged as a new key's: only watched goods can make it cross."""
 
 
+_SIZES = (N, QUANTITY, VALUE)
+"""The bucket fields a baseline is kept for, in the order of METRICS."""
+
+
+def closed_sums(daily: list[list[float]], size: int) -> list[tuple[float, float, float]]:
+    """The exact sums (math.fsum: independent of how they are reached) of every run of `size`
+    consecutive days of a daily series, per metric."""
+    counts, quantities, values = daily
+    return [
+        (
+            math.fsum(counts[i : i + size]),
+            math.fsum(quantities[i : i + size]),
+            math.fsum(values[i : i + size]),
+        )
+        for i in range(len(counts) - size + 1)
+    ]
+
+
+def daily_series(state: KeyState, first: int, last: int) -> list[list[float]]:
+    """The key's declarations, quantity and value on each day from `first` to `last`."""
+    buckets = state.buckets
+    daily: list[list[float]] = [[], [], []]
+    counts, quantities, values = daily
+    for day in range(first, last + 1):
+        bucket = buckets.get(day)
+        if bucket is None:
+            counts.append(0.0)
+            quantities.append(0.0)
+            values.append(0.0)
+        else:
+            counts.append(bucket[N])
+            quantities.append(bucket[QUANTITY])
+            values.append(bucket[VALUE])
+    return daily
+
+
+@dataclass(slots=True)
+class History:
+    """A key's past windows of one size: the totals of those starting on days oldest..newest
+    (closed days only, so fixed once seen), each metric kept as a RollingSeries, so that the
+    next day's baseline steps on from the last instead of being derived again."""
+
+    oldest: int
+    newest: int
+    series: tuple[RollingSeries, RollingSeries, RollingSeries]
+
+    @classmethod
+    def of(cls, state: KeyState, size: int, oldest: int, newest: int) -> "History":
+        points = closed_sums(daily_series(state, oldest, newest + size - 1), size)
+        return cls(
+            oldest,
+            newest,
+            tuple(RollingSeries(p[m] for p in points) for m in range(3)),  # type: ignore[arg-type]
+        )
+
+    def steps_to(self, oldest: int, newest: int) -> bool:
+        """Whether stepping on reaches these windows (cheaper than deriving them again)."""
+        return self.newest <= newest <= self.newest + 7 and self.oldest <= oldest <= self.newest
+
+    def step(self, state: KeyState, size: int, oldest: int, newest: int) -> None:
+        if newest > self.newest:
+            daily = daily_series(state, self.newest + 1, newest + size - 1)
+            for point in closed_sums(daily, size):
+                for series, total in zip(self.series, point, strict=True):
+                    series.push(total)
+            self.newest = newest
+        while self.oldest < oldest:
+            for series in self.series:
+                series.drop_oldest()
+            self.oldest += 1
+
+
+@dataclass(slots=True)
+class Headroom:
+    """How much more one day can take (declarations, quantity, value, watched declarations)
+    before any window holding it might cross, as of the windows' last check; and what it has
+    taken since (`pending`, a bucket's fields), not yet in those windows' running totals.
+
+    A run that fits is only added to the buckets: no window needs to be looked at."""
+
+    day: int
+    room: list[float]
+    pending: list[float] = field(default_factory=lambda: [0.0] * BUCKET_FIELDS)
+
+    def takes(self, by_day: dict[int, list[float]]) -> bool:
+        """Whether this run (its totals per day) fits; if so, it is taken."""
+        if len(by_day) != 1:
+            return False
+        amounts = by_day.get(self.day)
+        room = self.room
+        if amounts is None or not (
+            amounts[N] < room[0]
+            and amounts[QUANTITY] < room[1]
+            and amounts[VALUE] < room[2]
+            and amounts[CONTROLLED_N] < room[3]
+        ):
+            return False
+        room[0] -= amounts[N]
+        room[1] -= amounts[QUANTITY]
+        room[2] -= amounts[VALUE]
+        room[3] -= amounts[CONTROLLED_N]
+        add_amounts(self.pending, amounts)
+        return True
+
+
 @dataclass(slots=True)
 class VolumeMemo:
-    """Derived from a key's state and kept beside it, never stored: each window's baselines
-    and the thresholds they imply (closed days only, so fixed once derived), and _YOUNG for a
-    window judged as a new key's."""
+    """Derived from a key's state and kept beside it, never stored:
+    - each window's baselines and the thresholds they imply (closed days only, so fixed once
+      derived), and _YOUNG for a window judged as a new key's;
+    - per window size, the History the newest baseline came from;
+    - each open window's running totals, which only say whether a window may have crossed
+      (the decision itself reads the buckets)."""
 
     baselines: dict[tuple[int, int], tuple[list[Baseline], tuple[float, float, float]]] = field(
         default_factory=dict
     )
     thresholds: dict[tuple[int, int], tuple[float, float, float]] = field(default_factory=dict)
+    histories: dict[int, History] = field(default_factory=dict)
+    totals: dict[tuple[int, int], list[float]] = field(default_factory=dict)
+    headroom: Headroom | None = None
 
 
 @dataclass(frozen=True)
@@ -129,23 +244,17 @@ class VolumeAnomaly:
         if cached is None:
             newest = start - 1 - size
             oldest = max(newest - self.config.baseline_windows + 1, state.first_day or 0)
-            buckets = state.buckets
-            daily: list[list[float]] = [[], [], []]
-            counts, quantities, values = daily
-            for day in range(oldest, start - 1):
-                bucket = buckets.get(day)
-                if bucket is None:
-                    counts.append(0.0)
-                    quantities.append(0.0)
-                    values.append(0.0)
-                else:
-                    counts.append(bucket[N])
-                    quantities.append(bucket[QUANTITY])
-                    values.append(bucket[VALUE])
+            history = memo.histories.get(size)
+            if history is not None and history.steps_to(oldest, newest):
+                history.step(state, size, oldest, newest)
+            else:
+                history = History.of(state, size, oldest, newest)
+                if size not in memo.histories or newest >= memo.histories[size].newest:
+                    memo.histories[size] = history  # only ever steps forward
             baselines = []
             thresholds = []
-            for (_, _, minimum, floor), series in zip(METRICS, daily, strict=True):
-                baseline = Baseline.of(rolling_sums(series, size))
+            for (_, _, minimum, floor), series in zip(METRICS, history.series, strict=True):
+                baseline = series.baseline()
                 baselines.append(baseline)
                 thresholds.append(self._threshold(baseline, getattr(self.config, minimum), floor))
             cached = (baselines, (thresholds[0], thresholds[1], thresholds[2]))
@@ -248,12 +357,22 @@ class VolumeAnomaly:
             return []
         threshold_usd = self.config.split_value_threshold_usd
         added = [contribution(observation, threshold_usd) for _, observation, _ in counted]
+        by_day: dict[int, list[float]] = {}
+        for (_, _, day), amounts in zip(counted, added, strict=True):
+            day_total = by_day.get(day)
+            if day_total is None:
+                by_day[day] = list(amounts)
+            else:
+                add_amounts(day_total, amounts)
         buckets = state.buckets
-        days = {day for _, _, day in counted}
-        saved = {day: list(buckets[day]) if day in buckets else None for day in days}
+        if memo.headroom is not None and memo.headroom.takes(by_day):
+            for (_, _, day), amounts in zip(counted, added, strict=True):
+                add_to_bucket(state, day, amounts)
+            return []
+        saved = {day: list(buckets[day]) if day in buckets else None for day in by_day}
         for (_, _, day), amounts in zip(counted, added, strict=True):
             add_to_bucket(state, day, amounts)
-        if not self._may_find(state, memo, days):
+        if not self._may_find(state, memo, by_day):
             return []
         for day, bucket in saved.items():  # back to where the run started, then step by step
             if bucket is None:
@@ -275,10 +394,6 @@ class VolumeAnomaly:
         return min(self.config.min_count, self.config.min_declarations_for_amounts)
 
     @cached_property
-    def _reach(self) -> int:
-        return max(self.config.tumbling_days, self.config.hopping_days)
-
-    @cached_property
     def _newcomer(self) -> int:
         config = self.config
         return min(config.min_declarations_for_amounts, config.new_key_controlled_count)
@@ -287,44 +402,88 @@ class VolumeAnomaly:
     def _shapes(self) -> list[tuple[int, int]]:
         return self.window_shapes()
 
-    def _may_find(self, state: KeyState, memo: VolumeMemo, days: set[int]) -> bool:
+    def _windows_of(self, day: int) -> list[tuple[int, int]]:
+        found = self._windows_by_day.get(day)
+        if found is None:
+            found = self._windows_by_day[day] = [
+                (size, start)
+                for size, step in self._shapes
+                for start in window_start_days(day, size, step)
+            ]
+            if len(self._windows_by_day) > 4096:
+                self._windows_by_day.clear()
+        return found
+
+    @cached_property
+    def _windows_by_day(self) -> dict[int, list[tuple[int, int]]]:
+        return {}
+
+    def _may_find(self, state: KeyState, memo: VolumeMemo, by_day: dict[int, list[float]]) -> bool:
         """Whether any window holding one of these days has reached its thresholds (a
-        necessary condition for `assess` to find it, cheap to test)."""
-        least = self._least
-        reach = self._reach
-        buckets = state.buckets
-        amounts = self.config.min_declarations_for_amounts
-        seen: set[tuple[int, int]] = set()
-        for day in days:
-            # Every alert needs a few declarations in a window that holds `day`: a key with
-            # fewer than that around it (most keys) needs no more work.
-            near = 0.0
-            for other in range(day - reach + 1, day + reach):
-                bucket = buckets.get(other)
-                if bucket is not None:
-                    near += bucket[N]
-            if near < least:
+        necessary condition for `assess` to find it, cheap to test).
+
+        The windows' running totals in the memo take the run's totals per day; a window seen
+        for the first time sums its buckets (which already hold the run). Running totals may
+        differ from the buckets' sums in the last bits, so the floors are compared with the
+        same slack as the thresholds. When no window is over, the memo's Headroom says how much
+        more the day can take before one might be."""
+        totals = memo.totals
+        headroom = memo.headroom
+        if headroom is not None:  # what the day took on the fast path, into its windows
+            memo.headroom = None
+            for window in self._windows_of(headroom.day):
+                known = totals.get(window)
+                if known is not None:
+                    add_amounts(known, headroom.pending)
+        fresh: set[tuple[int, int]] = set()
+        touched: dict[tuple[int, int], list[float]] = {}
+        for day, amounts in by_day.items():
+            for window in self._windows_of(day):
+                known = totals.get(window)
+                if known is None:
+                    known = totals[window] = window_sums(state, window[1], window[0])
+                    fresh.add(window)
+                elif window not in fresh:
+                    add_amounts(known, amounts)
+                touched[window] = known
+        if len(totals) > 64:
+            self._forget_closed(memo, state.watermark_day or min(by_day))
+        config = self.config
+        least = self._least * _KEEP
+        amounts_least = config.min_declarations_for_amounts * _KEEP
+        newcomer = self._newcomer * _KEEP
+        floors = (
+            config.min_count * _KEEP,
+            config.min_quantity * _KEEP,
+            config.min_value_usd * _KEEP,
+        )
+        inf = float("inf")
+        room = [inf, inf, inf, inf]  # declarations, quantity, value, watched declarations
+        for window, sums in touched.items():
+            count = sums[N]
+            if count < least:  # every way to cross needs `least` declarations
+                room[0] = min(room[0], least - count)
                 continue
-            for size, step in self._shapes:
-                for start in window_start_days(day, size, step):
-                    if (size, start) in seen:
-                        continue
-                    seen.add((size, start))
-                    sums = window_sums(state, start, size)
-                    count = sums[N]
-                    if count < least:
-                        continue
-                    thresholds = self._thresholds(state, memo, size, start, sums)
-                    if thresholds is None:
-                        continue
-                    if thresholds is _YOUNG:
-                        if sums[CONTROLLED_N] >= self._newcomer:
-                            return True
-                    elif count >= thresholds[0] or (
-                        count >= amounts
-                        and (sums[QUANTITY] >= thresholds[1] or sums[VALUE] >= thresholds[2])
-                    ):
-                        return True
+            thresholds = self._thresholds(state, memo, window[0], window[1], sums)
+            if thresholds is None:  # under the floors, which every threshold is at least
+                thresholds = floors
+            elif thresholds is _YOUNG:
+                watched = sums[CONTROLLED_N]
+                if watched >= newcomer:
+                    return True
+                room[3] = min(room[3], newcomer - watched)
+                continue
+            elif count >= thresholds[0] or (
+                count >= amounts_least
+                and (sums[QUANTITY] >= thresholds[1] or sums[VALUE] >= thresholds[2])
+            ):
+                return True
+            room[0] = min(room[0], thresholds[0] - count)
+            room[1] = min(room[1], thresholds[1] - sums[QUANTITY])
+            room[2] = min(room[2], thresholds[2] - sums[VALUE])
+        if len(by_day) == 1:
+            (day,) = by_day
+            memo.headroom = Headroom(day, room)
         return False
 
     def _thresholds(
@@ -341,20 +500,21 @@ class VolumeAnomaly:
             # A key's history cannot gain a window within a window's life (see _history_windows)
             memo.thresholds[(size, start)] = _YOUNG
             return _YOUNG
+        count = sums[N]
         if not (
-            sums[N] >= config.min_count
+            count >= config.min_count * _KEEP
             or (
-                sums[N] >= config.min_declarations_for_amounts
-                and (sums[QUANTITY] >= config.min_quantity or sums[VALUE] >= config.min_value_usd)
+                count >= config.min_declarations_for_amounts * _KEEP
+                and (
+                    sums[QUANTITY] >= config.min_quantity * _KEEP
+                    or sums[VALUE] >= config.min_value_usd * _KEEP
+                )
             )
         ):
             return None
         _, (count, quantity, value) = self._baseline(memo, state, size, start)
-        keep = 1.0 - _SLACK
-        found = (count * keep, quantity * keep, value * keep)
+        found = (count * _KEEP, quantity * _KEEP, value * _KEEP)
         memo.thresholds[(size, start)] = found
-        if len(memo.thresholds) > 48:
-            self._forget_closed(memo, state.watermark_day or start)
         return found
 
     def _crossed(
@@ -398,7 +558,7 @@ class VolumeAnomaly:
     def _forget_closed(self, memo: VolumeMemo, watermark_day: int) -> None:
         """Windows that ended before the day before the watermark get no more events."""
         horizon = watermark_day - 1
-        for cache in (memo.thresholds, memo.baselines):
+        for cache in (memo.thresholds, memo.baselines, memo.totals):
             for size_start in [k for k in cache if k[1] + k[0] < horizon]:
                 del cache[size_start]
 

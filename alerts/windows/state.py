@@ -106,13 +106,24 @@ def admit(
 def _expire(state: KeyState, retention_days: int) -> None:
     assert state.watermark_ms is not None
     oldest = day_of(state.watermark_ms) - retention_days
-    if state.first_day is not None and state.first_day < oldest:
-        # History older than the retention no longer counts, so neither does having seen it.
-        state.first_day = oldest
+    if state.first_day is None or state.first_day >= oldest:
+        return  # no day is older than the first day counted
+    # History older than the retention no longer counts, so neither does having seen it.
+    state.first_day = oldest
     for day in [d for d in state.buckets if d < oldest]:
         del state.buckets[day]
     for day in [d for d in state.histograms if d < oldest]:
         del state.histograms[day]
+
+
+def add_amounts(total: list[float], amounts: list[float]) -> None:
+    """Adds a bucket's fields to another's, in place (unrolled: this is the hot loop)."""
+    total[0] += amounts[0]
+    total[1] += amounts[1]
+    total[2] += amounts[2]
+    total[3] += amounts[3]
+    total[4] += amounts[4]
+    total[5] += amounts[5]
 
 
 def add_to_bucket(state: KeyState, day: int, contribution: list[float]) -> None:
@@ -120,8 +131,7 @@ def add_to_bucket(state: KeyState, day: int, contribution: list[float]) -> None:
     if bucket is None:
         state.buckets[day] = list(contribution)
     else:
-        for index, amount in enumerate(contribution):
-            bucket[index] += amount
+        add_amounts(bucket, contribution)
 
 
 def window_sums(state: KeyState, start_day: int, size_days: int) -> list[float]:
@@ -130,8 +140,7 @@ def window_sums(state: KeyState, start_day: int, size_days: int) -> list[float]:
     for day in range(start_day, start_day + size_days):
         bucket = buckets.get(day)
         if bucket is not None:
-            for index in range(BUCKET_FIELDS):
-                sums[index] += bucket[index]
+            add_amounts(sums, bucket)
     return sums
 
 
@@ -165,8 +174,15 @@ class Arrivals:
         return (self._late_before + run)[-self.ids_kept :]
 
     def commit(self, state: KeyState) -> None:
+        recent = state.recent
+        late = state.late
         for declaration_id, event_time_ms, admission in self._batch:
             if admission.counted:
-                _remember(state.recent, (declaration_id, event_time_ms), 2 * self.ids_kept)
+                recent.append((declaration_id, event_time_ms))
             elif admission.late:
-                _remember(state.late, (declaration_id, event_time_ms), self.ids_kept)
+                late.append((declaration_id, event_time_ms))
+        # Trimmed once per run, to what evidence can name, so stored states stay small.
+        if len(recent) > 2 * self.ids_kept:
+            del recent[: -2 * self.ids_kept]
+        if len(late) > self.ids_kept:
+            del late[: -self.ids_kept]

@@ -5,6 +5,8 @@ deviation ignore the odd spike that a mean and a standard deviation would chase.
 """
 
 import math
+from bisect import bisect_left, insort
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -33,27 +35,27 @@ class Baseline:
 
     @classmethod
     def of(cls, values: Sequence[float]) -> "Baseline":
-        count = len(values)
+        return cls.of_ordered(sorted(values), math.fsum(values))
+
+    @classmethod
+    def of_ordered(cls, ordered: Sequence[float], total: float) -> "Baseline":
+        """From the values sorted and their total (exact totals keep the mean independent of
+        the order the values came in)."""
+        count = len(ordered)
         if not count:
             raise ValueError("median of no values")
-        ordered = sorted(values)
         middle = count // 2
         centre = (
             float(ordered[middle]) if count % 2 else (ordered[middle - 1] + ordered[middle]) / 2
         )
+        # |v - centre| falls, then rises, along the sorted values: two runs, merged in O(n).
         deviations = sorted([abs(v - centre) for v in ordered])
         mad = (
             float(deviations[middle])
             if count % 2
             else (deviations[middle - 1] + deviations[middle]) / 2
         )
-        return cls(
-            centre,
-            mad,
-            count,
-            sum(values) / count,
-            ordered[min(count - 1, int(0.9 * count))],
-        )
+        return cls(centre, mad, count, total / count, ordered[min(count - 1, int(0.9 * count))])
 
     @property
     def expected(self) -> float:
@@ -69,6 +71,34 @@ class Baseline:
         """
         scale = max(MAD_TO_SIGMA * self.mad, 0.1 * self.expected, floor)
         return (value - self.expected) / scale
+
+
+class RollingSeries:
+    """A series that grows at its new end and is cut at its old end, kept sorted beside, so
+    that its Baseline after a step costs a few moves in C instead of a sort.
+
+    >>> series = RollingSeries([3.0, 1.0])
+    >>> series.push(2.0); series.drop_oldest()
+    >>> series.baseline().median
+    1.5
+    """
+
+    __slots__ = ("ordered", "points")
+
+    def __init__(self, points: Iterable[float] = ()) -> None:
+        self.points: deque[float] = deque(points)
+        self.ordered = sorted(self.points)
+
+    def push(self, value: float) -> None:
+        self.points.append(value)
+        insort(self.ordered, value)
+
+    def drop_oldest(self) -> None:
+        value = self.points.popleft()
+        del self.ordered[bisect_left(self.ordered, value)]
+
+    def baseline(self) -> Baseline:
+        return Baseline.of_ordered(self.ordered, math.fsum(self.points))
 
 
 def rolling_sums(series: Sequence[float], size: int) -> list[float]:
