@@ -119,9 +119,12 @@ def batch_topic(app: faust.App, name: str, settings: Settings, internal: bool) -
     )
 
 
-def faust_app(settings: Settings, batch_topics: set[str]) -> faust.App:
+def faust_app(
+    settings: Settings, batch_topics: set[str], merge_topics: set[str] | None = None
+) -> faust.App:
     """The faust App as the worker configures it, delivering these topics a fetched batch at
-    a time (the benchmark's do-nothing agent runs on exactly this)."""
+    a time, and those of `merge_topics` merged across partitions in timestamp order (the
+    benchmark's do-nothing agent runs on exactly this)."""
     app = faust.App(
         settings.app_id,
         env={},  # only TRADEWATCH_* settings configure tradewatch
@@ -151,7 +154,7 @@ def faust_app(settings: Settings, batch_topics: set[str]) -> faust.App:
         # wall-clock window expiry is not used.
         table_cleanup_interval=3600.0,
     )
-    app.transport = BatchTransport(app, batch_topics)
+    app.transport = BatchTransport(app, batch_topics, merge_topics or set())
     return app
 
 
@@ -173,7 +176,11 @@ def create_app(
     request_bytes = max_request_bytes(settings)
     observations_topic = settings.observations_topic
     changelog_topic = settings.changelog_topic
-    app = faust_app(settings, {settings.topic_declarations, observations_topic, changelog_topic})
+    app = faust_app(
+        settings,
+        {settings.topic_declarations, observations_topic, changelog_topic},
+        merge_topics={settings.topic_declarations},
+    )
     setup_prometheus_sensors(app, registry=registry, name_prefix="faust")
     progress = Progress(metrics, settings.stall_seconds)
     # Watched: the agents' inputs (a table's changelog is only read while it is restored).
@@ -259,7 +266,8 @@ def create_app(
         except DeliveryError as exc:
             failed("screening", exc)
         event.ack()
-        progress.advanced(event.message.tp, event.value[-1].offset)
+        for tp, _, last in event.message.parts:
+            progress.advanced(tp, last)
 
     async def screen_declarations(stream: faust.StreamT[Any]) -> None:
         # concurrency=1: with more, faust can commit past an in-flight message (faust #606).

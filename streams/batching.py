@@ -12,6 +12,9 @@ changelog batch is applied as one event), offset commits, flow control.
     topic = BatchTopic(app, topics=["customs.declarations"], ...)   # event.value: records
 
 A record's own key, value, offset and headers are read from the aiokafka record.
+
+Topics in `merge_topics` are read as one stream across the partitions a worker holds, in
+record-timestamp order (streams/merge.py): one `MergedBatch` per fetch, acked per partition.
 """
 
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -23,6 +26,12 @@ from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.types import TP, ConsumerMessage, EventT, Message
 from faust.types.tuples import ack_lock
 from mode.utils.futures import notify
+
+from streams.merge import TimestampMerge
+
+MERGE_BUFFER_MAX = 20_000
+"""Records a merged partition may have waiting before it is fetched no more (until half of
+them have gone): the others are behind it in time."""
 
 
 class BatchMessage(ConsumerMessage):
@@ -36,13 +45,18 @@ class BatchMessage(ConsumerMessage):
     __slots__ = ("first_offset", "records")
 
     def __init__(
-        self, tp: TP, records: list[Any], first_offset: int, generation_id: int | None
+        self,
+        tp: TP,
+        records: list[Any],
+        first_offset: int,
+        generation_id: int | None,
+        last_offset: int | None = None,
     ) -> None:
         last = records[-1]
         super().__init__(
             tp.topic,
             tp.partition,
-            last.offset,
+            last.offset if last_offset is None else last_offset,
             (last.timestamp or 0) / 1000.0,
             last.timestamp_type,
             [],
@@ -56,6 +70,30 @@ class BatchMessage(ConsumerMessage):
         )
         self.records = records
         self.first_offset = first_offset
+
+    @property
+    def parts(self) -> list[tuple[TP, int, int]]:
+        """(partition, first offset, last offset) of each partition the batch accounts for."""
+        return [(self.tp, self.first_offset, self.offset)]
+
+
+class MergedBatch(BatchMessage):
+    """Records of several partitions of one topic, in the order they are to be screened
+    (streams/merge.py), acked as each partition's range of offsets. faust sees it as a
+    message of its first partition."""
+
+    __slots__ = ("_parts",)
+
+    def __init__(
+        self, records: list[Any], parts: list[tuple[TP, int, int]], generation_id: int | None
+    ) -> None:
+        tp, first, last = parts[0]
+        super().__init__(tp, records, first, generation_id, last_offset=last)
+        self._parts = parts
+
+    @property
+    def parts(self) -> list[tuple[TP, int, int]]:
+        return self._parts
 
 
 FETCH_MAX_WAIT_MS = 100
@@ -80,12 +118,15 @@ class BatchConsumer(aiokafka_driver.Consumer):
     """
 
     batch_topics: frozenset[str] = frozenset()
+    merge_topics: frozenset[str] = frozenset()
     poisoned: BaseException | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._batch_next: dict[TP, int] = {}
         self._assigned: set[TP] = set()
+        self._merges: dict[str, TimestampMerge[TP]] = {}
+        self._fetched_next: dict[TP, int] = {}
 
     def _new_consumer_thread(self) -> aiokafka_driver.AIOKafkaConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -96,7 +137,19 @@ class BatchConsumer(aiokafka_driver.Consumer):
     async def on_partitions_assigned(self, assigned: set[TP], generation_id: int = 0) -> None:
         self._batch_next.clear()  # consumption restarts from the committed offsets
         self._assigned = set(assigned)
+        self._reset_merges()
         await super().on_partitions_assigned(assigned, generation_id)
+
+    def _reset_merges(self) -> None:
+        """Records buffered for merging are dropped: they are fetched again from the
+        committed offsets."""
+        self._fetched_next.clear()
+        for topic in self.merge_topics:
+            merge = self._merges.setdefault(topic, TimestampMerge())
+            merge.assign(tp for tp in self._assigned if tp.topic == topic)
+            for tp in list(self._buffered_partitions):
+                if tp.topic == topic:
+                    self.on_buffer_drop(tp)
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         self._assigned.difference_update(revoked)
@@ -111,6 +164,7 @@ class BatchConsumer(aiokafka_driver.Consumer):
         next commit moves past them. Starting such a partition over from its first record is
         what `auto_offset_reset=earliest` means for it."""
         await super().perform_seek()
+        self._reset_merges()
         rewind = [
             tp
             for tp in self.assignment()
@@ -139,6 +193,7 @@ class BatchConsumer(aiokafka_driver.Consumer):
                 self.log.warning(f"exception performing seek when flow not active {exc}")
             return
         batch_topics = self.batch_topics
+        merges = self._merges
         to_message = self._to_message
         for tp, tp_records in records.items():
             if not tp_records:
@@ -152,7 +207,13 @@ class BatchConsumer(aiokafka_driver.Consumer):
             ):
                 continue
             self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
-            if tp.topic in batch_topics:
+            merge = merges.get(tp.topic)
+            if merge is not None:
+                merge.add(tp, tp_records)
+                self._fetched_next[tp] = tp_records[-1].offset + 1
+                if merge.buffered(tp) > MERGE_BUFFER_MAX:
+                    self.on_buffer_full(tp)
+            elif tp.topic in batch_topics:
                 yield (
                     tp,
                     BatchMessage(
@@ -163,6 +224,47 @@ class BatchConsumer(aiokafka_driver.Consumer):
             else:
                 for record in tp_records:
                     yield tp, to_message(tp, record)
+        for merge in merges.values():
+            if not self.flow_active or self.app.consumer_generation_id != generation_id:
+                break
+            message = self._merged(merge, generation_id)
+            if message is not None:
+                yield message.tp, message
+
+    def _merged(self, merge: TimestampMerge[TP], generation_id: int) -> "MergedBatch | None":
+        runs = merge.release(self._lagging)
+        for tp in list(self._buffered_partitions):
+            if tp.topic in self.merge_topics and merge.buffered(tp) <= MERGE_BUFFER_MAX // 2:
+                self.on_buffer_drop(tp)
+        if not runs:
+            return None
+        records: list[Any] = []
+        ranges: dict[TP, list[int]] = {}
+        for tp, run in runs:
+            records.extend(run)
+            found = ranges.get(tp)
+            if found is None:
+                ranges[tp] = [self._first_offset(tp, run[0].offset), run[-1].offset]
+            else:
+                found[1] = run[-1].offset
+        parts = [(tp, first, last) for tp, (first, last) in ranges.items()]
+        for tp, _, last in parts:
+            self._batch_next[tp] = last + 1
+            self._read_offset[tp] = last
+        return MergedBatch(records, parts, generation_id)
+
+    def _lagging(self, tp: TP) -> bool:
+        """Whether the broker has records of this partition that were not fetched yet."""
+        try:
+            highwater = self.highwater(tp)
+        except AssertionError:  # no longer assigned: a rebalance is on its way
+            return False
+        if highwater is None:
+            return True
+        fetched_next = self._fetched_next.get(tp)
+        if fetched_next is None:
+            fetched_next = self._committed_offset.get(tp) or 0
+        return fetched_next < highwater
 
     def _first_offset(self, tp: TP, first_record: int) -> int:
         expected = self._batch_next.get(tp)
@@ -186,16 +288,16 @@ class BatchConsumer(aiokafka_driver.Consumer):
                 return False
             message.acked = True
             self._unacked_messages.discard(message)
-            tp = message.tp
             if not self.app.topics.acks_enabled_for(message.topic):
                 return False
+            parts = message.parts
             refused = (
                 "the worker is stopping after a failure"
                 if self.poisoned is not None
                 else "fetched before a rebalance"
                 if message.generation_id != self.app.consumer_generation_id
                 else "its partition is no longer assigned"
-                if tp not in self._assigned
+                if any(part[0] not in self._assigned for part in parts)
                 else "in a rebalance"
                 if not self.app.flow_control.is_active()
                 else None
@@ -206,19 +308,20 @@ class BatchConsumer(aiokafka_driver.Consumer):
                 # the events it drops in a rebalance as if they were done with: acking them
                 # here would commit records nobody screened.
                 self.log.info(
-                    "not acking %s[%d] offsets %d..%d: %s",
-                    tp.topic, tp.partition, message.first_offset, message.offset, refused,
-                )  # fmt: skip
+                    "not acking %s: %s",
+                    ", ".join(f"{t.topic}[{t.partition}] offsets {a}..{b}" for t, a, b in parts),
+                    refused,
+                )
                 return False
-            first = message.first_offset
-            committed = self._committed_offset.get(tp)
-            if committed is not None and committed > first:
-                first = committed
-            acked_index = self._acked_index[tp]
-            fresh = [o for o in range(first, message.offset + 1) if o not in acked_index]
-            acked_index.update(fresh)
-            self._acked[tp].extend(fresh)
-            self._n_acked += len(fresh)
+            for part_tp, first, last in parts:
+                committed = self._committed_offset.get(part_tp)
+                if committed is not None and committed > first:
+                    first = committed
+                acked_index = self._acked_index[part_tp]
+                fresh = [o for o in range(first, last + 1) if o not in acked_index]
+                acked_index.update(fresh)
+                self._acked[part_tp].extend(fresh)
+                self._n_acked += len(fresh)
             notify(self._waiting_for_ack)
             return True
 
@@ -233,13 +336,18 @@ class BatchTransport(aiokafka_driver.Transport):
 
     Consumer = BatchConsumer
 
-    def __init__(self, app: faust.App, batch_topics: Iterable[str]) -> None:
+    def __init__(
+        self, app: faust.App, batch_topics: Iterable[str], merge_topics: Iterable[str] = ()
+    ) -> None:
         super().__init__(app.conf.broker_consumer, app)
         self.batch_topics = frozenset(batch_topics)
+        self.merge_topics = frozenset(merge_topics)
 
     def create_consumer(self, callback: Any, **kwargs: Any) -> Any:
         consumer = cast(BatchConsumer, super().create_consumer(callback, **kwargs))
         consumer.batch_topics = self.batch_topics
+        consumer.merge_topics = self.merge_topics
+        consumer._reset_merges()
         return consumer
 
 

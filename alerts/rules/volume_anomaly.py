@@ -21,7 +21,6 @@ from alerts.rules.base import Finding
 from alerts.windows.config import WindowConfig
 from alerts.windows.observations import Dimension, Observation
 from alerts.windows.state import (
-    BUCKET_FIELDS,
     CONTROLLED_N,
     CONTROLLED_VALUE,
     QUANTITY,
@@ -167,7 +166,7 @@ class Headroom:
 
     day: int
     room: list[float]
-    pending: list[float] = field(default_factory=lambda: [0.0] * BUCKET_FIELDS)
+    pending: list[float] | None = None
 
     def takes(self, by_day: dict[int, list[float]]) -> bool:
         """Whether this run (its totals per day) fits; if so, it is taken."""
@@ -186,7 +185,10 @@ class Headroom:
         room[1] -= amounts[QUANTITY]
         room[2] -= amounts[VALUE]
         room[3] -= amounts[CONTROLLED_N]
-        add_amounts(self.pending, amounts)
+        if self.pending is None:
+            self.pending = list(amounts)
+        else:
+            add_amounts(self.pending, amounts)
         return True
 
 
@@ -429,12 +431,13 @@ class VolumeAnomaly:
         more the day can take before one might be."""
         totals = memo.totals
         headroom = memo.headroom
-        if headroom is not None:  # what the day took on the fast path, into its windows
-            memo.headroom = None
+        if headroom is not None and headroom.pending is not None:
+            # what the day took on the fast path, into its windows
             for window in self._windows_of(headroom.day):
                 known = totals.get(window)
                 if known is not None:
                     add_amounts(known, headroom.pending)
+        memo.headroom = None
         fresh: set[tuple[int, int]] = set()
         touched: dict[tuple[int, int], list[float]] = {}
         for day, amounts in by_day.items():
