@@ -11,7 +11,7 @@ COPY pyproject.toml README.md ./
 COPY schemas schemas
 COPY alerts alerts
 COPY streams streams
-RUN pip install ".[rocksdb]" \
+RUN pip install . \
  && useradd --system --uid 10001 --home-dir /var/lib/tradewatch --create-home tradewatch \
  && mkdir -p /var/lib/tradewatch/state \
  && chown -R tradewatch:tradewatch /var/lib/tradewatch

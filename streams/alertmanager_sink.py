@@ -24,8 +24,8 @@ from pydantic import ValidationError
 
 from alerts.display import printable
 from schemas.alert import Alert, Severity
-from streams.errors import BrokerError, StreamsError
-from streams.kafka_security import kafka_python_options, unreachable
+from streams.errors import StreamsError
+from streams.kafka_security import announce, broker_error, kafka_python_options
 from streams.settings import Settings
 
 log = logging.getLogger("tradewatch.alertmanager_sink")
@@ -108,6 +108,7 @@ class AlertmanagerSink:
         self.retries = 0
 
     def _consumer(self) -> KafkaConsumer:
+        announce(self.settings)
         try:
             return KafkaConsumer(
                 self.settings.topic_alerts,
@@ -119,7 +120,7 @@ class AlertmanagerSink:
                 max_poll_records=200,
             )
         except KafkaError as exc:
-            raise BrokerError(unreachable(self.settings, exc)) from exc
+            raise broker_error(self.settings, exc) from exc
 
     def select(self, values: list[bytes]) -> list[dict[str, Any]]:
         """The Alertmanager alerts for a batch of alert-topic values (unreadable ones skipped)."""

@@ -21,3 +21,7 @@ class InputFileError(StreamsError):
 
 class BrokerError(StreamsError):
     """The broker cannot be reached or refused what was asked of it."""
+
+
+class BrokerUnreachable(BrokerError):
+    """Nothing answered at the broker address in time: it may come up later."""

@@ -10,8 +10,7 @@ from pydantic import ValidationError
 
 from alerts.display import printable
 from schemas.alert import Alert, Severity
-from streams.errors import BrokerError
-from streams.kafka_security import kafka_python_options, unreachable
+from streams.kafka_security import announce, broker_error, kafka_python_options
 from streams.settings import Settings
 
 _COLOURS = {
@@ -44,6 +43,7 @@ def consume_alerts(
     settings: Settings, *, from_beginning: bool, timeout_s: float | None
 ) -> Iterator[bytes]:
     """Raw alert values as they arrive; stops after timeout_s without a new one, if given."""
+    announce(settings)
     try:
         consumer = KafkaConsumer(
             settings.topic_alerts,
@@ -55,7 +55,7 @@ def consume_alerts(
             consumer_timeout_ms=int(timeout_s * 1000) if timeout_s else float("inf"),
         )
     except KafkaError as exc:
-        raise BrokerError(unreachable(settings, exc)) from exc
+        raise broker_error(settings, exc) from exc
     try:
         for message in consumer:
             if message.value is not None:

@@ -7,8 +7,10 @@ formatted into a message.
 
 import logging
 import ssl
+import sys
 from typing import TYPE_CHECKING, Any
 
+from streams.errors import BrokerError, BrokerUnreachable
 from streams.settings import Settings
 
 if TYPE_CHECKING:
@@ -49,6 +51,7 @@ def kafka_python_options(settings: Settings) -> dict[str, Any]:
     options: dict[str, Any] = {
         "bootstrap_servers": settings.bootstrap_servers,
         "security_protocol": protocol,
+        "bootstrap_timeout_ms": int(settings.connect_timeout_seconds * 1000),
     }
     if protocol in ("SSL", "SASL_SSL"):
         options["ssl_context"] = ssl_context(settings)
@@ -100,8 +103,36 @@ def watch_connection_failures(quiet: bool) -> None:
         kafka_logger.propagate = False
 
 
+def connecting(settings: Settings) -> str:
+    """What a command says as it starts to use Kafka."""
+    return f"connecting to Kafka at {','.join(settings.bootstrap_servers)} ({describe(settings)})"
+
+
+_announced: set[str] = set()
+
+
+def announce(settings: Settings) -> None:
+    """Say on stderr, once per process, where the Kafka clients are about to connect: a
+    command that waits for a broker says what it is waiting for from the start."""
+    line = connecting(settings)
+    if line not in _announced:
+        _announced.add(line)
+        print(f"tradewatch: {line}", file=sys.stderr, flush=True)
+
+
+def broker_error(settings: Settings, exc: Exception) -> BrokerError:
+    """The error to raise when a Kafka client could not be created: BrokerUnreachable when
+    nothing answered (it may come up later), BrokerError when the broker refused us."""
+    message = unreachable(settings, exc)
+    return BrokerError(message) if _failures.reason is not None else BrokerUnreachable(message)
+
+
 def unreachable(settings: Settings, exc: Exception) -> str:
-    """One line on why the Kafka clients could not connect."""
+    """One line on why the Kafka clients could not connect, with what to do about it."""
     where = f"cannot reach Kafka at {','.join(settings.bootstrap_servers)} ({describe(settings)})"
     reason = _failures.reason
-    return f"{where}: {reason or exc}"
+    if reason is not None:  # it answered, but would not let us in: the reason says why
+        return f"{where}: {reason}"
+    waited = f"no answer in {settings.connect_timeout_seconds:g} s"
+    hint = "start the local one with `make broker-start`, or set TRADEWATCH_BROKER_URL"
+    return f"{where}: {waited} ({type(exc).__name__}); {hint}"

@@ -11,7 +11,7 @@ from kafka.errors import KafkaError
 from schemas.wire import DeclarationRecord, Rejection, decode_declaration
 from streams import terminal
 from streams.errors import BrokerError, InputFileError
-from streams.kafka_security import kafka_python_options, unreachable
+from streams.kafka_security import announce, broker_error, kafka_python_options
 from streams.settings import Settings
 from streams.topics import require_topic
 
@@ -59,6 +59,7 @@ def _key_of(line: bytes) -> bytes | None:
 
 
 def make_producer(settings: Settings) -> KafkaProducer:
+    announce(settings)
     try:
         return KafkaProducer(
             **kafka_python_options(settings),
@@ -68,7 +69,7 @@ def make_producer(settings: Settings) -> KafkaProducer:
             max_request_size=max(1_048_576, settings.max_message_bytes + 65_536),
         )
     except KafkaError as exc:
-        raise BrokerError(unreachable(settings, exc)) from exc
+        raise broker_error(settings, exc) from exc
 
 
 def produce_file(

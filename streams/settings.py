@@ -77,9 +77,10 @@ class Settings(BaseSettings):
     metrics_host: str = Field(default="127.0.0.1", description="Address the metrics server binds.")
     metrics_port: int = Field(default=6066, ge=1, le=65535)
     store: str = Field(
-        default="memory://",
-        description="faust table store: memory:// (state in RAM) or rocksdb:// (state on disk "
-        "under data_dir, RAM bounded by rocksdb_memory_mb; needs the rocksdict package)",
+        default="rocksdb://",
+        description="faust table store: rocksdb:// (state on disk under data_dir, RAM bounded by "
+        "rocksdb_memory_mb) or memory:// (state in RAM, restored from the changelog at every "
+        "start)",
     )
     rocksdb_memory_mb: int = Field(
         default=128,
@@ -111,6 +112,13 @@ class Settings(BaseSettings):
         default=None,
         description="A rate table (kind fx_rates, US dollars per unit) to use instead of the "
         "shipped indicative rates.",
+    )
+    connect_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="How long a command tries to reach Kafka before it says why it cannot (the "
+        "worker keeps trying, with a status line each time).",
     )
     session_timeout_seconds: float = Field(
         default=15.0,

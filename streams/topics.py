@@ -16,7 +16,7 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from streams.errors import BrokerError
-from streams.kafka_security import kafka_python_options, unreachable
+from streams.kafka_security import announce, broker_error, kafka_python_options
 from streams.settings import Settings
 
 log = logging.getLogger("tradewatch.topics")
@@ -53,6 +53,7 @@ def topic_names(settings: Settings) -> list[str]:
 
 
 def admin_client(settings: Settings) -> KafkaAdminClient:
+    announce(settings)
     try:
         return KafkaAdminClient(
             **kafka_python_options(settings),
@@ -60,7 +61,7 @@ def admin_client(settings: Settings) -> KafkaAdminClient:
             request_timeout_ms=15000,
         )
     except KafkaError as exc:
-        raise BrokerError(unreachable(settings, exc)) from exc
+        raise broker_error(settings, exc) from exc
 
 
 def _partition_counts(
@@ -136,6 +137,6 @@ def require_topic(settings: Settings, name: str) -> None:
                 "(or start a worker)"
             )
     except KafkaError as exc:
-        raise BrokerError(unreachable(settings, exc)) from exc
+        raise broker_error(settings, exc) from exc
     finally:
         admin.close()

@@ -1,16 +1,22 @@
 """Running the faust worker from settings, with a startup banner that holds no secrets."""
 
 import logging
+import time
+from collections.abc import Callable
 
 import faust
 
 from streams import heap
 from streams.app import create_app
+from streams.errors import BrokerUnreachable
 from streams.kafka_security import describe
 from streams.settings import Settings
 from streams.topics import ensure_topics
 
 log = logging.getLogger("tradewatch.worker")
+
+
+RETRY_SECONDS = 5
 
 
 def banner(settings: Settings) -> str:
@@ -23,6 +29,23 @@ def banner(settings: Settings) -> str:
     )
 
 
+def topics_when_kafka_answers(
+    settings: Settings, sleep: Callable[[float], None] = time.sleep
+) -> list[str]:
+    """Create or check every topic (see ensure_topics), trying again while nothing answers at
+    the broker address, with one status line per attempt: a worker started before its broker
+    waits for it. A broker that answers but refuses us (credentials, certificates) or a topic
+    that is wrong stops the worker at once."""
+    attempt = 1
+    while True:
+        try:
+            return ensure_topics(settings)
+        except BrokerUnreachable as exc:
+            log.warning("%s; trying again in %d s (attempt %d)", exc, RETRY_SECONDS, attempt)
+            sleep(RETRY_SECONDS)
+            attempt += 1
+
+
 def run_worker(settings: Settings) -> int:
     """Load the rules, create missing topics, then run until SIGINT or SIGTERM.
 
@@ -30,7 +53,7 @@ def run_worker(settings: Settings) -> int:
     """
     tradewatch = create_app(settings)
     heap.settle()
-    for name in ensure_topics(settings):  # before any agent subscribes: every topic, checked
+    for name in topics_when_kafka_answers(settings):  # before any agent subscribes
         log.info("created topic %s (%d partitions)", name, settings.topic_partitions)
     log.info(banner(settings))
     log.info(

@@ -70,7 +70,10 @@ def test_kill_and_restart_keeps_window_counts_and_loses_no_alert(
     env = worker_env(broker_url, unique_name, tmp_path / "state")
     topic = env["TRADEWATCH_TOPIC_DECLARATIONS"]
     create_topic(broker_url, topic, 1)
-    produce(broker_url, topic, [(None, m) for m in messages])
+    # Half the stream before the kill, the rest after: a worker drains the whole of it in
+    # about a second, faster than the metrics can be read.
+    half = len(messages) // 2
+    produce(broker_url, topic, [(None, m) for m in messages[:half]])
 
     wanted, offline = offline_run(messages, topic_partitions=1)
 
@@ -87,6 +90,7 @@ def test_kill_and_restart_keeps_window_counts_and_loses_no_alert(
         worker.process.kill()  # SIGKILL: no flush, no commit
         worker.process.wait(timeout=10)
     assert len(messages) // 3 <= screened < len(messages), "the kill must land mid-stream"
+    produce(broker_url, topic, [(None, m) for m in messages[half:]])
 
     with WorkerProcess(env, tmp_path / "second.log") as worker:
         deadline = time.monotonic() + 90

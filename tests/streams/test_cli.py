@@ -123,3 +123,52 @@ def test_worker_refuses_missing_watchlist(tmp_path: Path) -> None:
     result = tradewatch("worker", env={"TRADEWATCH_WATCHLISTS": str(missing)})
     assert result.returncode == 1
     assert str(missing) in one_error_line(result)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["topics"], ["alerts", "--max", "1"], ["demo-feed", "--count", "1"], ["produce", "FEED"]],
+)
+def test_without_a_broker_a_command_says_where_it_connects_and_gives_up_with_a_hint(
+    tmp_path: Path, args: list[str]
+) -> None:
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(orjson.dumps(declaration_dict()).decode() + "\n", encoding="utf-8")
+    args = [str(feed) if a == "FEED" else a for a in args]
+    result = tradewatch(*args, env={"TRADEWATCH_CONNECT_TIMEOUT_SECONDS": "1"})
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines[0] == "tradewatch: connecting to Kafka at 127.0.0.1:1 (PLAINTEXT)", lines
+    assert lines[-1].startswith("tradewatch: error: cannot reach Kafka at 127.0.0.1:1"), lines
+    assert "no answer in 1 s" in lines[-1] and "make broker-start" in lines[-1], lines
+    assert len(lines) == 2, lines
+
+
+def test_a_worker_without_a_broker_keeps_trying_and_says_so() -> None:
+    import os
+
+    environment = {
+        **os.environ,
+        "TRADEWATCH_BROKER_URL": "kafka://127.0.0.1:1",
+        "TRADEWATCH_CONNECT_TIMEOUT_SECONDS": "1",
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "streams", "worker"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+    )
+    seen: list[str] = []
+    try:
+        assert worker.stderr is not None
+        for line in worker.stderr:
+            seen.append(line.rstrip())
+            if sum("trying again" in x for x in seen) == 2:
+                break
+    finally:
+        worker.kill()
+        worker.wait(timeout=30)
+    retries = [x for x in seen if "trying again" in x]
+    assert seen[0] == "tradewatch: connecting to Kafka at 127.0.0.1:1 (PLAINTEXT)", seen
+    assert len(retries) == 2 and "(attempt 2)" in retries[1], seen
+    assert worker.returncode == -9  # still running until it was killed

@@ -38,9 +38,9 @@ def test_faust_environment_variables_do_not_override(
     # faust would read these itself; tradewatch's own settings must win.
     monkeypatch.setenv("BROKER_URL", "kafka://wrong-host:1")
     monkeypatch.setenv("WEB_PORT", "1")
-    monkeypatch.setenv("STORE", "rocksdb://")
+    monkeypatch.setenv("STORE", "memory://")
     settings = Settings(broker_url="kafka://right-host:9092", metrics_port=7070, data_dir=tmp_path)
     app = create_app(settings).app
     assert [str(url) for url in app.conf.broker] == ["kafka://right-host:9092"]
     assert app.conf.web_port == 7070
-    assert str(app.conf.store) == "memory:"
+    assert str(app.conf.store) == "rocksdb:"
