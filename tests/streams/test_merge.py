@@ -133,7 +133,5 @@ def test_any_fetch_pattern_gives_the_global_timestamp_order(
         released.extend(order(merge.release(lagging)))
     released.extend(order(merge.release(lagging)))
 
-    everything = sorted(
-        (t, p, o) for p, times in enumerate(timelines) for o, t in enumerate(times)
-    )
+    everything = sorted((t, p, o) for p, times in enumerate(timelines) for o, t in enumerate(times))
     assert released == [(p, o) for _, p, o in everything]
