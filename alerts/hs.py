@@ -10,6 +10,18 @@ from typing import Generic, TypeVar
 Value = TypeVar("Value")
 
 
+def hs_display(code: str) -> str:
+    """An HS code as people write it, in pairs after the heading: one way everywhere.
+
+    >>> hs_display("9303201000"), hs_display("930320"), hs_display("93")
+    ('9303.20.10.00', '9303.20', '93')
+    """
+    if len(code) <= 4 or not code.isdigit():
+        return code
+    pairs = [code[i : i + 2] for i in range(4, len(code), 2)]
+    return ".".join([code[:4], *pairs])
+
+
 def _check_prefix(prefix: str) -> None:
     if not (prefix.isdigit() and len(prefix) in (2, 4, 6, 8, 10)):
         raise ValueError(f"HS prefix {prefix!r} must be 2, 4, 6, 8 or 10 digits")

@@ -1,14 +1,17 @@
 """Running the faust worker from settings, with a startup banner that holds no secrets."""
 
+import fcntl
 import logging
+import os
 import time
 from collections.abc import Callable
+from typing import TextIO
 
 import faust
 
 from streams import heap
 from streams.app import create_app
-from streams.errors import BrokerUnreachable
+from streams.errors import BrokerUnreachable, StreamsError
 from streams.kafka_security import describe
 from streams.settings import Settings
 from streams.topics import ensure_topics
@@ -46,11 +49,41 @@ def topics_when_kafka_answers(
             attempt += 1
 
 
+class DataDirInUse(StreamsError):
+    """Another live worker holds this data folder."""
+
+
+def hold_data_dir(settings: Settings) -> TextIO:
+    """Lock the worker's data folder for as long as the returned file stays open.
+
+    Two workers on one machine with one folder would share RocksDB databases, and the second
+    would wait forever for the first's lock ("DB for partition 0 is locked! Retry in 1s").
+    The lock goes with the process, so a killed worker's folder is free again at once."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    holder = (settings.data_dir / "worker.lock").open("a+")
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder.seek(0)
+        pid = holder.read().strip() or "?"
+        holder.close()
+        raise DataDirInUse(
+            f"TRADEWATCH_DATA_DIR={settings.data_dir} is in use by another worker (pid {pid}); "
+            "give each worker on this machine a data folder of its own"
+        ) from None
+    holder.seek(0)
+    holder.truncate()
+    holder.write(f"{os.getpid()}\n")
+    holder.flush()
+    return holder
+
+
 def run_worker(settings: Settings) -> int:
     """Load the rules, create missing topics, then run until SIGINT or SIGTERM.
 
     Reference data loads first: a broken file stops start-up before anything touches Kafka.
     """
+    data_dir_lock = hold_data_dir(settings)  # noqa: F841 (held until the process ends)
     tradewatch = create_app(settings)
     heap.settle()
     for name in topics_when_kafka_answers(settings):  # before any agent subscribes

@@ -10,7 +10,7 @@ A separate rule catches text that claims a civilian end use for plainly military
 from dataclasses import dataclass, field
 
 from alerts.display import printable
-from alerts.hs import HsCodeSet
+from alerts.hs import HsCodeSet, hs_display
 from alerts.reference import ReferenceData
 from alerts.rules.base import (
     DeclarationFacts,
@@ -160,7 +160,8 @@ class CategoryMismatch:
         claims = facts.terms_of("end_use", {"civilian_claim"})
         summary = (
             f"{family.group_labels.get(lead.entry.group, lead.entry.group)} "
-            f"({printable(lead.entry.term, 40)}) declared under HS {declaration.hs_code} as "
+            f"({printable(lead.entry.term, 40)}) declared under "
+            f"HS {hs_display(declaration.hs_code)} as "
             f"{self.headings.get(prefix, group).lower()}; {family.belongs_in}: "
             f"{shipment_line(declaration)}"
         )
@@ -221,7 +222,8 @@ class CivilianClaimMilitaryGoods:
         restricted = declaration.destination_country in self.restricted_destinations
         summary = (
             f"Civilian end use claimed ({printable(claims[0].entry.term, 30)}) for goods the text "
-            f"calls military ({printable(markers[0].entry.term, 30)}), HS {declaration.hs_code}: "
+            f"calls military ({printable(markers[0].entry.term, 30)}), "
+            f"HS {hs_display(declaration.hs_code)}: "
             f"{shipment_line(declaration)}"
         )
         return [

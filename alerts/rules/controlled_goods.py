@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from alerts.display import printable
+from alerts.hs import hs_display
 from alerts.reference import ReferenceData
 from alerts.rules.base import DeclarationFacts, Finding, declaration_finding, shipment_line
 from alerts.rules.controls import ControlMatcher, control_evidence
@@ -37,7 +38,7 @@ class ControlledGoodsToRestricted:
             return []
         strongest = controls[0]
         how = (
-            f"HS {strongest.evidence}"
+            f"declared HS {hs_display(declaration.hs_code)}"
             if strongest.identified_by == "hs_code"
             else f"described as {printable(strongest.evidence, 40)!r}"
         )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alerts.display import printable
 from alerts.errors import ReferenceDataError
+from alerts.hs import hs_display
 from alerts.parties import (
     PartyMatch,
     PartyMatcher,
@@ -86,7 +87,7 @@ class RestrictedParty:
         summary = (
             f"{role.capitalize()} {printable(name, 60)} matches "
             f"{printable(match.entry.name, 60)} on {match.entry.list_name} ({how}; "
-            f"{printable(match.entry.program, 80)}): HS {declaration.hs_code}, "
+            f"{printable(match.entry.program, 80)}): HS {hs_display(declaration.hs_code)}, "
             f"{shipment_line(declaration)}"
         )
         return [

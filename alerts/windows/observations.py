@@ -13,6 +13,7 @@ import msgspec
 
 from alerts.display import printable
 from alerts.errors import FrameDecodeError
+from alerts.hs import hs_display
 from alerts.parties import normalize_party_name
 from alerts.windows.fx import FxRates
 from schemas.wire import DeclarationRecord
@@ -167,7 +168,7 @@ def observations_for(
         Observation(
             Dimension.SUBHEADING_UNIT,
             f"{subheading}|{unit}",
-            f"subheading {subheading} per {unit}",
+            f"HS {hs_display(subheading)} per {unit}",
             identity, event_ms, source_partition, source_offset, quantity, value_usd, watched,
             unit, hs_code,
         ),

@@ -44,3 +44,16 @@ def test_faust_environment_variables_do_not_override(
     assert [str(url) for url in app.conf.broker] == ["kafka://right-host:9092"]
     assert app.conf.web_port == 7070
     assert str(app.conf.store) == "rocksdb:"
+
+
+def test_two_workers_cannot_share_a_data_folder(tmp_path: Path) -> None:
+    import os
+
+    from streams.worker import DataDirInUse, hold_data_dir
+
+    settings = Settings(data_dir=tmp_path / "state")
+    first = hold_data_dir(settings)
+    with pytest.raises(DataDirInUse, match=f"in use by another worker \\(pid {os.getpid()}\\)"):
+        hold_data_dir(settings)
+    first.close()  # the holder ends (a killed worker's lock goes with its process)
+    hold_data_dir(settings).close()

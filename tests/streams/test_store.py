@@ -28,7 +28,7 @@ def test_the_worker_table_gets_the_capped_options_only_with_rocksdb(tmp_path: Pa
         Settings(store="rocksdb://", data_dir=tmp_path, topic_partitions=2), core=CORE
     )
     assert on_disk.window_table.options == rocksdb_options(on_disk.settings)
-    in_memory = create_app(Settings(data_dir=tmp_path / "m"), core=CORE)
+    in_memory = create_app(Settings(store="memory://", data_dir=tmp_path / "m"), core=CORE)
     assert not in_memory.window_table.options
 
 
