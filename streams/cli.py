@@ -5,6 +5,7 @@
     tradewatch alerts [--json]        follow the alert topic
     tradewatch topics                 create the topics
     tradewatch demo-feed              send a live demo stream
+    tradewatch console                watch findings, rejects and the worker's status
 
 A bad flag, file or setting gives one line on stderr and a non-zero exit.
 """
@@ -153,8 +154,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="send a live stream of demo declarations",
         formatter_class=_Defaults,
     )
-    demo.add_argument("--rate", type=_positive, default=2.0, help="per second (default 2)")
-    demo.add_argument("--count", type=_count, help="stop after this many (default: never)")
+    demo.add_argument("--rate", type=_positive, default=2.0, help="live ticks per second")
+    demo.add_argument("--count", type=_count, help="stop after this many live ticks")
+    demo.add_argument(
+        "--history-days",
+        type=int,
+        default=40,
+        choices=range(0, 366),
+        metavar="DAYS",
+        help="days of ordinary trade sent first, as the windows' history (0: none)",
+    )
+
+    commands.add_parser(
+        "console",
+        help="watch the feed: findings grouped by declaration, rejects, a status line",
+    )
     return parser
 
 
@@ -259,10 +273,28 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                 lambda key, value: producer.send(settings.topic_declarations, key=key, value=value),
                 rate=args.rate,
                 count=args.count,
+                history_days=args.history_days,
+                on_history=lambda n: print(
+                    f"tradewatch: sent {n} declarations of history ({args.history_days} days); "
+                    f"live now, {args.rate:g} a second",
+                    file=sys.stderr,
+                    flush=True,
+                ),
             )
         finally:
             producer.flush(timeout=30)
             producer.close(timeout=10)
+        return 0
+    if args.command == "console":
+        import signal
+        import threading
+
+        from streams.console import run_console
+
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        run_console(settings, stop)
         return 0
     raise AssertionError(f"unhandled command {args.command}")
 

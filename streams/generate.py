@@ -68,6 +68,8 @@ class Generator:
     days: int
     scenario_rate: float = 2.0
     """Scenario instances per 10,000 background declarations."""
+    id_prefix: str | None = None
+    """Declaration ids start with this (default TW<seed>-)."""
     rng: random.Random = field(init=False)
     importers: list[Importer] = field(init=False)
     number: int = 0
@@ -102,7 +104,12 @@ class Generator:
 
     def _id(self) -> str:
         self.number += 1
-        return f"TW{self.seed:03d}-{self.number:09d}"
+        prefix = f"TW{self.seed:03d}-" if self.id_prefix is None else self.id_prefix
+        return f"{prefix}{self.number:09d}"
+
+    def pick_importer(self) -> Importer:
+        """An importer, the busier ones more often (as they declare)."""
+        return self.rng.choices(self.importers, [i.daily_rate for i in self.importers])[0]
 
     def _when(self, day: int) -> datetime:
         hour = self.rng.choices(range(24), HOUR_WEIGHTS)[0]
@@ -166,11 +173,14 @@ class Generator:
             planned.setdefault(day, []).append(kind)
         return planned
 
-    def run(self) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
-        """Per day: the declarations (sorted by declared_at) and the scenario labels."""
+    def run(
+        self, with_scenarios: bool = True
+    ) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
+        """Per day: the declarations (sorted by declared_at) and the scenario labels; without
+        scenarios, ordinary trade only."""
         produced = 0
         scenario_number = 0
-        schedule = self.schedule()
+        schedule = self.schedule() if with_scenarios else {}
         carried: list[dict[str, Any]] = []
         for day in range(self.days):
             weekday = (self.start + timedelta(days=day)).weekday()

@@ -1,0 +1,239 @@
+"""The ops console: what `make run` shows, for a person watching the feed.
+
+    tradewatch console
+
+Follows the alert and dead-letter topics from now on and the worker's metrics, and shows:
+- each declaration's findings as one entry (its alerts arrive within a moment of each other):
+  the highest severity, every category, the lead summary cut to the screen's width, and a
+  second line of details (the declaration, the route, the rules);
+- a window finding (volume, split shipments) as an entry of its own;
+- each rejected declaration as it happens, with the reason and where it came from;
+- a status line that stays put: declarations in per second, screened, alerts by severity,
+  rejects, consumer lag, and the metrics address.
+"""
+
+import threading
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from kafka import KafkaConsumer
+from kafka.errors import KafkaError
+from prometheus_client.parser import text_string_to_metric_families
+from pydantic import ValidationError
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
+
+from alerts.display import printable
+from schemas.alert import Alert, Severity
+from streams.decoding import DLQ_HEADER_PREFIX, ORIGINAL_HEADER_PREFIX
+from streams.kafka_security import announce, broker_error, kafka_python_options
+from streams.settings import Settings
+
+STYLES = {
+    Severity.CRITICAL: "bold red",
+    Severity.HIGH: "yellow",
+    Severity.MEDIUM: "cyan",
+    Severity.LOW: "dim",
+}
+RANK = {Severity.CRITICAL: 0, Severity.HIGH: 1, Severity.MEDIUM: 2, Severity.LOW: 3}
+GATHER_S = 1.0
+"""How long a declaration's entry waits for more of its alerts (they come within one batch)."""
+INDENT = " " * 9
+
+
+@dataclass
+class Entry:
+    """The alerts of one declaration, or one window finding."""
+
+    alerts: list[Alert] = field(default_factory=list)
+    last_added: float = 0.0
+
+    @property
+    def lead(self) -> Alert:
+        return min(self.alerts, key=lambda a: (RANK[a.severity], a.category.value))
+
+
+def render_entry(entry: Entry, width: int) -> Text:
+    """Two lines: severity, time, categories and the lead summary; then the details."""
+    lead = entry.lead
+    severity = lead.severity
+    categories = " · ".join(dict.fromkeys(a.category.value for a in entry.alerts))
+    when = lead.event_time.astimezone().strftime("%H:%M:%S")
+    head = Text()
+    head.append(f"{severity.value.upper():<8} ", style=STYLES[severity])
+    head.append(f"{when}  ")
+    head.append(categories, style="bold")
+    head.append("  ")
+    head.append(printable(lead.summary, 1000))
+    head.truncate(width, overflow="ellipsis")
+    if lead.subject.kind == "declaration":
+        what = f"declaration {printable(lead.subject.key, 60)}"
+    else:
+        what = f"{printable(lead.subject.label, 80)}"
+        ids = lead.declaration_ids
+        what += f" · {len(ids)} declaration{'s' if len(ids) != 1 else ''}"
+    rules = ", ".join(dict.fromkeys(a.rule_id for a in entry.alerts))
+    details = Text(f"{INDENT}{what} · rules {rules}", style="dim")
+    details.truncate(width, overflow="ellipsis")
+    return Text("\n").join([head, details])
+
+
+def render_reject(headers: dict[str, str], width: int, now: datetime) -> Text:
+    """One line: the reason, what was wrong, and the source partition and offset."""
+    line = Text()
+    line.append(f"{'REJECTED':<8} ", style="magenta")
+    line.append(f"{now.astimezone().strftime('%H:%M:%S')}  ")
+    line.append(headers.get("reason", "rejected"), style="bold")
+    where = f"{headers.get('source.topic', '?')}[{headers.get('source.partition', '?')}]"
+    line.append(
+        f"  {printable(headers.get('error', ''), 200)} ({where} offset "
+        f"{headers.get('source.offset', '?')}; on the dead-letter topic)"
+    )
+    line.truncate(width, overflow="ellipsis")
+    return line
+
+
+@dataclass
+class WorkerStatus:
+    """What the worker's metrics say, and the rate derived from two readings."""
+
+    reachable: bool = False
+    screened: float = 0.0
+    rejected: float = 0.0
+    lag: float = 0.0
+    per_second: float = 0.0
+    read_at: float = 0.0
+
+    @classmethod
+    def parse(cls, text: str, previous: "WorkerStatus", now: float) -> "WorkerStatus":
+        found = cls(reachable=True, read_at=now)
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == "tradewatch_declarations_total":
+                    if sample.labels.get("outcome") == "ok":
+                        found.screened += sample.value
+                    elif sample.labels.get("outcome") == "rejected":
+                        found.rejected += sample.value
+                elif sample.name == "tradewatch_partition_lag":
+                    found.lag += sample.value
+        if previous.reachable and now > previous.read_at:
+            done = found.screened + found.rejected - previous.screened - previous.rejected
+            found.per_second = max(0.0, done / (now - previous.read_at))
+        return found
+
+
+def render_status(status: WorkerStatus, alerts: Counter[Severity], metrics_url: str) -> Text:
+    line = Text(style="reverse")
+    if status.reachable:
+        line.append(f" in {status.per_second:,.1f}/s · screened {status.screened:,.0f} · ")
+    else:
+        line.append(" worker metrics not answering yet · ")
+    line.append("alerts ")
+    shown = [s for s in Severity if alerts[s]] or [Severity.CRITICAL]
+    line.append(" ".join(f"{alerts[s]} {s.value}" for s in sorted(shown, key=RANK.__getitem__)))
+    line.append(f" · rejected {status.rejected:,.0f} · lag {status.lag:,.0f} · {metrics_url} ")
+    return line
+
+
+class OpsConsole:
+    """Groups what arrives into entries and keeps the status; printing is the caller's."""
+
+    def __init__(self, width: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.width = width
+        self.clock = clock
+        self.pending: dict[str, Entry] = {}
+        self.alerts: Counter[Severity] = Counter()
+        self.status = WorkerStatus()
+
+    def add_alert(self, alert: Alert) -> None:
+        self.alerts[alert.severity] += 1
+        group = alert.subject.key if alert.subject.kind == "declaration" else alert.alert_id
+        entry = self.pending.setdefault(group, Entry())
+        entry.alerts.append(alert)
+        entry.last_added = self.clock()
+
+    def ready(self, everything: bool = False) -> list[Text]:
+        """The entries whose alerts have all come (none for GATHER_S), oldest first."""
+        now = self.clock()
+        done = [
+            key
+            for key, entry in self.pending.items()
+            if everything or now - entry.last_added >= GATHER_S
+        ]
+        return [render_entry(self.pending.pop(key), self.width) for key in done]
+
+
+def _headers(record: Any) -> dict[str, str]:
+    return {
+        name.removeprefix(DLQ_HEADER_PREFIX): value.decode("utf-8", "replace")
+        for name, value in record.headers or ()
+        if name.startswith(DLQ_HEADER_PREFIX) and not name.startswith(ORIGINAL_HEADER_PREFIX)
+    }
+
+
+def _read_metrics(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return str(response.read().decode("utf-8"))
+    except OSError:
+        return None
+
+
+def run_console(settings: Settings, stop: threading.Event, console: Console | None = None) -> None:
+    """Show the console until `stop` is set."""
+    console = console or Console()
+    announce(settings)
+    try:
+        consumer = KafkaConsumer(
+            settings.topic_alerts,
+            settings.topic_dead_letter,
+            **kafka_python_options(settings),
+            client_id=f"{settings.app_id}-console",
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="latest",
+        )
+    except KafkaError as exc:
+        raise broker_error(settings, exc) from exc
+    ops = OpsConsole(width=min(console.width, 160))
+    scraped = 0.0
+
+    def status() -> Text:
+        return render_status(ops.status, ops.alerts, settings.metrics_url)
+
+    try:
+        with Live(status(), console=console, refresh_per_second=4, transient=False) as live:
+            while not stop.is_set():
+                for records in consumer.poll(timeout_ms=250).values():
+                    for record in records:
+                        if record.topic == settings.topic_dead_letter:
+                            live.console.print(
+                                render_reject(_headers(record), ops.width, datetime.now(UTC))
+                            )
+                        elif record.value is not None:
+                            try:
+                                ops.add_alert(Alert.model_validate_json(record.value))
+                            except ValidationError:
+                                live.console.print(Text("(an unreadable alert)", style="dim"))
+                for text in ops.ready():
+                    live.console.print(text)
+                now = time.monotonic()
+                if now - scraped >= 1.0:
+                    scraped = now
+                    page = _read_metrics(settings.metrics_url)
+                    ops.status = (
+                        WorkerStatus.parse(page, ops.status, now)
+                        if page is not None
+                        else WorkerStatus()
+                    )
+                live.update(status())
+            for text in ops.ready(everything=True):
+                live.console.print(text)
+    finally:
+        consumer.close()

@@ -1,0 +1,90 @@
+"""The ops console's entries and status line (streams/console.py), rendered as on a terminal."""
+
+import io
+from collections import Counter
+
+import orjson
+from rich.console import Console
+from rich.text import Text
+
+from alerts.pipeline import Core, CoreOptions, OfflinePipeline
+from schemas.alert import Severity
+from streams.console import OpsConsole, WorkerStatus, render_reject, render_status
+from streams.demo import demo_templates
+
+CORE = Core.build(CoreOptions())
+WIDTH = 120
+
+
+def shown(text: Text) -> list[str]:
+    out = io.StringIO()
+    Console(file=out, width=WIDTH, color_system=None).print(text)
+    return out.getvalue().rstrip("\n").split("\n")
+
+
+class Clock:
+    now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_one_declarations_findings_are_one_entry_of_two_lines() -> None:
+    cqa = next(t for t in demo_templates() if t["declaration_id"] == "DEMO-CQA")
+    laptop = next(t for t in demo_templates() if t["declaration_id"] == "DEMO-LAPTOP")
+    alerts = OfflinePipeline(CORE).alerts([orjson.dumps(cqa), orjson.dumps(laptop)])
+    assert len(alerts) >= 3  # the seed case: mismatch, controlled goods, listed party, ...
+    clock = Clock()
+    ops = OpsConsole(width=WIDTH, clock=clock)
+    for alert in alerts.values():
+        ops.add_alert(alert)
+    assert ops.ready() == []  # more of its alerts may still come
+    clock.now = 1.5
+    entries = ops.ready()
+
+    assert len(entries) == 1
+    lines = shown(entries[0])
+    assert len(lines) == 2 and all(len(line) <= WIDTH for line in lines), lines
+    assert lines[0].startswith("CRITICAL")
+    categories = {a.category.value for a in alerts.values()}
+    assert all(c in lines[0] for c in categories), lines[0]
+    assert "declaration DEMO-CQA" in lines[1]
+    assert ops.alerts[Severity.CRITICAL] == sum(
+        a.severity == Severity.CRITICAL for a in alerts.values()
+    )
+
+
+def test_a_reject_names_its_reason_and_source() -> None:
+    from datetime import UTC, datetime
+
+    headers = {
+        "reason": "invalid",
+        "error": "quantity: must be greater than 0",
+        "source.topic": "customs.declarations",
+        "source.partition": "2",
+        "source.offset": "41",
+    }
+    [line] = shown(render_reject(headers, WIDTH, datetime(2026, 1, 1, tzinfo=UTC)))
+    assert line.startswith("REJECTED") and "invalid" in line
+    assert "customs.declarations[2] offset 41" in line and "quantity" in line
+
+
+def test_the_status_line_reads_the_worker_metrics() -> None:
+    page = "\n".join(
+        [
+            "# TYPE tradewatch_declarations_total counter",
+            'tradewatch_declarations_total{outcome="ok"} 120.0',
+            'tradewatch_declarations_total{outcome="rejected"} 4.0',
+            "# TYPE tradewatch_partition_lag gauge",
+            'tradewatch_partition_lag{topic="customs.declarations",partition="0"} 3.0',
+            'tradewatch_partition_lag{topic="customs.declarations",partition="1"} 2.0',
+            "",
+        ]
+    )
+    earlier = WorkerStatus(reachable=True, screened=100.0, rejected=4.0, read_at=10.0)
+    status = WorkerStatus.parse(page, earlier, now=12.0)
+    assert (status.screened, status.rejected, status.lag, status.per_second) == (120, 4, 5, 10)
+    alerts = Counter({Severity.CRITICAL: 2, Severity.HIGH: 1})
+    [line] = shown(render_status(status, alerts, "http://127.0.0.1:6066/metrics"))
+    assert "in 10.0/s" in line and "2 critical 1 high" in line and "rejected 4" in line
+    assert "lag 5" in line and "http://127.0.0.1:6066/metrics" in line
