@@ -50,11 +50,13 @@ class WindowEngine:
         self.config = config
         self.rules = rules
         self._by_dimension: dict[Dimension, WindowRule] = {}
+        self._retention: dict[Dimension, int] = {}  # read once per observation: kept at hand
         for rule in rules:
             for dimension in rule.dimensions:
                 if dimension in self._by_dimension:
                     raise ValueError(f"two window rules for {dimension.label}")
                 self._by_dimension[dimension] = rule
+                self._retention[dimension] = rule.retention_days
 
     @classmethod
     def build(
@@ -95,10 +97,15 @@ class WindowEngine:
         `stream_start_ms` is where the stream of this window stage's partition started: until
         the stream has watched for the minimum history, no key can be told new.
         """
-        rule = self._by_dimension[observations[0].dimension]
+        dimension = observations[0].dimension
+        rule = self._by_dimension[dimension]
+        retention_days = self._retention[dimension]
         config = self.config
+        grace_ms = config.grace_ms
+        ids_kept = config.late_ids_kept
         state = entry.state
         outcome = WindowOutcome()
+        admissions = outcome.admissions
         batch = []
         for observation in observations:
             admission = admit(
@@ -107,12 +114,12 @@ class WindowEngine:
                 observation.event_time_ms,
                 observation.source_partition,
                 observation.source_offset,
-                grace_ms=config.grace_ms,
-                retention_days=rule.retention_days,
-                ids_kept=config.late_ids_kept,
+                grace_ms=grace_ms,
+                retention_days=retention_days,
+                ids_kept=ids_kept,
                 remember=False,
             )
-            outcome.admissions.append(admission)
+            admissions.append(admission)
             if not admission.duplicate:
                 batch.append((observation, admission))
         if batch:

@@ -160,18 +160,19 @@ class Arrivals:
         batch: list[tuple[str, int, Admission]],
         ids_kept: int,
     ) -> None:
-        self._recent_before = list(state.recent[-2 * ids_kept :])
-        self._late_before = list(state.late[-ids_kept:])
+        # The state's ids are read as they were before the run: `commit` comes after every
+        # call to `recent` and `late` (nothing is copied for the many runs that find nothing).
+        self._state = state
         self._batch = batch
         self.ids_kept = ids_kept
 
     def recent(self, index: int) -> list[tuple[str, int]]:
         run = [(i, t) for i, t, a in self._batch[: index + 1] if a.counted]
-        return (self._recent_before + run)[-2 * self.ids_kept :]
+        return (self._state.recent[-2 * self.ids_kept :] + run)[-2 * self.ids_kept :]
 
     def late(self, index: int) -> list[tuple[str, int]]:
         run = [(i, t) for i, t, a in self._batch[: index + 1] if a.late]
-        return (self._late_before + run)[-self.ids_kept :]
+        return (self._state.late[-self.ids_kept :] + run)[-self.ids_kept :]
 
     def commit(self, state: KeyState) -> None:
         recent = state.recent
