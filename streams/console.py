@@ -18,7 +18,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kafka import KafkaConsumer
@@ -30,7 +30,7 @@ from rich.live import Live
 from rich.text import Text
 
 from alerts.display import printable
-from schemas.alert import Alert, Severity
+from schemas.alert import Alert, AlertCategory, Severity
 from streams.decoding import DLQ_HEADER_PREFIX, ORIGINAL_HEADER_PREFIX
 from streams.kafka_security import announce, broker_error, kafka_python_options
 from streams.settings import Settings
@@ -43,13 +43,28 @@ STYLES = {
 }
 RANK = {Severity.CRITICAL: 0, Severity.HIGH: 1, Severity.MEDIUM: 2, Severity.LOW: 3}
 GATHER_S = 1.0
-"""How long a declaration's entry waits for more of its alerts (they come within one batch)."""
+"""How long an entry waits for more of its alerts (they come within one batch)."""
 INDENT = " " * 9
+SHORT = {
+    AlertCategory.CATEGORY_MISMATCH: "mismatch",
+    AlertCategory.CONTROLLED_GOODS: "controlled",
+    AlertCategory.RESTRICTED_PARTY: "listed party",
+    AlertCategory.TRANSSHIPMENT: "diversion",
+    AlertCategory.VOLUME_ANOMALY: "volume",
+    AlertCategory.VALUE_ANOMALY: "value",
+    AlertCategory.SPLIT_SHIPMENTS: "split",
+}
+"""Categories as the entries name them: short, so that the summary keeps the room."""
+BACKFILL = timedelta(days=1)
+"""Findings on declarations older than this (a backfill, a feed catching up) are counted in one
+line instead of shown one by one."""
+BACKFILL_EVERY_S = 5.0
 
 
 @dataclass
 class Entry:
-    """The alerts of one declaration, or one window finding."""
+    """The alerts of one declaration, or of one window rule and subject (a burst crosses
+    several overlapping windows at once)."""
 
     alerts: list[Alert] = field(default_factory=list)
     last_added: float = 0.0
@@ -63,7 +78,7 @@ def render_entry(entry: Entry, width: int) -> Text:
     """Two lines: severity, time, categories and the lead summary; then the details."""
     lead = entry.lead
     severity = lead.severity
-    categories = " · ".join(dict.fromkeys(a.category.value for a in entry.alerts))
+    categories = " · ".join(dict.fromkeys(SHORT[a.category] for a in entry.alerts))
     when = lead.event_time.astimezone().strftime("%H:%M:%S")
     head = Text()
     head.append(f"{severity.value.upper():<8} ", style=STYLES[severity])
@@ -76,7 +91,10 @@ def render_entry(entry: Entry, width: int) -> Text:
         what = f"declaration {printable(lead.subject.key, 60)}"
     else:
         what = f"{printable(lead.subject.label, 80)}"
-        ids = lead.declaration_ids
+        windows = {a.window.start for a in entry.alerts if a.window is not None}
+        if len(windows) > 1:
+            what += f" · {len(windows)} overlapping windows"
+        ids = {i for a in entry.alerts for i in a.declaration_ids}
         what += f" · {len(ids)} declaration{'s' if len(ids) != 1 else ''}"
     rules = ", ".join(dict.fromkeys(a.rule_id for a in entry.alerts))
     details = Text(f"{INDENT}{what} · rules {rules}", style="dim")
@@ -90,11 +108,11 @@ def render_reject(headers: dict[str, str], width: int, now: datetime) -> Text:
     line.append(f"{'REJECTED':<8} ", style="magenta")
     line.append(f"{now.astimezone().strftime('%H:%M:%S')}  ")
     line.append(headers.get("reason", "rejected"), style="bold")
-    where = f"{headers.get('source.topic', '?')}[{headers.get('source.partition', '?')}]"
-    line.append(
-        f"  {printable(headers.get('error', ''), 200)} ({where} offset "
-        f"{headers.get('source.offset', '?')}; on the dead-letter topic)"
+    where = (
+        f"{headers.get('source.topic', '?')}[{headers.get('source.partition', '?')}]"
+        f"@{headers.get('source.offset', '?')}"
     )
+    line.append(f"  {where}  {printable(headers.get('error', ''), 200)}")
     line.truncate(width, overflow="ellipsis")
     return line
 
@@ -144,29 +162,61 @@ def render_status(status: WorkerStatus, alerts: Counter[Severity], metrics_url: 
 class OpsConsole:
     """Groups what arrives into entries and keeps the status; printing is the caller's."""
 
-    def __init__(self, width: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        width: int,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.width = width
         self.clock = clock
+        self.wall_clock = wall_clock
         self.pending: dict[str, Entry] = {}
         self.alerts: Counter[Severity] = Counter()
         self.status = WorkerStatus()
+        self.backfill = 0
+        self._backfill_shown = 0
+        self._backfill_at = 0.0
 
     def add_alert(self, alert: Alert) -> None:
         self.alerts[alert.severity] += 1
-        group = alert.subject.key if alert.subject.kind == "declaration" else alert.alert_id
+        if alert.event_time < self.wall_clock() - BACKFILL:
+            self.backfill += 1
+            return
+        if alert.subject.kind == "declaration":
+            group = alert.subject.key
+        else:
+            group = f"{alert.rule_id}|{alert.subject.kind}|{alert.subject.key}"
         entry = self.pending.setdefault(group, Entry())
         entry.alerts.append(alert)
         entry.last_added = self.clock()
 
     def ready(self, everything: bool = False) -> list[Text]:
-        """The entries whose alerts have all come (none for GATHER_S), oldest first."""
+        """The entries whose alerts have all come (none for GATHER_S), oldest first, and a
+        line on the findings about older declarations since the last one."""
         now = self.clock()
         done = [
             key
             for key, entry in self.pending.items()
             if everything or now - entry.last_added >= GATHER_S
         ]
-        return [render_entry(self.pending.pop(key), self.width) for key in done]
+        shown = [render_entry(self.pending.pop(key), self.width) for key in done]
+        if self.backfill > self._backfill_shown and (
+            everything or now - self._backfill_at >= BACKFILL_EVERY_S
+        ):
+            self._backfill_at = now
+            shown.append(
+                Text(
+                    f"{'EARLIER':<8} {self.backfill} finding{'s' if self.backfill != 1 else ''} "
+                    "so far on declarations older than "
+                    "a day (history, or a feed catching up): `tradewatch alerts "
+                    "--from-beginning` lists each",
+                    style="dim",
+                    overflow="ellipsis",
+                )
+            )
+            self._backfill_shown = self.backfill
+        return shown
 
 
 def _headers(record: Any) -> dict[str, str]:

@@ -2,15 +2,17 @@
 
 import io
 from collections import Counter
+from datetime import timedelta
 
 import orjson
 from rich.console import Console
 from rich.text import Text
 
 from alerts.pipeline import Core, CoreOptions, OfflinePipeline
-from schemas.alert import Severity
-from streams.console import OpsConsole, WorkerStatus, render_reject, render_status
+from schemas.alert import AlertCategory, Severity
+from streams.console import SHORT, OpsConsole, WorkerStatus, render_reject, render_status
 from streams.demo import demo_templates
+from streams.generate import DEFAULT_START, generate
 
 CORE = Core.build(CoreOptions())
 WIDTH = 120
@@ -35,7 +37,8 @@ def test_one_declarations_findings_are_one_entry_of_two_lines() -> None:
     alerts = OfflinePipeline(CORE).alerts([orjson.dumps(cqa), orjson.dumps(laptop)])
     assert len(alerts) >= 3  # the seed case: mismatch, controlled goods, listed party, ...
     clock = Clock()
-    ops = OpsConsole(width=WIDTH, clock=clock)
+    declared = max(a.event_time for a in alerts.values())
+    ops = OpsConsole(width=WIDTH, clock=clock, wall_clock=lambda: declared + timedelta(minutes=1))
     for alert in alerts.values():
         ops.add_alert(alert)
     assert ops.ready() == []  # more of its alerts may still come
@@ -47,7 +50,7 @@ def test_one_declarations_findings_are_one_entry_of_two_lines() -> None:
     assert len(lines) == 2 and all(len(line) <= WIDTH for line in lines), lines
     assert lines[0].startswith("CRITICAL")
     categories = {a.category.value for a in alerts.values()}
-    assert all(c in lines[0] for c in categories), lines[0]
+    assert all(SHORT[AlertCategory(c)] in lines[0] for c in categories), lines[0]
     assert "declaration DEMO-CQA" in lines[1]
     assert ops.alerts[Severity.CRITICAL] == sum(
         a.severity == Severity.CRITICAL for a in alerts.values()
@@ -66,7 +69,7 @@ def test_a_reject_names_its_reason_and_source() -> None:
     }
     [line] = shown(render_reject(headers, WIDTH, datetime(2026, 1, 1, tzinfo=UTC)))
     assert line.startswith("REJECTED") and "invalid" in line
-    assert "customs.declarations[2] offset 41" in line and "quantity" in line
+    assert "customs.declarations[2]@41" in line and "quantity" in line
 
 
 def test_the_status_line_reads_the_worker_metrics() -> None:
@@ -88,3 +91,40 @@ def test_the_status_line_reads_the_worker_metrics() -> None:
     [line] = shown(render_status(status, alerts, "http://127.0.0.1:6066/metrics"))
     assert "in 10.0/s" in line and "2 critical 1 high" in line and "rejected 4" in line
     assert "lag 5" in line and "http://127.0.0.1:6066/metrics" in line
+
+
+def test_window_findings_of_one_subject_are_one_entry_and_old_ones_a_count() -> None:
+    from schemas.alert import Window
+
+    feed, labels = io.StringIO(), io.StringIO()
+    generate(feed, labels, count=8000, seed=3, days=45, start=DEFAULT_START, scenario_rate=40)
+    found = OfflinePipeline(CORE).alerts(line.encode() for line in feed.getvalue().splitlines())
+    window_alert = next(a for a in found.values() if a.window is not None)
+    assert window_alert.window is not None
+    day = timedelta(days=1)
+    burst = [  # one burst crosses several overlapping windows of one subject
+        window_alert.model_copy(
+            update={
+                "alert_id": f"{window_alert.alert_id}-{n}",
+                "window": Window(
+                    start=window_alert.window.start - n * day,
+                    end=window_alert.window.end - n * day,
+                ),
+            }
+        )
+        for n in range(3)
+    ]
+    old = window_alert.model_copy(
+        update={"alert_id": "old", "event_time": window_alert.event_time - 3 * day}
+    )
+    clock = Clock()
+    ops = OpsConsole(width=WIDTH, clock=clock, wall_clock=lambda: window_alert.event_time)
+    for alert in [*burst, old]:
+        ops.add_alert(alert)
+    clock.now = 10.0
+    entries = [shown(text) for text in ops.ready()]
+
+    assert len(entries) == 2, entries
+    assert entries[0][0].startswith(window_alert.severity.value.upper())
+    assert "3 overlapping windows" in entries[0][1], entries[0]
+    assert entries[1][0].startswith("EARLIER  1 finding so far"), entries[1]
