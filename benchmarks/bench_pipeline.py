@@ -409,6 +409,7 @@ def phase_latency(args: argparse.Namespace, work: Path, _: Path) -> dict[str, An
         stop.set()
         reader.join(timeout=10)
     latencies = []
+    windowed = []
     for arrival, alert in arrived:
         evidence = alert.get("evidence") or {}
         trigger = evidence.get("crossed_by") if isinstance(evidence, dict) else None
@@ -416,7 +417,10 @@ def phase_latency(args: argparse.Namespace, work: Path, _: Path) -> dict[str, An
         trigger = trigger or (ids[0] if len(ids) == 1 else None)
         if isinstance(trigger, str) and trigger in sent_at:
             latencies.append((arrival - sent_at[trigger]) * 1000)
+            if alert.get("window"):
+                windowed.append(latencies[-1])
     latencies.sort()
+    windowed.sort()
 
     def pct(q: float) -> float | None:
         if not latencies:
@@ -431,6 +435,8 @@ def phase_latency(args: argparse.Namespace, work: Path, _: Path) -> dict[str, An
         "latency_p50_ms": pct(0.50),
         "latency_p99_ms": pct(0.99),
         "latency_p999_ms": pct(0.999),
+        "latency_window_alerts": len(windowed),
+        "latency_window_p50_ms": round(windowed[len(windowed) // 2], 1) if windowed else None,
     }
 
 

@@ -199,6 +199,9 @@ def create_app(
             value_type=bytes,
             partitions=settings.topic_partitions,
             options=rocksdb_options(settings) if settings.store.startswith("rocksdb") else None,
+            # faust applies a restore every this many changelog events; ours are whole fetched
+            # batches, so its default (1,000) held most of a large changelog in memory.
+            recovery_buffer_size=4,
         )
     )
 

@@ -407,7 +407,7 @@ class BatchTable(Table):  # type: ignore[type-arg]
             acks=False,
             internal=True,
             config=self.extra_topic_configs,
-            maxsize=131_072,
+            maxsize=16,  # fetched batches: bounded so that a restore streams instead of piling up
             allow_empty=True,
         )
 
