@@ -173,8 +173,13 @@ def env_for(broker: str, work: Path, name: str, **extra: str) -> dict[str, str]:
             "TRADEWATCH_LOG_LEVEL": "info",
         }
     )
+    env.update(WORKER_SETTINGS)
     env.update(extra)
     return env
+
+
+WORKER_SETTINGS: dict[str, str] = {}
+"""TRADEWATCH_* settings given with --set, for every worker the benchmark starts."""
 
 
 @dataclass
@@ -530,7 +535,19 @@ def main() -> None:
     parser.add_argument("--keys", type=int, default=1_000_000, help="window keys restored")
     parser.add_argument("--only", choices=sorted(PHASES), action="append")
     parser.add_argument("--profile", type=Path, help="py-spy the worker phase (folded stacks)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="TRADEWATCH_X=VALUE",
+        help="a setting for every worker started (to compare settings)",
+    )
     args = parser.parse_args()
+    for setting in args.set:
+        name, _, value = setting.partition("=")
+        if not name.startswith("TRADEWATCH_") or not _:
+            parser.error(f"--set {setting}: expected TRADEWATCH_NAME=VALUE")
+        WORKER_SETTINGS[name] = value
     args.bootstrap = args.broker.removeprefix("kafka://").split(";")
     work = Path(tempfile.mkdtemp(prefix="tradewatch-bench-"))
     started = time.perf_counter()
