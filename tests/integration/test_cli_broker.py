@@ -10,7 +10,7 @@ import pytest
 
 from schemas.alert import Alert
 from tests.conftest import declaration_dict
-from tests.integration.kafka_helpers import WorkerProcess, consume, worker_env
+from tests.integration.kafka_helpers import WorkerProcess, bootstrap, consume, worker_env
 
 
 def run_cli(
@@ -88,7 +88,8 @@ def test_produce_to_a_missing_topic_says_so_in_one_line(
     feed.write_bytes(orjson.dumps(declaration_dict()) + b"\n")
     produced = run_cli(env, "produce", str(feed), "--quiet", timeout=30)
     assert produced.returncode == 1
-    assert produced.stderr.strip() == (
+    assert produced.stderr.strip().splitlines() == [
+        f"tradewatch: connecting to Kafka at {','.join(bootstrap(broker_url))} (PLAINTEXT)",
         f"tradewatch: error: topic {unique_name}.declarations does not exist; create it with "
-        "`tradewatch topics` (or start a worker)"
-    )
+        "`tradewatch topics` (or start a worker)",
+    ]
