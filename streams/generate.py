@@ -13,7 +13,7 @@ declarations are asked for.
 import math
 import random
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -40,6 +40,9 @@ GOODS: list[tuple[str, str, str, float, tuple[str, ...]]] = [
     ("8806220000", "Consumer camera drone, 249 g, with remote", "PCE", 650, ("CN",)),
     ("6203330000", "Men's motorcycle jackets, textile, CE protectors", "PCE", 140, ("IT", "PK")),
 ]
+WARM_DAYS = 18
+"""Days of declared time before the window rules can call a key or pair new (14 windows of
+history and a 3-day window, plus a day)."""
 DESTINATIONS = ["DE", "FR", "IT", "NL", "PL", "ES", "NO", "KZ", "RS", "AE", "TR", "GE", "JP"]
 CURRENCY_OF = {"DE": "EUR", "FR": "EUR", "IT": "EUR", "NL": "EUR", "ES": "EUR", "PL": "PLN"}
 USD_PER = {"USD": 1.0, "EUR": 1.08, "PLN": 0.25}
@@ -159,8 +162,10 @@ class Generator:
     def schedule(self) -> dict[int, list["Scenario"]]:
         """Scenario instances spread evenly over the days, every kind in turn, at least one each.
 
-        Volume spikes need a baseline, so they land after day 35 (or are left out of a shorter
-        feed)."""
+        Volume spikes need a baseline, so they land after day 35; split shipments between a new
+        pair need a stream old enough to call a pair new (the window rules' warm-up: 14
+        windows of history and the 3-day window), so they land after day WARM_DAYS; either is
+        left out of a feed too short for it."""
         instances = max(len(SCENARIOS), round(self.count * self.scenario_rate / 10_000))
         planned: dict[int, list[Scenario]] = {}
         for k in range(instances):
@@ -170,6 +175,10 @@ class Generator:
                 if self.days <= 36:
                     continue
                 day = max(day, 36)
+            if kind is scenario_split_shipments:  # a new pair is told only in a warm stream
+                if self.days <= WARM_DAYS:
+                    continue
+                day = max(day, WARM_DAYS)
             planned.setdefault(day, []).append(kind)
         return planned
 
@@ -432,13 +441,10 @@ def scenario_volume_spike(g: Generator, day: int, n: int) -> tuple[list[dict[str
         return [], []
     importer = g.rng.choice(regular)
     usual = max(1, round(importer.daily_rate))
-    out = [g.background(importer, g._when(day)) for _ in range(max(15, 10 * usual))]
-    for declaration in out:  # all of one of its goods, so one heading key carries the spike
-        declaration["hs_code"], declaration["goods_description"] = (
-            out[0]["hs_code"],
-            out[0]["goods_description"],
-        )
-        declaration["quantity_unit"] = out[0]["quantity_unit"]
+    # All of one of its goods, so that one heading key carries the spike (each declaration made
+    # as that good, so quantities and values stay ordinary for it).
+    one_good = replace(importer, goods=[g.rng.choice(importer.goods)])
+    out = [g.background(one_good, g._when(day)) for _ in range(max(15, 10 * usual))]
     return out, ["volume_anomaly"]
 
 

@@ -3,6 +3,7 @@ parties in a short window, each under a value that one shipment would have cross
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from alerts.rules.base import Finding
 from alerts.rules.volume_anomaly import contribution, ids_in_window, late_evidence, money, window_of
@@ -19,7 +20,7 @@ from alerts.windows.state import (
     add_to_bucket,
     window_sums,
 )
-from alerts.windows.stats import median, rolling_sums
+from alerts.windows.stats import Baseline, count_tail, count_threshold, rolling_sums
 from alerts.windows.timing import DAY_MS, window_start_days
 from schemas.alert import AlertCategory, Severity, Subject
 
@@ -28,12 +29,15 @@ from schemas.alert import AlertCategory, Severity, Subject
 class SplitShipments:
     """Windows of `split_window_days`, hopping by a day, over exporter × importer × heading of
     controlled goods: at least `split_min_count` declarations, none at or above the threshold,
-    together at or above it."""
+    together at or above it; for a pair with history, a count whose chance (negative binomial
+    over its past windows) is under `split_alpha`.
+    A pair with some history but less than `min_history_windows` is not judged (neither new
+    nor known)."""
 
     config: WindowConfig
     reference_data_version: str
     rule_id: str = "split_shipments.window"
-    version: str = "1"
+    version: str = "2"
     category: AlertCategory = AlertCategory.SPLIT_SHIPMENTS
     dimensions: tuple[Dimension, ...] = (Dimension.EXPORTER_IMPORTER_HEADING,)
 
@@ -41,37 +45,41 @@ class SplitShipments:
     def retention_days(self) -> int:
         return self.config.volume_retention_days
 
-    def new_memo(self) -> dict[int, float]:
-        """The pair's usual count per window, by window start (derived from closed days)."""
+    def new_memo(self) -> dict[int, tuple[float, float, float]]:
+        """Per window start, the pair's usual count per window (mean, variance) and the least
+        count that alerts, derived from closed days."""
         return {}
 
-    def is_split(self, sums: list[float], usual: float | None) -> bool:
-        """`usual` is the pair's median declarations per window (None: no history yet)."""
+    def is_split(self, sums: list[float], least: float) -> bool:
+        """`least`: the count that makes this many small lots unusual for the pair."""
         return (
-            sums[N] >= self.config.split_min_count
+            sums[N] >= least
             and sums[LARGE_N] == 0
             and sums[VALUE] >= self.config.split_value_threshold_usd
-            and (usual is None or sums[N] >= self.config.min_ratio * max(usual, 1.0))
         )
 
-    def _usual(self, state: KeyState, start: int) -> float | None:
-        """The pair's median declarations per window before this one; None for a new pair.
+    def _usual(self, state: KeyState, start: int) -> tuple[float, float, float] | None:
+        """The pair's declarations per window before this one (mean, variance) and the least
+        count whose chance is under `split_alpha`; None below `min_history_windows`.
 
         A pair that always ships in small lots is not splitting anything."""
-        size = self.config.split_window_days
+        config = self.config
+        size = config.split_window_days
         newest = start - 1 - size
-        oldest = max(newest - self.config.baseline_windows + 1, state.first_day or newest + 1)
-        if newest - oldest + 1 >= self.config.min_history_windows:
-            days = range(oldest, start - 1)
-            series = [state.buckets[d][N] if d in state.buckets else 0.0 for d in days]
-            return median(rolling_sums(series, size)) if series else 0.0
-        return None
+        oldest = max(newest - config.baseline_windows + 1, state.first_day or newest + 1)
+        if newest - oldest + 1 < config.min_history_windows:
+            return None
+        buckets = state.buckets
+        series = [buckets[d][N] if d in buckets else 0.0 for d in range(oldest, start - 1)]
+        baseline = Baseline.of(rolling_sums(series, size))
+        least = count_threshold(baseline.mean, baseline.variance, config.split_alpha)
+        return baseline.mean, baseline.variance, float(max(config.split_min_count, least))
 
     def observe(
         self,
         batch: Sequence[tuple[Observation, Admission]],
         state: KeyState,
-        memo: dict[int, float],
+        memo: dict[int, tuple[float, float, float]],
         stream_start_day: int | None,
         arrivals: Arrivals,
     ) -> list[tuple[Observation, Finding]]:
@@ -94,7 +102,7 @@ class SplitShipments:
         self,
         observation: Observation,
         state: KeyState,
-        memo: dict[int, float],
+        memo: dict[int, tuple[float, float, float]],
         watching_days: int | None,
         arrivals: Arrivals,
         index: int,
@@ -118,15 +126,28 @@ class SplitShipments:
                     if len(memo) > 32:
                         for old in sorted(memo)[:-16]:
                             del memo[old]
+            if usual is None and not (state.first_day is None or state.first_day >= start - 1):
+                continue  # some past, too little to judge by: neither new nor known
             if usual is None and (
                 watching_days is not None and watching_days < config.min_history_windows + size
             ):
                 continue  # a new pair is judged only once the stream is old enough to tell
-            if not self.is_split(after, usual):
+            least = float(config.split_min_count) if usual is None else usual[2]
+            if not self.is_split(after, least):
                 continue
             before = [a - c for a, c in zip(after, added, strict=True)]
-            if self.is_split(before, usual):
+            if self.is_split(before, least):
                 continue
+            history: dict[str, Any] = (
+                {"pair": "new: no earlier declarations"}
+                if usual is None
+                else {
+                    "expected": round(usual[0], 2),
+                    "variance": round(usual[1], 2),
+                    "probability": float(f"{count_tail(after[N], usual[0], usual[1]):.3g}"),
+                    "alpha": config.split_alpha,
+                }
+            )
             window = window_of(start, size)
             threshold = money(self.config.split_value_threshold_usd)
             findings.append(
@@ -151,6 +172,8 @@ class SplitShipments:
                         "total_quantity": round(after[QUANTITY], 3),
                         "threshold_usd": self.config.split_value_threshold_usd,
                         "heading": observation.hs_code[:4],
+                        "least_alerting": least,
+                        **history,
                         "crossed_by": observation.declaration_id,
                         "late_declarations_not_counted": late_evidence(arrivals.late(index)),
                     },

@@ -1,10 +1,18 @@
-"""volume_anomaly: a key's window far above its own trailing baseline.
+"""volume_anomaly: a key's window far above its own history, judged as counts.
 
 Keys are importer × HS heading and route × HS chapter; windows are tumbling (1 day) and hopping
-(7 days in steps of 1 day). A window is compared with the same-sized windows of the key's own
-past: median and MAD of declarations, quantity and value, with a minimum history and a minimum
-absolute size so that small noisy keys stay quiet. A key with no history that jumps straight to
-a large volume of controlled goods counts too.
+(7 days in steps of 1 day). A window's declarations are judged against the same-sized windows of
+the key's own past as a count: the tail probability of a negative binomial with the history's
+mean and variance (Poisson where the history is not overdispersed), which suits sparse keys that
+a median and MAD of mostly-zero windows do not. One test per window and key adds up over
+thousands of keys, so a window alerts only when that probability is below `volume_alpha`, sized
+for that many tests a day (a Bonferroni-style budget), and it has at least `min_count`
+declarations. Quantity and value are reported beside the count, not tested on their own: a
+heavy-tailed week of ordinary shipments is not an anomaly.
+
+A key with no history at all (nothing before the day before the window) that goes straight to a
+large volume of controlled goods on a risky route counts too. A key with some history but less
+than `min_history_windows` is not judged: it is neither new nor known.
 
 Baselines use only days before the day before the window: with a grace period of at most a day
 those days are closed whenever an event of the window arrives, so the baseline, and with it the
@@ -33,7 +41,7 @@ from alerts.windows.state import (
     add_to_bucket,
     window_sums,
 )
-from alerts.windows.stats import Baseline, RollingSeries
+from alerts.windows.stats import Baseline, RollingSeries, count_tail, count_threshold
 from alerts.windows.timing import DAY_MS, datetime_of_day, day_of, iso_of_ms, window_start_days
 from schemas.alert import AlertCategory, Severity, Subject, Window
 
@@ -82,6 +90,11 @@ test would find."""
 
 _YOUNG = (float("inf"), float("inf"), float("inf"))
 """The thresholds of a window judged as a new key's: only watched goods can make it cross."""
+
+_QUIET = (float("inf"), float("inf"), float("inf"))
+"""The thresholds of a window whose key has some history but too little: nothing crosses."""
+
+_INF = float("inf")
 
 
 _SIZES = (N, QUANTITY, VALUE)
@@ -215,7 +228,7 @@ class VolumeAnomaly:
     config: WindowConfig
     reference_data_version: str
     rule_id: str = "volume_anomaly.window"
-    version: str = "1"
+    version: str = "2"
     category: AlertCategory = AlertCategory.VOLUME_ANOMALY
     dimensions: tuple[Dimension, ...] = (Dimension.IMPORTER_HEADING, Dimension.ROUTE_CHAPTER)
 
@@ -237,6 +250,13 @@ class VolumeAnomaly:
         oldest = max(newest - self.config.baseline_windows + 1, state.first_day or newest + 1)
         return max(0, newest - oldest + 1)
 
+    @staticmethod
+    def _is_new(state: KeyState, start: int) -> bool:
+        """Nothing counted before the day before the window: the key has no past at all.
+
+        Stable for the window's life: a declaration of an earlier day is late by then."""
+        return state.first_day is None or state.first_day >= start - 1
+
     def _baseline(
         self, memo: VolumeMemo, state: KeyState, size: int, start: int
     ) -> tuple[list[Baseline], tuple[float, float, float]]:
@@ -253,26 +273,12 @@ class VolumeAnomaly:
                 history = History.of(state, size, oldest, newest)
                 if size not in memo.histories or newest >= memo.histories[size].newest:
                     memo.histories[size] = history  # only ever steps forward
-            baselines = []
-            thresholds = []
-            for (_, _, minimum, floor), series in zip(METRICS, history.series, strict=True):
-                baseline = series.baseline()
-                baselines.append(baseline)
-                thresholds.append(self._threshold(baseline, getattr(self.config, minimum), floor))
-            cached = (baselines, (thresholds[0], thresholds[1], thresholds[2]))
+            baselines = [series.baseline() for series in history.series]
+            counts = baselines[0]
+            least = count_threshold(counts.mean, counts.variance, self.config.volume_alpha)
+            cached = (baselines, (float(max(self.config.min_count, least)), _INF, _INF))
             memo.baselines[(size, start)] = cached
         return cached
-
-    def _threshold(self, baseline: Baseline, minimum: float, floor: float) -> float:
-        """The least window total that passes the size, robust-z and ratio tests of `assess`."""
-        config = self.config
-        scale = max(1.4826 * baseline.mad, 0.1 * baseline.expected, floor)
-        usual_high = max(baseline.expected, baseline.p90)
-        return max(
-            minimum,
-            baseline.expected + config.z_threshold * scale,
-            config.min_ratio * usual_high if usual_high > 0 else 0.0,
-        )
 
     def assess(
         self,
@@ -287,6 +293,8 @@ class VolumeAnomaly:
         config = self.config
         history = self._history_windows(state, size, start)
         if history < config.min_history_windows:
+            if not self._is_new(state, start):
+                return []  # some past, too little to judge by
             if watching_days is not None and watching_days < config.min_history_windows + size:
                 return []  # the stream itself is too young to call any key new
             if (
@@ -302,41 +310,30 @@ class VolumeAnomaly:
                     }
                 ]
             return []
-        enough_for_amounts = sums[N] >= config.min_declarations_for_amounts
-        candidates = [
-            (name, index, floor)
-            for name, index, minimum, floor in METRICS
-            if sums[index] >= getattr(config, minimum) and (index == N or enough_for_amounts)
-        ]
-        if not candidates:
+        count = sums[N]
+        if count < config.min_count:
             return []
-        baselines, _ = self._baseline(memo, state, size, start)
-        by_name = dict(zip((m[0] for m in METRICS), baselines, strict=True))
-        reasons = []
-        for name, index, floor in candidates:
-            baseline = by_name[name]
-            value = sums[index]
-            z = baseline.robust_z(value, floor)
-            # Against the usual high (90th percentile) too: trade is heavy-tailed, and a week
-            # at three times the median is ordinary for many keys.
-            usual_high = max(baseline.expected, baseline.p90)
-            ratio = value / usual_high if usual_high > 0 else float("inf")
-            if z >= config.z_threshold and ratio >= config.min_ratio:
-                reasons.append(
-                    {
-                        "reason": "above_baseline",
-                        "metric": name,
-                        "value": round(value, 2),
-                        "baseline_median": round(baseline.median, 2),
-                        "baseline_mean": round(baseline.mean, 2),
-                        "baseline_mad": round(baseline.mad, 2),
-                        "baseline_p90": round(baseline.p90, 2),
-                        "baseline_windows": baseline.points,
-                        "robust_z": round(z, 1),
-                        "ratio_to_usual": round(ratio, 1) if ratio != float("inf") else None,
-                    }
-                )
-        return reasons
+        baselines, (least, _, _) = self._baseline(memo, state, size, start)
+        if count < least:
+            return []
+        counts, quantities, values = baselines
+        return [
+            {
+                "reason": "above_expected",
+                "metric": "declarations",
+                "value": count,
+                "expected": round(counts.mean, 2),
+                "variance": round(counts.variance, 2),
+                "probability": float(f"{count_tail(count, counts.mean, counts.variance):.3g}"),
+                "alpha": config.volume_alpha,
+                "least_alerting": least,
+                "baseline_windows": counts.points,
+                "quantity": round(sums[QUANTITY], 3),
+                "quantity_usual": round(quantities.median, 3),
+                "value_usd": round(sums[VALUE], 2),
+                "value_usd_usual": round(values.median, 2),
+            }
+        ]
 
     def observe(
         self,
@@ -455,11 +452,7 @@ class VolumeAnomaly:
         least = self._least * _KEEP
         amounts_least = config.min_declarations_for_amounts * _KEEP
         newcomer = self._newcomer * _KEEP
-        floors = (
-            config.min_count * _KEEP,
-            config.min_quantity * _KEEP,
-            config.min_value_usd * _KEEP,
-        )
+        floors = (config.min_count * _KEEP, _INF, _INF)
         inf = float("inf")
         room = [inf, inf, inf, inf]  # declarations, quantity, value, watched declarations
         for window, sums in touched.items():
@@ -500,20 +493,11 @@ class VolumeAnomaly:
             return known
         config = self.config
         if self._history_windows(state, size, start) < config.min_history_windows:
-            # A key's history cannot gain a window within a window's life (see _history_windows)
-            memo.thresholds[(size, start)] = _YOUNG
-            return _YOUNG
-        count = sums[N]
-        if not (
-            count >= config.min_count * _KEEP
-            or (
-                count >= config.min_declarations_for_amounts * _KEEP
-                and (
-                    sums[QUANTITY] >= config.min_quantity * _KEEP
-                    or sums[VALUE] >= config.min_value_usd * _KEEP
-                )
-            )
-        ):
+            # Neither the history nor being new changes within a window's life (see _is_new)
+            found = _YOUNG if self._is_new(state, start) else _QUIET
+            memo.thresholds[(size, start)] = found
+            return found
+        if sums[N] < config.min_count * _KEEP:
             return None
         _, (count, quantity, value) = self._baseline(memo, state, size, start)
         found = (count * _KEEP, quantity * _KEEP, value * _KEEP)
@@ -582,18 +566,14 @@ class VolumeAnomaly:
             severity = Severity.HIGH
             detail = "no history, straight to a large volume of controlled goods on a risky route"
         else:
-            lead = max(reasons, key=lambda r: r["robust_z"])
+            lead = reasons[0]
+            probability = lead["probability"]
             severity = (
-                Severity.HIGH
-                if lead["robust_z"] >= 2 * self.config.z_threshold
-                else Severity.MEDIUM
+                Severity.HIGH if probability <= self.config.volume_alpha * 1e-3 else Severity.MEDIUM
             )
-            level = max(lead["baseline_median"] or lead["baseline_mean"], lead["baseline_p90"])
-            usual = money(level) if lead["metric"] == "value_usd" else f"{level:g}"
-            ratio = lead["ratio_to_usual"]
             detail = (
-                f"{lead['metric'].replace('_usd', '')} at most {usual} in 9 of 10 usual windows"
-                f"{f', {ratio:g}× that' if ratio else ''}, robust z {lead['robust_z']:g}"
+                f"{lead['expected']:g} expected from {lead['baseline_windows']} past windows, "
+                f"chance {probability:.1g}"
             )
         return Finding(
             severity=severity,

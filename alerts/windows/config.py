@@ -27,6 +27,9 @@ class WindowConfig:
     """How many past windows of the same size make a key's baseline."""
     min_history_windows: int = 14
     """Below this many past windows a key has no baseline (only the new-key rule applies)."""
+    volume_alpha: float = 1e-6
+    """The chance an ordinary window of a key alerts in the volume rule: one test per key,
+    window and day adds up over thousands of keys (about 0.1 false alerts a day at 100,000)."""
     z_threshold: float = 5.0
     min_ratio: float = 5.0
     min_count: int = 10
@@ -39,6 +42,8 @@ class WindowConfig:
     new_key_controlled_count: int = 20
     split_window_days: int = 3
     split_min_count: int = 5
+    split_alpha: float = 1e-6
+    """The chance an ordinary pair's window alerts in the split rule (as volume_alpha)."""
     split_value_threshold_usd: float = 10_000
     value_band_days: int = 90
     value_min_observations: int = 30

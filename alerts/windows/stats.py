@@ -32,6 +32,8 @@ class Baseline:
     points: int
     mean: float = 0.0
     p90: float = 0.0
+    variance: float = 0.0
+    """Sample variance (n - 1), exact sums: the same whatever order the values came in."""
 
     @classmethod
     def of(cls, values: Sequence[float]) -> "Baseline":
@@ -55,7 +57,11 @@ class Baseline:
             if count % 2
             else (deviations[middle - 1] + deviations[middle]) / 2
         )
-        return cls(centre, mad, count, total / count, ordered[min(count - 1, int(0.9 * count))])
+        mean = total / count
+        variance = (
+            math.fsum((v - mean) * (v - mean) for v in ordered) / (count - 1) if count > 1 else 0.0
+        )
+        return cls(centre, mad, count, mean, ordered[min(count - 1, int(0.9 * count))], variance)
 
     @property
     def expected(self) -> float:
@@ -99,6 +105,66 @@ class RollingSeries:
 
     def baseline(self) -> Baseline:
         return Baseline.of_ordered(self.ordered, math.fsum(self.points))
+
+
+def count_tail(x: float, mean: float, variance: float) -> float:
+    """P(X >= x) for a count with this mean and variance: negative binomial when the counts
+    are overdispersed (variance above the mean, as real trade is), Poisson otherwise.
+
+    Summed upwards from x (no 1 - CDF cancellation), so tiny tails stay exact.
+
+    >>> round(count_tail(5, 1.0, 1.0), 5)   # Poisson(1)
+    0.00366
+    """
+    k = math.ceil(x)
+    if k <= 0:
+        return 1.0
+    if mean <= 0:
+        return 0.0
+    if variance > mean:  # negative binomial: r successes, failure probability q per trial
+        r = mean * mean / (variance - mean)
+        q = mean / (r + mean)
+        log_term = (
+            math.lgamma(k + r) - math.lgamma(r) - math.lgamma(k + 1)
+            + r * math.log1p(-q) + k * math.log(q)
+        )  # fmt: skip
+
+        def ratio(n: int) -> float:
+            return (n + r) / (n + 1) * q
+    else:
+        log_term = k * math.log(mean) - mean - math.lgamma(k + 1)
+
+        def ratio(n: int) -> float:
+            return mean / (n + 1)
+
+    term = math.exp(log_term)
+    total = 0.0
+    n = k
+    while term > 0.0 and (term > total * 1e-16 or ratio(n) >= 1.0):
+        total += term
+        term *= ratio(n)
+        n += 1
+        if n - k > 100_000:  # a far tail of a huge mean: what is summed is the answer
+            break
+    return min(1.0, total)
+
+
+def count_threshold(mean: float, variance: float, alpha: float) -> int:
+    """The least count whose tail probability (count_tail) is at most alpha (alpha < 1/2).
+
+    >>> count_threshold(3.0, 3.0, 1e-6)   # Poisson(3): P(X >= 15) < 1e-6 <= P(X >= 14)
+    15
+    """
+    low, high = max(0, math.floor(mean)), max(1, math.ceil(mean + 1))
+    while count_tail(high, mean, variance) > alpha:  # bracket, doubling the distance
+        low, high = high, high + (high - math.floor(mean)) * 2 + 1
+    while low + 1 < high:  # count_tail(low) > alpha >= count_tail(high)
+        middle = (low + high) // 2
+        if count_tail(middle, mean, variance) <= alpha:
+            high = middle
+        else:
+            low = middle
+    return high
 
 
 def rolling_sums(series: Sequence[float], size: int) -> list[float]:

@@ -75,13 +75,16 @@ def agent(producer: RecordingProducer) -> tuple[WindowAgent, MemoryData]:
 
 
 def steady_then_spike() -> list[Observation]:
-    """One importer's heading: two declarations a day for 20 days, then 12 within minutes."""
+    """One importer's heading: two declarations a day for 20 days, then 16 within minutes.
+
+    Against a history of exactly 2 a day (Poisson 2), a day alerts from its 13th declaration
+    (P(X >= 13) is 2.1e-7, under volume_alpha 1e-6; P(X >= 12) is 1.4e-6)."""
     steady = [
         declaration(day + k / 24, day * 10 + k, invoice_value=5000)
         for day in range(20)
         for k in range(2)
     ]
-    spike = [declaration(20 + k / 1440, 1000 + k, invoice_value=5000) for k in range(12)]
+    spike = [declaration(20 + k / 1440, 1000 + k, invoice_value=5000) for k in range(16)]
     return [o for o in observe([*steady, *spike]) if o.dimension is Dimension.IMPORTER_HEADING]
 
 
@@ -99,7 +102,7 @@ def test_frames_are_applied_and_checkpointed(producer: RecordingProducer) -> Non
     asyncio.run(run())
     alerts = [orjson.loads(r.value) for r in producer.on("alerts")]
     assert {a["rule_id"] for a in alerts} == {"volume_anomaly.window"}
-    assert {a["evidence"]["crossed_by"] for a in alerts} == {"D-01009"}  # the 10th of the spike
+    assert {a["evidence"]["crossed_by"] for a in alerts} == {"D-01012"}  # the 13th of the spike
     assert event.acked
     key = observations[0].table_key.encode()
     state = decode_state(data.data[key])
