@@ -181,7 +181,11 @@ class Settings(BaseSettings):
         default="high", description="Least severe finding the sink forwards."
     )
     party_match_threshold: float = Field(
-        default=90, ge=50, le=100, description="Least fuzzy name score (0-100) that alerts."
+        default=85,
+        ge=50,
+        le=100,
+        description="Least party-name score (0-100) that alerts: 85 finds close variants and "
+        "names inside longer ones; 90 and up only near-exact names.",
     )
 
     @field_validator("store")

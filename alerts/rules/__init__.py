@@ -22,7 +22,7 @@ class CatalogueOptions:
     restricted_destinations: frozenset[str] | None = None
     """None: the shipped list (Russia, Belarus)."""
     extra_watchlists: Sequence[Path] = field(default_factory=tuple)
-    party_match_threshold: float = 90
+    party_match_threshold: float = 85
 
 
 @dataclass(frozen=True)

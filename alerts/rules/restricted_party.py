@@ -46,6 +46,17 @@ def load_watchlists(
     return entries, labels
 
 
+def _severity(match: PartyMatch) -> Severity:
+    """Graded by how much of the names is left unexplained: an identifier or the same name
+    is CRITICAL, a close variant HIGH, a name found inside a longer one MEDIUM."""
+    if match.method == "tax_id" or match.score >= _EXACT:
+        return Severity.CRITICAL
+    return Severity.HIGH if match.score >= _CLOSE else Severity.MEDIUM
+
+
+_EXACT, _CLOSE = 97.0, 90.0
+
+
 @dataclass(frozen=True)
 class RestrictedParty:
     """A party to the declaration is on a watchlist: by exact tax id, or by name."""
@@ -54,7 +65,7 @@ class RestrictedParty:
     restricted_destinations: frozenset[str]
     reference_data_version: str
     rule_id: str = "restricted_party.watchlist"
-    version: str = "1"
+    version: str = "2"
     category: AlertCategory = AlertCategory.RESTRICTED_PARTY
 
     @classmethod
@@ -63,7 +74,7 @@ class RestrictedParty:
         reference: ReferenceData,
         restricted: frozenset[str],
         extra_watchlists: Sequence[Path] = (),
-        threshold: float = 90,
+        threshold: float = 85,
     ) -> "RestrictedParty":
         entries, labels = load_watchlists(reference, extra_watchlists)
         return cls(PartyMatcher(entries, threshold), restricted, ",".join(sorted(labels)))
@@ -75,15 +86,16 @@ class RestrictedParty:
             roles.append(("declarant", declaration.declarant))
         hits: list[tuple[str, str, PartyMatch]] = []
         for role, party in roles:
-            for match in self.matcher.match(party.name, party.tax_id):
+            for match in self.matcher.match(party.name, party.tax_id, party.country):
                 hits.append((role, party.name, match))
         if not hits:
             return []
         strongest = max(hits, key=lambda hit: hit[2].score)
-        exact = any(m.method == "tax_id" or m.score >= 100 for _, _, m in hits)
-        severity = Severity.CRITICAL if exact else Severity.HIGH
         role, name, match = strongest
+        severity = _severity(match)
         how = "tax id" if match.method == "tax_id" else f"name, score {match.score:.0f}"
+        if match.reasons:
+            how += f" via {', '.join(match.reasons)}"
         summary = (
             f"{role.capitalize()} {printable(name, 60)} matches "
             f"{printable(match.entry.name, 60)} on {match.entry.list_name} ({how}; "
@@ -106,6 +118,8 @@ class RestrictedParty:
                             "matched_name": m.matched_name,
                             "score": round(m.score, 1),
                             "method": m.method,
+                            "reasons": list(m.reasons),
+                            "aligned": list(m.aligned),
                             "program": m.entry.program,
                         }
                         for hit_role, hit_name, m in hits

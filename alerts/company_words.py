@@ -1,0 +1,263 @@
+"""Company words across languages: what a declarant may write for the same part of a name.
+
+A listed "Tulskiy Patronny Zavod" is declared as "Tula Cartridge Works", a "Konstruktorskoye
+Byuro" as "Design Bureau" or "KB", a Chinese "Maoyi Youxian Gongsi" as "Trading Co., Ltd."
+Each phrase below stands for one concept, in both directions, so that both names reduce to
+the same tokens. The words are written as they read after transliteration to ASCII and
+lower-casing (the form `alerts.names.analyse` compares), one entry per spelling that the
+lists use. Abbreviations are marked, so the evidence can say a match went through one.
+
+Legal forms (LLC, OOO, A.S., S.A., GmbH, ...) are not here: rigour's organisation-type
+database removes them. Words that only say "company" are dropped the same way.
+
+Sources: the transliterated names and their English translations as OFAC, the EU and the UK
+publish them side by side; Russian GOST abbreviations of enterprise types; Chinese enterprise
+naming rules (行政区划 + 字号 + 行业 + 组织形式); Turkish and Persian trade-register usage.
+"""
+
+# concept: (phrases, abbreviations). A phrase is space-separated words.
+COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "plant": (
+        (
+            "zavod", "zavoda", "zavody", "plant", "plants", "works", "factory", "factories",
+            "fabrika", "fabrikasi", "kombinat", "karkhaneh", "karkhane", "karkhanejat",
+            "gongchang", "usine", "fabrica", "werk", "werke",
+        ),
+        ("zd",),
+    ),
+    "design_bureau": (
+        (
+            "konstruktorskoye byuro", "konstruktorskoe byuro", "konstruktorskoe biuro",
+            "konstruktorskogo byuro", "konstruktorskoye bureau", "design bureau",
+            "designing bureau", "construction bureau",
+        ),
+        ("kb",),
+    ),
+    "experimental_design_bureau": (
+        (
+            "opytnoye konstruktorskoye byuro", "opytnoe konstruktorskoe byuro",
+            "experimental design bureau", "experimental designing bureau",
+        ),
+        ("okb",),
+    ),
+    "special_design_bureau": (
+        (
+            "spetsialnoye konstruktorskoye byuro", "spetsialnoe konstruktorskoe byuro",
+            "special design bureau",
+        ),
+        ("skb",),
+    ),
+    "science_production_association": (
+        (
+            "nauchno proizvodstvennoye obyedineniye", "nauchno proizvodstvennoe obedinenie",
+            "nauchno proizvodstvennoe obyedinenie", "nauchno proizvodstvennoye obedineniye",
+            "scientific production association", "scientific and production association",
+            "research and production association", "science and production association",
+            "scientific industrial association", "research production association",
+        ),
+        ("npo",),
+    ),
+    "science_production_enterprise": (
+        (
+            "nauchno proizvodstvennoye predpriyatiye", "nauchno proizvodstvennoe predpriyatie",
+            "scientific production enterprise", "scientific and production enterprise",
+            "research and production enterprise", "science and production enterprise",
+            "research production enterprise",
+        ),
+        ("npp",),
+    ),
+    "science_production_company": (
+        (
+            "nauchno proizvodstvennaya korporatsiya", "nauchno proizvodstvennaya kompaniya",
+            "nauchno proizvodstvenny kompleks", "nauchno proizvodstvennyy kompleks",
+            "scientific production corporation", "research and production corporation",
+            "research and production complex", "scientific production complex",
+            "scientific and production corporation", "research and production company",
+        ),
+        ("npk",),
+    ),
+    "research_institute": (
+        (
+            "nauchno issledovatelsky institut", "nauchno issledovatelskiy institut",
+            "nauchno issledovatelskii institut", "research institute",
+            "scientific research institute", "research and development institute",
+        ),
+        ("nii", "niii"),
+    ),
+    "trading_house": (
+        ("torgovy dom", "torgovyi dom", "torgovyy dom", "trading house", "trade house"),
+        ("td",),
+    ),
+    "federal_unitary_enterprise": (
+        (
+            "federalnoye gosudarstvennoye unitarnoye predpriyatiye",
+            "federalnoe gosudarstvennoe unitarnoe predpriyatie",
+            "federal state unitary enterprise",
+        ),
+        ("fgup", "fsue"),
+    ),
+    "unitary_enterprise": (
+        (
+            "gosudarstvennoye unitarnoye predpriyatiye", "gosudarstvennoe unitarnoe predpriyatie",
+            "state unitary enterprise", "unitarnoye predpriyatiye", "unitary enterprise",
+        ),
+        ("gup", "sue"),
+    ),
+    "import_export": (
+        (
+            "import export", "import and export", "importexport", "imp exp", "impexp",
+            "jinchukou", "jin chu kou", "ithalat ihracat", "ithalat ve ihracat",
+            "import eksport", "importeksport",
+        ),
+        ("ie", "i e"),
+    ),
+    "foreign_economic": (
+        (
+            "vneshneekonomicheskoye", "vneshneekonomicheskoe", "vneshneekonomicheskaya",
+            "vneshneekonomicheskoe obedinenie", "vneshneekonomicheskoye obyedineniye",
+            "foreign economic", "foreign economic association", "foreign trade association",
+        ),
+        ("vo",),
+    ),
+    "trade": (
+        (
+            "trading", "trade", "trader", "traders", "maoyi", "mao yi", "shangmao", "ticaret",
+            "tic", "dis ticaret", "tejarat", "tejarati", "bazargani", "handel", "handels",
+            "torgovaya", "torgovy", "torgovyy", "torgovaia", "comercio", "commerce",
+            "commercial", "comercial", "kommercheskaya", "trade and commerce", "merchant",
+            "torgovoy", "torgovogo", "kommercheskiy",
+        ),
+        ("trd",),
+    ),
+    "group": (
+        ("group", "grup", "grupo", "groupe", "gruppa", "grupp", "jituan", "ji tuan", "gruppo"),
+        (),
+    ),
+    "concern": (("concern", "kontsern", "konzern", "kontserna"), ()),
+    "corporation": (("corporation", "korporatsiya", "korporatsii", "corp"), ()),
+    "finance": (
+        (
+            "financial", "finance", "finansovaya", "finansovy", "finansovyy", "finansovoye",
+            "finans", "jinrong", "mali",
+        ),
+        (),
+    ),
+    "foundation": (("foundation", "fund", "bonyad", "fond", "fondu", "vakfi", "jijinhui"), ()),
+    "holding": (("holding", "holdings", "kholding", "holdingi"), ()),
+    "industry": (
+        (
+            "industry", "industries", "industrial", "gongye", "gong ye", "sanayi", "san",
+            "sanaye", "sanaat", "sanati", "promyshlennaya", "promyshlennost", "industriya",
+            "industrie", "industria", "shiye",
+        ),
+        (),
+    ),
+    "technology": (
+        (
+            "technology", "technologies", "technical", "tech", "tek", "keji", "ke ji",
+            "tekhnologii", "tekhnologiya", "teknoloji", "teknolojileri", "fanavari", "fan avari",
+            "tekhnika", "tekhnicheskiy",
+        ),
+        (),
+    ),
+    "electronics": (
+        (
+            "electronics", "electronic", "dianzi", "dian zi", "elektronika", "elektronik",
+            "electronique",
+        ),
+        (),
+    ),
+    "machine_building": (
+        (
+            "machine building", "machinebuilding", "mashinostroyeniya", "mashinostroeniya",
+            "mashinostroitelny", "mashinostroitelnyy", "mashinostroitelnyi", "machinery",
+            "makina", "machine", "machines", "jixie", "ji xie",
+        ),
+        (),
+    ),
+    "instrument_making": (
+        (
+            "instrument making", "instrument engineering", "priborostroeniya",
+            "priborostroyeniya", "priborostroitelny", "priborostroitelnyy", "instrument",
+            "instruments", "yiqi",
+        ),
+        (),
+    ),
+    "cartridge": (("cartridge", "cartridges", "patronny", "patronnyy", "patronnyi"), ()),
+    "bank": (("bank", "banka", "banco", "banque", "yinhang", "yin hang", "bankasi"), ()),
+    "enterprise": (
+        ("enterprise", "enterprises", "predpriyatiye", "predpriyatie", "qiye", "isletmeleri"),
+        (),
+    ),
+    "association": (
+        ("association", "obyedineniye", "obedinenie", "obyedinenie", "assotsiatsiya"),
+        (),
+    ),
+    "state": (
+        (
+            "state", "gosudarstvennaya", "gosudarstvennoye", "gosudarstvennoe",
+            "gosudarstvenny", "gosudarstvennyy", "dolati", "dowlati", "devlet",
+        ),
+        (),
+    ),
+    "engineering": (
+        ("engineering", "mohandesi", "muhendislik", "inzhiniring", "gongcheng", "ingenieria"),
+        ("eng", "engg"),
+    ),
+    "scientific": (("scientific", "science", "nauchny", "nauchnyy", "elmi", "kexue"), ()),
+    "research": (("research", "issledovatelsky", "issledovatelskiy", "tahghighat", "yanjiu"), ()),
+    "aviation": (
+        ("aviation", "aviatsionny", "aviatsionnyy", "aviation industry", "hangkong",
+         "havacilik", "havapeyma"),
+        (),
+    ),
+    "chemical": (("chemical", "chemicals", "khimichesky", "khimicheskiy", "huagong", "kimya"), ()),
+    "development": (("development", "razvitiya", "razvitiye", "fazhan", "tosee", "toseeh"), ()),
+    "international": (
+        ("international", "intl", "guoji", "mezhdunarodny", "mezhdunarodnyy", "uluslararasi",
+         "beynolmelal", "internacional"),
+        (),
+    ),
+    "investment": (("investment", "investments", "invest", "touzi", "yatirim", "sarmayeh"), ()),
+    "services": (("services", "service", "khadamat", "hizmetleri", "uslugi", "fuwu"), ()),
+    "shipping": (("shipping", "sudokhodnaya", "kashtirani", "hangyun", "denizcilik"), ()),
+    "construction": (("construction", "insaat", "stroitelnaya", "jianshe", "sakhteman"), ()),
+    "energy": (("energy", "energiya", "enerji", "nengyuan", "energetika"), ()),
+    "general": (("general", "obshchiy", "genel", "zong"), ()),
+    "foreign": (("foreign", "vneshnyaya", "vneshne", "dis", "khareji"), ()),
+    # Words that only say "company": the lists and declarants add or drop them at will.
+    "": (
+        (
+            "company", "companies", "co", "sa de cv", "sab de cv", "s de rl de cv", "s de rl",
+            "gongsi", "gong si", "youxian gongsi", "you xian gong si", "youxian zeren gongsi",
+            "gufen youxian gongsi", "kompaniya", "kompanii", "sherkat", "sherkate", "shirkat",
+            "sirketi", "sti", "compania", "companhia", "societe", "firm", "firma", "kampaniya",
+            "kampanii", "taa", "aat", "zat", "pat", "prat", "tdv", "the", "of", "and", "ve", "va",
+            "y", "i", "e", "et", "und", "de", "des", "du", "la", "le", "el", "da", "do", "der",
+        ),
+        (),
+    ),
+}  # fmt: skip
+
+# Chinese words replaced before transliteration, which would otherwise split them into
+# syllables: the Latin words stand for the same concepts above.
+CJK_COMPANY_WORDS: tuple[tuple[str, str], ...] = (
+    ("股份有限公司", " company "),
+    ("有限责任公司", " company "),
+    ("有限公司", " company "),
+    ("进出口", " import export "),
+    ("集团", " group "),
+    ("公司", " company "),
+    ("贸易", " trading "),
+    ("商贸", " trading "),
+    ("工业", " industry "),
+    ("科技", " technology "),
+    ("技术", " technology "),
+    ("电子", " electronics "),
+    ("国际", " international "),
+    ("机械", " machinery "),
+    ("工厂", " plant "),
+    ("厂", " plant "),
+    ("银行", " bank "),
+    ("研究所", " research institute "),
+)

@@ -1,0 +1,308 @@
+"""Organisation names as comparable tokens: what a party-name match is computed on.
+
+A name goes through four steps:
+1. Script and punctuation: NFKC, Chinese company words replaced by their meaning, everything
+   transliterated to ASCII (anyascii), dotted initials joined ("S.A." is "sa", "A.Ş." is "as",
+   "I/E" is "ie"), "&" read as "and".
+2. Company words (`alerts.company_words`): "zavod", "plant" and "works" become one concept,
+   "NPO" and "scientific production association" another, so translations and abbreviations
+   compare equal.
+3. rigour, OpenSanctions' name library: legal forms in any language are dropped, and the
+   organisation words and places it knows ("bank", "branch", "Moscow", "Hong Kong") become
+   symbols, which count as little as company words do.
+4. What is left is the distinctive words, each with a transliteration-folded key (kh/h,
+   ks/x, y/i/j, v/w, dzh/j, ts/c, hard c/k, doubled letters) under which "vektor" and
+   "vector", "otkritie" and "otkrytie", "ekotekh" and "ecotech" agree.
+"""
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from anyascii import anyascii
+from rapidfuzz import fuzz
+from rigour.names import (
+    NamePartTag,
+    NameTypeTag,
+    SymbolCategory,
+    analyze_names,
+    remove_org_types,
+)
+from rigour.territories import lookup_territory
+
+from alerts.company_words import CJK_COMPANY_WORDS, COMPANY_WORDS
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_DOTTED_INITIALS = re.compile(r"\b(?:[a-z]\.\s?){1,}[a-z]\b\.?")
+_SLASH_PAIR = re.compile(r"\b([a-z])\s?/\s?([a-z])\b")
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+# Legal forms of Russian, Belarusian and Ukrainian companies in the many transliterations
+# that lists and declarants use, which an exact table of forms cannot hold.
+_SLAVIC_LEGAL_FORMS = re.compile(
+    r"\b(?:(?:otkr|zakr|adkr|zakr|publichn|pryvatn|privatn|vidkr)\w* )?"
+    r"(?:aktsi|aktsy|akcion|aktsyj)\w* (?:obshch|obsch|tavaryst|tovaryst)\w*\b"
+    r"|\b(?:obshch|obsch|tavaryst|tovaryst)\w* (?:[sz] )?"
+    r"(?:ogranich|abmezhav|obmezh|dadatkov)\w* (?:otve|adkaz|vidpovid)\w*\b"
+    r"|\b(?:inostrann|dochern|dacherni)\w*\b"
+)
+_ORDINAL = re.compile(r"\b(\d+)(?:st|nd|rd|th|y|i|oy|iy|yy)\b")
+_EZAFE = re.compile(r"-y?e\b")  # Persian "Mehr-e Eqtesad-e": the ezafe is not a word
+_PLACEHOLDER = "qqz"  # marks a company-word concept while rigour reads the rest
+_LONGEST_PHRASE = 5
+
+
+def _phrase_table() -> dict[tuple[str, ...], tuple[str, bool]]:
+    """Company phrases by their folded words, so that "torgovy", "torgovyy" and "torgovyi"
+    are one entry."""
+    table: dict[tuple[str, ...], tuple[str, bool]] = {}
+    for concept, (phrases, abbreviations) in COMPANY_WORDS.items():
+        for phrase in phrases:
+            table[tuple(fold(w) for w in phrase.split())] = (concept, False)
+        for abbreviation in abbreviations:
+            table[tuple(abbreviation.split())] = (concept, True)
+    return table
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One part of a name: a distinctive word, or a concept that several words stand for.
+
+    `key` is what is compared: the folded word, or "=concept" / "@place" / "#symbol".
+    `written` is the words as the name has them (after transliteration), for the evidence.
+    """
+
+    key: str
+    written: str
+    concept: bool = False
+    abbreviation: bool = False
+    initials: bool = False
+
+    @property
+    def stem(self) -> str:
+        return stem(self.key) if not self.concept else self.key
+
+
+_FOLDS = (
+    ("shch", "sh"),
+    ("sch", "sh"),
+    ("tch", "ch"),
+    ("dzh", "j"),
+    ("dj", "j"),
+    ("zh", "j"),
+    ("kh", "h"),
+    ("gh", "k"),
+    ("ch", "h"),
+    ("ck", "k"),
+    ("ks", "x"),
+    ("ph", "f"),
+    ("w", "v"),
+    ("q", "k"),
+    ("ou", "u"),
+    ("oo", "u"),
+    ("ee", "i"),
+    ("ae", "a"),
+    ("ue", "u"),
+    ("y", "i"),
+    ("j", "i"),
+)
+_HARD_C = re.compile(r"c(?![eih])")
+_IOTATED = re.compile(r"(?<![aeiou])y(?=[aeiou])")  # "ye", "ya", "yu" of Cyrillic: "obyedineniye"
+_DOUBLE = re.compile(r"(.)\1+")
+_ENDING = re.compile(r"(?:skogo|skoe|ski|ska|sko|sk|s|e|a|o|i)$")
+_FINAL_VOWEL = re.compile(r"[aeiou]$")
+_FINAL_H = re.compile(r"(?<=[aeiou])h$")  # Arabic and Persian -eh, -ah: "Sharqiyeh", "Sharqiya"
+
+
+@lru_cache(maxsize=262_144)
+def fold(word: str) -> str:
+    """The word as transliterations of one sound agree on it.
+
+    >>> fold("vektor"), fold("vector")
+    ('vektor', 'vektor')
+    >>> fold("otkritie") == fold("otkrytie"), fold("ekotekh") == fold("ecotech")
+    (True, True)
+    """
+    if word.isdigit():
+        return word
+    if len(word) >= 5 and word.endswith("s") and not word.endswith("ss"):
+        return fold(word[:-1]) + "s"  # "ceramics": the plural does not change the stem
+    folded = _IOTATED.sub("", _HARD_C.sub("k", word))
+    for before, after in _FOLDS:
+        folded = folded.replace(before, after)
+    folded = folded.replace("ts", "c").replace("tz", "c")
+    return _DOUBLE.sub(r"\1", folded)
+
+
+def stem(key: str) -> str:
+    """A folded word without its inflection: "tulski" (Tulskiy) and "tula" share "tul"."""
+    if len(key) >= 4 and key.endswith("s") and not key.endswith("ss"):
+        key = key[:-1]
+    if len(key) < 4 or key.isdigit():
+        return key
+    if len(key) == 4:
+        return _FINAL_VOWEL.sub("", key)  # Persian ezafe: "Asre" and "Asr"
+    return _ENDING.sub("", _FINAL_H.sub("", key))
+
+
+_PHRASES = _phrase_table()
+
+
+def _script_to_ascii(name: str) -> tuple[str, frozenset[str]]:
+    """The name in lower-case ASCII, and the words that were dotted initials.
+
+    "S.A." becomes "sa", so that rigour finds the legal form; initials that are not one stay
+    marked, since they never tell a company apart ("K.S.A." inside any name)."""
+    text = unicodedata.normalize("NFKC", name)
+    if _CJK.search(text):
+        for word, meaning in CJK_COMPANY_WORDS:
+            text = text.replace(word, meaning)
+        # Each remaining character is one syllable: keep them apart, as pinyin writes them.
+        text = _CJK.sub(lambda m: f" {m.group(0)} ", text)
+    latin = anyascii(text).lower().replace("'", "").replace("`", "")
+    initials: set[str] = set()
+
+    def join(found: re.Match[str]) -> str:
+        joined = found.group(0).replace(".", "").replace(" ", "")
+        initials.add(joined)
+        return f" {joined} "
+
+    latin = _DOTTED_INITIALS.sub(join, latin)
+    latin = _SLASH_PAIR.sub(r"\1\2", latin)
+    latin = _EZAFE.sub(" ", latin)
+    latin = _ORDINAL.sub(r"\1", latin)
+    latin = _SLAVIC_LEGAL_FORMS.sub(" ", latin)
+    return latin.replace("&", " and ").replace("+", " and "), frozenset(initials)
+
+
+def _company_words(
+    words: list[str], concepts: list[tuple[str, str, bool]], drop: bool
+) -> list[str]:
+    """Words with each company phrase replaced by a placeholder; `concepts` says what each
+    placeholder stands for (and grows)."""
+    out: list[str] = []
+    position = 0
+    while position < len(words):
+        for length in range(min(_LONGEST_PHRASE, len(words) - position), 0, -1):
+            phrase = tuple(words[position : position + length])
+            found = _PHRASES.get(phrase) or _PHRASES.get(tuple(fold(w) for w in phrase))
+            if found is not None and (found[0] == "") == drop:
+                concept, abbreviation = found
+                if concept:
+                    out.append(f"{_PLACEHOLDER}{len(concepts)}")
+                    concepts.append((concept, " ".join(phrase), abbreviation))
+                position += length
+                break
+        else:
+            out.append(words[position])
+            position += 1
+    return out
+
+
+@lru_cache(maxsize=262_144)
+def analyse(name: str) -> tuple[Token, ...]:
+    """The comparable tokens of an organisation's name, in the order they are written.
+
+    >>> [t.key for t in analyse("OAO Tulskiy Patronny Zavod")]
+    ['tulski', '=cartridge', '=plant']
+    >>> [t.key for t in analyse("Tula Cartridge Works Ltd")]
+    ['tula', '=cartridge', '=plant']
+    """
+    latin, initials = _script_to_ascii(name)
+    words = _NON_ALNUM.sub(" ", latin).split()
+    concepts: list[tuple[str, str, bool]] = []
+    # Company words first: rigour would read "NPO" and "KB" as legal forms (NGO, Swedish KB).
+    words = _company_words(words, concepts, drop=False)
+    # Legal forms next, before "company" alone is dropped from "joint stock company".
+    words = remove_org_types(" ".join(words)).split()
+    words = _company_words(words, concepts, drop=True)
+    if not words:
+        return tuple(Token(f"={c}", w, True, a) for c, w, a in concepts)
+    [analysed] = analyze_names(NameTypeTag.ORG, [" ".join(words)]) or [None]
+    if analysed is None:
+        return ()
+    spans = {}
+    for span in analysed.spans:
+        category = span.symbol.category
+        if category in (SymbolCategory.LOCATION, SymbolCategory.SYMBOL, SymbolCategory.DOMAIN):
+            marker = "@" if category == SymbolCategory.LOCATION else "#"
+            for part in span.parts:
+                spans[part.index] = (f"{marker}{span.symbol.id}".lower(), span.parts[0].index)
+        elif category == SymbolCategory.ORG_CLASS:
+            for part in span.parts:
+                spans[part.index] = ("", part.index)
+    tokens: list[Token] = []
+    for part in analysed.parts:
+        form = part.form
+        if form.startswith(_PLACEHOLDER) and form[len(_PLACEHOLDER) :].isdigit():
+            concept, written, abbreviation = concepts[int(form[len(_PLACEHOLDER) :])]
+            tokens.append(Token(f"={concept}", written, True, abbreviation))
+            continue
+        if part.tag in (NamePartTag.LEGAL, NamePartTag.STOP):
+            continue
+        symbol = spans.get(part.index)
+        if symbol is not None:
+            key, first = symbol
+            if key and first == part.index:
+                written = " ".join(
+                    p.form for p in analysed.parts if spans.get(p.index, ("", -1))[1] == first
+                )
+                tokens.append(Token(key, written, True))
+            continue
+        territory = lookup_territory(form) if len(form) > 3 else None
+        if territory is not None:
+            tokens.append(Token(f"@{territory.code}", form, True))
+            continue
+        tokens.append(Token(fold(form), form, initials=form in initials))
+    if not tokens and analysed.parts:
+        # A name made only of a legal form ("Company Ltd") still has something to compare.
+        tokens = [Token(fold(p.form), p.form) for p in analysed.parts]
+    return tuple(tokens)
+
+
+@dataclass(frozen=True, slots=True)
+class Agreement:
+    similarity: float
+    kind: str  # exact, transliteration, spelling, translation, abbreviation
+
+
+def agree(query: Token, listed: Token) -> Agreement | None:
+    """How far two tokens say the same thing, and why; None when they do not."""
+    if query.concept or listed.concept:
+        if query.key != listed.key:
+            word, concept = (query, listed) if listed.concept else (listed, query)
+            if not word.concept and _cut_short(word.written, concept.written):
+                return Agreement(0.8, "abbreviation")  # "Serv" for "Services"
+            return None
+        if query.written == listed.written:
+            kind = "exact"
+        elif query.abbreviation or listed.abbreviation:
+            kind = "abbreviation"
+        elif query.written.replace(" ", "") == listed.written.replace(" ", ""):
+            kind = "joined words"  # "Hong Kong", "Hongkong"
+        else:
+            kind = "translation"
+        return Agreement(1.0, kind)
+    if query.written == listed.written:
+        return Agreement(1.0, "exact")
+    if query.key == listed.key:
+        return Agreement(0.97, "transliteration")
+    # The Arabic article written joined or apart: "Alnaser" and "Al-Naser" (rigour drops "al").
+    for one, other in ((query.key, listed.key), (listed.key, query.key)):
+        if one.startswith(("al", "el")) and one[2:] == other and len(other) >= 3:
+            return Agreement(0.95, "transliteration")
+    shorter = min(len(query.key), len(listed.key))
+    if shorter >= 3 and query.stem == listed.stem:
+        return Agreement(0.85, "transliteration")
+    if shorter >= 4 and not (query.key.isdigit() or listed.key.isdigit()):
+        ratio = fuzz.ratio(query.key, listed.key)
+        if ratio >= 85:
+            return Agreement(min(ratio / 100, 0.9), "spelling")
+    if _cut_short(query.written, listed.written) or _cut_short(listed.written, query.written):
+        return Agreement(0.8, "abbreviation")
+    return None
+
+
+def _cut_short(short: str, long: str) -> bool:
+    """A word cut short: "Serv" for "Services", "Trans" for "Transportation"."""
+    return len(short) >= 3 and len(long) >= len(short) + 3 and long.startswith(short)
