@@ -52,8 +52,11 @@ class Header(_Strict):
 
 class LexiconRecord(_Strict):
     group: Name
-    language: Literal["en", "ru", "zh"]
+    language: Literal["en", "ru", "zh", "tr", "ar", "fa", "kk"]
     term: NonEmpty
+
+
+_ORDERED = frozenset({"end_use"})  # lexicons whose phrases mean something only in their order
 
 
 class HsGroupRecord(_Strict):
@@ -219,9 +222,11 @@ class ReferenceData:
         )
 
     def combined_lexicon(self) -> Lexicon:
-        """One automaton over every lexicon file: one pass per declaration serves all rules."""
+        """One automaton over every lexicon file: one pass per declaration serves all rules.
+
+        Goods names match in any word order; end-use phrases ("non military") do not."""
         return Lexicon(
-            LexiconEntry(r.group, r.term, r.language, name)
+            LexiconEntry(r.group, r.term, r.language, name, any_order=name not in _ORDERED)
             for name, loaded in sorted(self.files.items())
             if loaded.header.kind == "lexicon"
             for r in loaded.records

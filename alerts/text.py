@@ -8,6 +8,7 @@ automaton, so the cost does not grow with the size of the lexicon. A deletion in
 one-letter typos in long words before the search.
 """
 
+import itertools
 import re
 import unicodedata
 from collections import defaultdict
@@ -80,6 +81,8 @@ class LexiconEntry:
     term: str
     language: str
     lexicon: str = ""
+    any_order: bool = False
+    """Also match the words in another order: "Rifle Type 56" for "Type 56 rifle"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +145,17 @@ class TypoCorrector:
         return " ".join(tokens), tuple(corrections)
 
 
+def _orders(normalized: str) -> list[str]:
+    """The term's words in every order, when they are words enough to be safe to reorder:
+    two or three of them, each a word of three letters or more or a number, one of four
+    letters or more ("type 56 rifl"); never short designations ("ak 47", "m 4")."""
+    words = normalized.split()
+    wordy = all(w.isdigit() or (len(w) >= 3 and w.isalpha()) for w in words)
+    if not (2 <= len(words) <= 3 and wordy and any(len(w) >= 4 and w.isalpha() for w in words)):
+        return [normalized]
+    return list(dict.fromkeys(" ".join(p) for p in itertools.permutations(words)))
+
+
 class Lexicon:
     """Finds whole lexicon terms in normalised text, in one pass whatever the lexicon's size.
 
@@ -158,14 +172,16 @@ class Lexicon:
         self.size = 0
         vocabulary: set[str] = set()
         for entry in entries:
-            key = normalize(entry.term)
-            vocabulary.update(key.split())
-            if not key:
+            normalized = normalize(entry.term)
+            vocabulary.update(normalized.split())
+            if not normalized:
                 raise ValueError(f"term {entry.term!r} is empty once normalised")
-            # Pad the Latin and Cyrillic ends so they match whole words only.
-            key = ("" if _is_cjk(key[0]) else " ") + key + ("" if _is_cjk(key[-1]) else " ")
-            _, found = self._automaton.get(key, (key, ()))
-            self._automaton.add_word(key, (key, (*found, entry)))
+            for key in _orders(normalized) if entry.any_order else (normalized,):
+                # Pad the Latin and Cyrillic ends so they match whole words only.
+                key = ("" if _is_cjk(key[0]) else " ") + key + ("" if _is_cjk(key[-1]) else " ")
+                _, found = self._automaton.get(key, (key, ()))
+                if entry not in found:
+                    self._automaton.add_word(key, (key, (*found, entry)))
             self.size += 1
         if self.size:
             self._automaton.make_automaton()

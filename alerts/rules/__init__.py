@@ -7,7 +7,7 @@ from pathlib import Path
 from alerts.reference import ReferenceData
 from alerts.rules.base import DeclarationFacts, Finding, Rule
 from alerts.rules.category_mismatch import FAMILIES, CategoryMismatch, CivilianClaimMilitaryGoods
-from alerts.rules.controlled_goods import ControlledGoodsToRestricted
+from alerts.rules.controlled_goods import ControlledGoodsToRestricted, MilitaryGoodsToDiversionHub
 from alerts.rules.controls import ControlMatcher
 from alerts.rules.restricted_party import RestrictedParty
 from alerts.rules.transshipment import DiversionRoute
@@ -58,6 +58,7 @@ def build_catalogue(reference: ReferenceData, options: CatalogueOptions | None =
     rules += [
         CivilianClaimMilitaryGoods.build(reference, restricted),
         ControlledGoodsToRestricted.build(reference, restricted, controls),
+        MilitaryGoodsToDiversionHub.build(reference, restricted, controls),
         DiversionRoute.build(reference, restricted, controls),
         RestrictedParty.build(
             reference, restricted, options.extra_watchlists, options.party_match_threshold

@@ -1,12 +1,23 @@
 """category_mismatch: what the goods are contradicts the heading they were declared under.
 
-Each family pairs a lexicon (what the goods are) with the headings that would hide them:
-- military-pattern firearms declared as sporting or hunting arms, their parts, or toys;
-- body armour, ballistic plates and helmets declared as clothing, plastics or metal articles;
-- unmanned aircraft and their parts declared as toys, data-processing parts or electrical goods.
+Each family states where its goods are properly classified, and a lexicon of what they are
+(whole goods, parts, components and designations, in the languages of the routes):
+- military-pattern firearms belong in 9301, their parts in 9305.91, ammunition in 9306; air
+  guns and airsoft replicas of them in 9304 when the text says replica, airsoft or BB; toys
+  in 9503 when it says toy;
+- unmanned aircraft belong in 8806 and their parts in 8807 (HS 2022); toy drones in 9503,
+  unless the text names professional features (FPV, thermal imaging, payload, 7-inch frames,
+  ranges in km) that no toy has;
+- ballistic protection is classified where customs puts it: vests in 6211, panels in 6217,
+  helmets in 6506, plates by material (3926, 6909, 6914, 7326, 7616).
+Goods declared anywhere else are a mismatch, graded by how implausible the heading is: the
+headings known to hide each family (sporting arms, toys, data-processing parts, ordinary
+clothing) weigh most, any other heading less. Accessory or depiction wording ("batteries for
+drones", "poster of an AK-47") on an ordinary route says the goods are something else.
 A separate rule catches text that claims a civilian end use for plainly military goods.
 """
 
+import re
 from dataclasses import dataclass, field
 
 from alerts.display import printable
@@ -16,16 +27,18 @@ from alerts.rules.base import (
     DeclarationFacts,
     Finding,
     declaration_finding,
+    goods_text,
     shipment_line,
     spelling_evidence,
     terms_evidence,
 )
+from alerts.text import normalize
 from schemas.alert import AlertCategory, Severity
 
 
 @dataclass(frozen=True)
 class MismatchFamily:
-    """What a family of goods is, where it should be declared, and where it must not hide."""
+    """What a family of goods is, where it belongs, and where it is known to hide."""
 
     key: str
     goods: str  # "firearm", "body armour", ...
@@ -33,10 +46,15 @@ class MismatchFamily:
     named_groups: frozenset[str]
     generic_groups: frozenset[str]
     group_labels: dict[str, str]
-    declared_groups: tuple[str, ...]
+    proper_groups: tuple[str, ...]
+    """Headings where the family's goods are properly classified: never a mismatch."""
+    hiding_groups: tuple[str, ...]
+    """Headings known to hide the family: the strongest mismatch."""
     belongs_in: str
-    toy_groups: tuple[str, ...] = ()
-    """Headings where toy wording ("toy", "игрушка", "玩具") makes the declaration plausible."""
+    plausible_with: dict[str, str] = field(default_factory=dict)
+    """Heading group -> end-use wording that makes it plausible ("toys" -> "toy_context")."""
+    professional_groups: frozenset[str] = frozenset()
+    """Lexicon groups that no toy has: with them, toy wording does not clear the goods."""
     generic_needs_risky_route: bool = False
     """Generic terms alone alert only to a restricted destination or via a diversion country."""
 
@@ -55,9 +73,10 @@ FAMILIES: tuple[MismatchFamily, ...] = (
             "other_military": "Standard-issue military",
             "generic_military": "Military-function",
         },
-        declared_groups=("sporting_firearms", "toys"),
+        proper_groups=("military_arms", "military_parts", "ammunition"),
+        hiding_groups=("sporting_firearms", "air_guns", "toys"),
         belongs_in="military weapons belong in 9301",
-        toy_groups=("toys",),
+        plausible_with={"toys": "toy_context", "air_guns": "replica_context"},
     ),
     MismatchFamily(
         key="body_armour",
@@ -66,8 +85,12 @@ FAMILIES: tuple[MismatchFamily, ...] = (
         named_groups=frozenset({"body_armour"}),
         generic_groups=frozenset(),
         group_labels={"body_armour": "Body armour"},
-        declared_groups=("ordinary_clothing", "plastics_articles", "base_metal_articles"),
-        belongs_in="ballistic protection is Military List item ML13 and needs a licence",
+        proper_groups=("ballistic_protection",),
+        hiding_groups=("ordinary_clothing",),
+        belongs_in=(
+            "ballistic protection is Military List item ML13 and needs a licence; vests are "
+            "classified in 6211, panels in 6217, helmets in 6506"
+        ),
     ),
     MismatchFamily(
         key="uav",
@@ -76,27 +99,66 @@ FAMILIES: tuple[MismatchFamily, ...] = (
         named_groups=frozenset({"drone"}),
         generic_groups=frozenset({"drone_component"}),
         group_labels={"drone": "Drone", "drone_component": "Drone component"},
+        proper_groups=("uav",),
         # 8802/8803 held drones before HS 2022 split them out into 8806 and 8807.
-        declared_groups=("toys", "adp_parts", "generic_electrical", "uav_legacy"),
+        hiding_groups=("toys", "adp_parts", "generic_electrical", "uav_legacy"),
         belongs_in="since HS 2022 unmanned aircraft belong in 8806 and their parts in 8807",
-        toy_groups=("toys",),
+        plausible_with={"toys": "toy_context"},
+        professional_groups=frozenset({"professional_feature", "drone_component"}),
         generic_needs_risky_route=True,
     ),
 )
 
+# Professional features written as numbers: frames of 7 inches and up, ranges in kilometres.
+_FRAME = re.compile(r"(\d+(?:[.,]\d+)?)\s*(?:\"|''|inch|inches|in\b|дюйм\w*|寸|英寸)", re.I)
+_RANGE_KM = re.compile(r"\d+(?:[.,]\d+)?\s*(?:km|км|公里|千米)\b", re.I)
+_PRO_FRAME_INCHES = 7.0
+
+
+def numeric_professional_features(text: str) -> list[str]:
+    """ "7 inch", "10\"", "дальность 5 км": what the text says in numbers that no toy has."""
+    found = [
+        m.group(0)
+        for m in _FRAME.finditer(text)
+        if float(m.group(1).replace(",", ".")) >= _PRO_FRAME_INCHES
+    ]
+    found += [m.group(0) for m in _RANGE_KM.finditer(text)]
+    return found
+
+
+# Words that make what follows the goods' use, not the goods: "batteries for drones",
+# "camera used in unmanned aerial vehicles", "аккумуляторы для дронов"; Chinese puts the
+# marker after the noun ("无人机用"). Compared in normalised (stemmed) form.
+_USE_BEFORE = re.compile(
+    r"(?:^| )(?:for|use in|use with|use on|compat with|fit|для|под|用于|适用于)(?= |$)"
+)
+_USE_AFTER = re.compile(r"^ ?(?:用|专用)")
+
+
+def named_for_use(text: str, keys: list[str]) -> bool:
+    """Every one of the terms (normalised keys) appears as what the goods are for or used in."""
+    for key in keys:
+        at = text.find(key)
+        if at < 0:
+            return False
+        before, after = text[:at], text[at + len(key) :]
+        if not (_USE_BEFORE.search(before) or _USE_AFTER.match(after)):
+            return False
+    return bool(keys)
+
 
 @dataclass(frozen=True)
 class CategoryMismatch:
-    """Goods named in the text as one family, declared under a heading that hides it."""
+    """Goods named in the text as one family, declared under a heading where they do not belong."""
 
     family: MismatchFamily
-    declared: dict[str, HsCodeSet]
-    toy_headings: HsCodeSet
+    proper: HsCodeSet
+    hiding: dict[str, HsCodeSet]
     headings: dict[str, str]
     restricted_destinations: frozenset[str]
     diversion_countries: frozenset[str]
     reference_data_version: str
-    version: str = "1"
+    version: str = "2"
     category: AlertCategory = AlertCategory.CATEGORY_MISMATCH
     rule_id: str = field(init=False)
 
@@ -109,12 +171,8 @@ class CategoryMismatch:
     ) -> "CategoryMismatch":
         return cls(
             family=family,
-            declared={g: reference.hs_group("hs_groups", g) for g in family.declared_groups},
-            toy_headings=(
-                reference.hs_group("hs_groups", *family.toy_groups)
-                if family.toy_groups
-                else HsCodeSet([])
-            ),
+            proper=reference.hs_group("hs_groups", *family.proper_groups),
+            hiding={g: reference.hs_group("hs_groups", g) for g in family.hiding_groups},
             headings=reference.hs_descriptions("hs_groups"),
             restricted_destinations=restricted,
             diversion_countries=reference.countries("destinations", "diversion_risk"),
@@ -123,24 +181,32 @@ class CategoryMismatch:
             ),
         )
 
-    def _declared_under(self, hs_code: str) -> tuple[str, str] | None:
-        for group, codes in self.declared.items():
+    def _hiding_under(self, hs_code: str) -> tuple[str, str] | None:
+        for group, codes in self.hiding.items():
             prefix = codes.match(hs_code)
             if prefix is not None:
                 return group, prefix
         return None
 
+    def _plausible(self, facts: DeclarationFacts, group: str) -> bool:
+        """The wording makes the hiding heading plausible: a toy that says so and has no
+        professional feature, an airsoft replica that says so."""
+        wording = self.family.plausible_with.get(group)
+        if wording is None or not facts.terms_of("end_use", {wording}):
+            return False
+        professional = self.family.professional_groups and (
+            facts.terms_of(self.family.lexicon, set(self.family.professional_groups))
+            or numeric_professional_features(facts.declaration.goods_description)
+        )
+        return not professional
+
     def evaluate(self, facts: DeclarationFacts) -> list[Finding]:
         declaration = facts.declaration
-        declared = self._declared_under(declaration.hs_code)
-        if declared is None:
+        if self.proper.match(declaration.hs_code) is not None:
             return []
         family = self.family
         matches = facts.terms_of(family.lexicon, family.named_groups | family.generic_groups)
         if not matches:
-            return []
-        group, prefix = declared
-        if prefix in self.toy_headings.prefixes and facts.terms_of("end_use", {"toy_context"}):
             return []
         named = [m for m in matches if m.entry.group in family.named_groups]
         restricted = declaration.destination_country in self.restricted_destinations
@@ -150,19 +216,45 @@ class CategoryMismatch:
             declaration.dispatch_country in self.diversion_countries
             and declaration.dispatch_country != declaration.origin_country
         )
-        if not named and family.generic_needs_risky_route and not (restricted or via_diversion):
+        risky = restricted or via_diversion
+        components = [m for m in matches if m.entry.group not in family.named_groups]
+        # Goods that are something else for the family's goods ("batteries for drones"): on an
+        # ordinary route, and with no component of the family named, they are what they say.
+        if (
+            not risky
+            and not components
+            and (
+                facts.terms_of("end_use", {"accessory_context"})
+                or named_for_use(normalize(goods_text(declaration)), [m.matched for m in named])
+            )
+        ):
             return []
-        if restricted:
-            severity = Severity.CRITICAL if named else Severity.HIGH
+        hiding = self._hiding_under(declaration.hs_code)
+        if hiding is not None:
+            group, prefix = hiding
+            if self._plausible(facts, group):
+                return []
+            if not named and family.generic_needs_risky_route and not risky:
+                return []
+            if restricted:
+                severity = Severity.CRITICAL if named else Severity.HIGH
+            else:
+                severity = Severity.HIGH if named else Severity.MEDIUM
+            declared_as = self.headings.get(prefix, group).lower()
         else:
-            severity = Severity.HIGH if named else Severity.MEDIUM
+            # Any other heading: less plausible as a hiding place, so named goods only, and
+            # not where the text says the goods are a depiction of them ("poster of an AK-47").
+            if not named or facts.terms_of("end_use", {"depiction_context"}):
+                return []
+            group, prefix = "elsewhere", declaration.hs_code[:4]
+            severity = Severity.HIGH if restricted else Severity.MEDIUM
+            declared_as = f"heading {prefix}, not where {family.goods} belongs"
         lead = (named or matches)[0]
         claims = facts.terms_of("end_use", {"civilian_claim"})
         summary = (
             f"{family.group_labels.get(lead.entry.group, lead.entry.group)} "
             f"({printable(lead.entry.term, 40)}) declared under "
-            f"HS {hs_display(declaration.hs_code)} as "
-            f"{self.headings.get(prefix, group).lower()}; {family.belongs_in}: "
+            f"HS {hs_display(declaration.hs_code)} as {declared_as}; {family.belongs_in}: "
             f"{shipment_line(declaration)}"
         )
         return [

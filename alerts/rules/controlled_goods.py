@@ -7,7 +7,7 @@ from alerts.hs import hs_display
 from alerts.reference import ReferenceData
 from alerts.rules.base import DeclarationFacts, Finding, declaration_finding, shipment_line
 from alerts.rules.controls import ControlMatcher, control_evidence
-from schemas.alert import AlertCategory
+from schemas.alert import AlertCategory, Severity
 
 
 @dataclass(frozen=True)
@@ -61,3 +61,73 @@ class ControlledGoodsToRestricted:
                 },
             )
         ]
+
+
+@dataclass(frozen=True)
+class MilitaryGoodsToDiversionHub:
+    """Military-List goods bound for a diversion-risk country.
+
+    Body armour to Kazakhstan, rifles to Armenia: legal with a licence, and the route by which
+    such goods reached Russia in the 2023 reporting. Dual-use tiers alone do not alert here,
+    since the hubs import them every day for ordinary use.
+    """
+
+    matcher: ControlMatcher
+    diversion_countries: frozenset[str]
+    restricted_destinations: frozenset[str]
+    reference_data_version: str
+    rule_id: str = "controlled_goods.diversion_destination"
+    version: str = "1"
+    category: AlertCategory = AlertCategory.CONTROLLED_GOODS
+
+    @classmethod
+    def build(
+        cls, reference: ReferenceData, restricted: frozenset[str], matcher: ControlMatcher
+    ) -> "MilitaryGoodsToDiversionHub":
+        return cls(
+            matcher,
+            reference.countries("destinations", "diversion_risk"),
+            restricted,
+            reference.version_of(*matcher.reference_files, "destinations"),
+        )
+
+    def evaluate(self, facts: DeclarationFacts) -> list[Finding]:
+        declaration = facts.declaration
+        destination = declaration.destination_country
+        if (
+            destination not in self.diversion_countries
+            or destination in self.restricted_destinations
+        ):
+            return []
+        # What the text says the goods are: a hunting rifle under 9303 to Turkey is ordinary
+        # trade, a text naming AK-103s or plate carriers is not.
+        controls = [
+            c
+            for c in self.matcher.controls(facts)
+            if c.control_list in _MILITARY_LISTS and c.identified_by == "description"
+        ]
+        if not controls:
+            return []
+        strongest = controls[0]
+        summary = (
+            f"{strongest.label()} goods to diversion-risk country {destination}: "
+            f"{strongest.description} (described as {printable(strongest.evidence, 40)!r}, "
+            f"HS {hs_display(declaration.hs_code)}), {shipment_line(declaration)}"
+        )
+        return [
+            declaration_finding(
+                declaration,
+                Severity.MEDIUM,
+                summary,
+                {
+                    "controls": control_evidence(controls),
+                    "declared_hs_code": declaration.hs_code,
+                    "destination_country": destination,
+                    "exporter": printable(declaration.exporter.name, 120),
+                    "importer": printable(declaration.importer.name, 120),
+                },
+            )
+        ]
+
+
+_MILITARY_LISTS = frozenset({"military"})

@@ -79,7 +79,25 @@ class ControlMatcher:
         self.by_code: HsPrefixMap[ControlListRecord] = HsPrefixMap(
             {r.prefix: r for r in reference.control_list("control_lists")}
         )
-        self.reference_files = ("control_lists", *{c.lexicon for c in DESCRIPTION_CONTROLS})
+        # Replicas and toys of military designs, declared as such where they belong.
+        self.imitations = reference.hs_group("hs_groups", "air_guns", "toys")
+        self.reference_files = (
+            "control_lists",
+            "end_use",
+            "hs_groups",
+            *{c.lexicon for c in DESCRIPTION_CONTROLS},
+        )
+
+    def _names_the_goods(self, facts: DeclarationFacts, control: DescriptionControl) -> bool:
+        """The terms name the goods themselves: not a poster or a sticker of them, and not an
+        airsoft replica or a toy of a military design declared where such imitations go."""
+        if facts.terms_of("end_use", {"depiction_context"}):
+            return False
+        if control.lexicon == "military_firearms" and self.imitations.match(
+            facts.declaration.hs_code
+        ):
+            return not facts.terms_of("end_use", {"replica_context", "toy_context"})
+        return True
 
     def controls(self, facts: DeclarationFacts) -> list[Control]:
         found: list[Control] = []
@@ -98,7 +116,7 @@ class ControlMatcher:
             )
         for control in DESCRIPTION_CONTROLS:
             terms = facts.terms_of(control.lexicon, control.groups)
-            if terms:
+            if terms and self._names_the_goods(facts, control):
                 found.append(
                     Control(
                         control.control_list,

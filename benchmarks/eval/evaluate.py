@@ -19,6 +19,7 @@ Prints one table with the target beside each figure; exits 1 if a target is miss
 
 import argparse
 import csv
+import json
 import random
 import re
 import sys
@@ -87,9 +88,7 @@ def ordinary_companies() -> list[str]:
         return [row["name"] for row in csv.DictReader(f)]
 
 
-def evaluate_parties(
-    sample: int | None, seed: int, show: int
-) -> dict[str, tuple[float, int, int]]:
+def evaluate_parties(sample: int | None, seed: int, show: int) -> dict[str, tuple[float, int, int]]:
     entries, cases = alias_cases()
     ordinary = ordinary_companies()
     if sample:
@@ -121,6 +120,59 @@ def evaluate_parties(
     return results
 
 
+GOODS_CATEGORIES = frozenset({"category_mismatch", "controlled_goods"})
+
+
+def ruling_cases() -> list[dict[str, str]]:
+    with (HERE / "cbp_rulings.jsonl").open(encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def evaluate_goods(show: int) -> dict[str, tuple[float, int, int]]:
+    """Each ruling's goods, declared under the ruling's own subheading on an ordinary route
+    (China to the United States): any goods finding is a false alarm."""
+    from datetime import UTC, datetime
+
+    from alerts.building import RuleEngine
+    from alerts.reference import ReferenceData
+    from alerts.rules import build_catalogue
+    from schemas.wire import decode_declaration
+
+    engine = RuleEngine(build_catalogue(ReferenceData.load()), clock=lambda: datetime.now(UTC))
+    cases = ruling_cases()
+    alarms: list[tuple[dict[str, str], list[str]]] = []
+    for number, case in enumerate(cases):
+        record = decode_declaration(
+            json.dumps(
+                {
+                    "declaration_id": f"RULING-{number}",
+                    "declared_at": "2026-01-01T00:00:00Z",
+                    "reporting_country": "US",
+                    "direction": "import",
+                    "exporter": {"name": "Ordinary Exporter Co., Ltd.", "country": "CN"},
+                    "importer": {"name": "Ordinary Importer Inc.", "country": "US"},
+                    "origin_country": "CN",
+                    "dispatch_country": "CN",
+                    "destination_country": "US",
+                    "hs_code": re.sub(r"\D", "", case["code"])[:10],
+                    "goods_description": case["description"],
+                    "quantity": 10,
+                    "quantity_unit": "pcs",
+                    "invoice_value": 1000,
+                    "currency": "USD",
+                }
+            ).encode(),
+            max_bytes=1 << 20,
+        )
+        rules = [a.rule_id for a in engine.screen(record) if a.category.value in GOODS_CATEGORIES]
+        if rules:
+            alarms.append((case, rules))
+    for case, rules in alarms[:show]:
+        print(f"  goods false alarm: {case['ruling']} {case['code']} {rules}")
+        print(f"    {case['description']}")
+    return {"goods false alarms": (len(alarms) / len(cases), len(alarms), len(cases))}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", type=int, default=None, help="alias cases to draw")
@@ -128,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show-misses", type=int, default=0)
     args = parser.parse_args(argv)
     results = evaluate_parties(args.sample, args.seed, args.show_misses)
+    results |= evaluate_goods(args.show_misses)
     print(f"{'measure':42} {'value':>7} {'count':>13} {'target':>8}")
     failed = False
     for label, (value, hits, total) in results.items():

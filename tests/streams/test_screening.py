@@ -92,7 +92,8 @@ def sample(registry: CollectorRegistry, name: str, **labels: str) -> float:
 
 def test_a_batch_is_sent_then_counted_once_delivered(producer: RecordingProducer) -> None:
     stage, registry = intake(producer)
-    # To Serbia: a category mismatch only, not also controlled goods to a restricted destination.
+    # To Serbia: a category mismatch and military goods to a diversion hub, not also
+    # controlled goods to a restricted destination.
     alerting = orjson.dumps(
         declaration_dict(
             hs_code="930320", goods_description="CQ-A rifles", destination_country="RS"
@@ -111,8 +112,12 @@ def test_a_batch_is_sent_then_counted_once_delivered(producer: RecordingProducer
         await stage.settle(sent)
 
     asyncio.run(run())
-    [alert] = producer.on(TOPICS.alerts)
-    assert alert.key == orjson.loads(alert.value)["alert_id"].encode()
+    alerts = producer.on(TOPICS.alerts)
+    assert sorted(orjson.loads(a.value)["rule_id"] for a in alerts) == [
+        "category_mismatch.military_firearm",
+        "controlled_goods.diversion_destination",
+    ]
+    assert all(a.key == orjson.loads(a.value)["alert_id"].encode() for a in alerts)
     letters = producer.on(TOPICS.dead_letters)
     assert [dict(r.headers or [])["tradewatch.reason"] for r in letters] == [
         b"not_json",

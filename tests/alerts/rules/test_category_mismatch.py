@@ -9,6 +9,7 @@ FIREARM = "category_mismatch.military_firearm"
 ARMOUR = "category_mismatch.body_armour"
 UAV = "category_mismatch.uav"
 CLAIM = "category_mismatch.civilian_claim"
+HUB = "controlled_goods.diversion_destination"
 
 NORINCO = party("China North Industries Corporation", "CN")
 
@@ -61,13 +62,29 @@ NORINCO = party("China North Industries Corporation", "CN")
         ({"hs_code": "930520", "goods_description": "AK-74 bolt carriers"}, Severity.CRITICAL),
         # Declared as toys, no toy wording, real calibre.
         ({"hs_code": "9503.00", "goods_description": "Автомат АК-74М 5,45 мм"}, Severity.CRITICAL),
+        # As air guns, with no replica wording.
+        ({"hs_code": "9304.00", "goods_description": "AK-74M rifles 5.45"}, Severity.CRITICAL),
+        # A designation in another word order than the lexicon's "Type 56 rifle".
+        ({"hs_code": "930320", "goods_description": "Rifle Type 56, 7.62x39"}, Severity.CRITICAL),
     ],
 )
 def test_military_firearm_positive(overrides: dict[str, Any], severity: Severity) -> None:
     alert = alerts_by_rule(overrides)[FIREARM]
     assert alert.severity is severity
     assert "9301" in alert.summary
-    assert alert.evidence["declared_prefix"] in {"9303", "930520", "9503"}
+    assert alert.evidence["declared_prefix"] in {"9303", "930520", "9503", "9304"}
+
+
+def test_a_military_firearm_under_any_other_heading_is_a_lesser_mismatch() -> None:
+    alert = alerts_by_rule(
+        {
+            "hs_code": "8479.89",
+            "goods_description": "Machine, Kalashnikov AK-103",
+            "destination_country": "AM",
+        }
+    )[FIREARM]
+    assert alert.severity is Severity.MEDIUM
+    assert alert.evidence["declared_group"] == "elsewhere"
 
 
 @pytest.mark.parametrize(
@@ -81,6 +98,9 @@ def test_military_firearm_positive(overrides: dict[str, Any], severity: Severity
         {"hs_code": "930320", "goods_description": "Hunting rifle, walnut stock, akmatic finish"},
         # A toy, and it says so.
         {"hs_code": "9503.00", "goods_description": "Toy water gun AK-47 shape, plastic"},
+        # Airsoft replicas of military designs under 9304, where customs classifies them.
+        {"hs_code": "9304.00", "goods_description": "Airsoft AEG replica M4A1, 6mm BB"},
+        {"hs_code": "9304.00", "goods_description": "Страйкбольный автомат АК-74, шары 6 мм"},
         # Browning over-and-under shotgun.
         {
             "hs_code": "930320",
@@ -107,38 +127,26 @@ def test_military_firearm_negative(overrides: dict[str, Any]) -> None:
             },
             Severity.CRITICAL,
         ),
-        # English, as garments, to Kazakhstan.
+        # As knitted T-shirts: ordinary clothing, where no vest is classified.
         (
             {
-                "hs_code": "6211.43",
+                "hs_code": "6109.10",
                 "goods_description": "Bulletproof vests NIJ IIIA, black",
                 "destination_country": "KZ",
             },
             Severity.HIGH,
         ),
-        # Chinese, ballistic plates as articles of plastics.
+        # Turkish wording, as other made-up textile articles.
         (
             {
-                "hs_code": "3926.90",
-                "goods_description": "防弹插板 聚乙烯 UHMWPE",
-                "destination_country": "AE",
-            },
-            Severity.HIGH,
-        ),
-        # Steel plates as articles of iron or steel.
-        (
-            {
-                "hs_code": "7326.90",
-                "goods_description": "AR500 steel armor plates 10x12",
+                "hs_code": "6307.90",
+                "goods_description": "Kurşun geçirmez yelek, seviye IIIA",
                 "destination_country": "GE",
             },
             Severity.HIGH,
         ),
-        # Helmets as headgear.
-        (
-            {"hs_code": "6506.10", "goods_description": "Кевларовый шлем, баллистический шлем"},
-            Severity.CRITICAL,
-        ),
+        # Arabic wording, to Russia, as textile articles.
+        ({"hs_code": "6307.90", "goods_description": "سترة واقية من الرصاص"}, Severity.CRITICAL),
     ],
 )
 def test_body_armour_positive(overrides: dict[str, Any], severity: Severity) -> None:
@@ -164,6 +172,30 @@ def test_body_armour_positive(overrides: dict[str, Any], severity: Severity) -> 
 )
 def test_body_armour_negative(overrides: dict[str, Any]) -> None:
     assert ARMOUR not in alerts_by_rule(overrides)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        # Where customs classifies ballistic protection (CBP rulings: vests 6211.43, panels
+        # 6217, helmets 6506, plates by material): not a mismatch, but still Military List
+        # goods to a diversion hub.
+        {"hs_code": "6211.43", "goods_description": "Bulletproof vests NIJ IIIA, black"},
+        {"hs_code": "6217.90", "goods_description": "Ballistic panel, Kevlar"},
+        {"hs_code": "3926.90", "goods_description": "防弹插板 聚乙烯 UHMWPE"},
+        {"hs_code": "7326.90", "goods_description": "AR500 steel armor plates 10x12"},
+        {"hs_code": "6506.10", "goods_description": "Ballistic helmet, aramid"},
+    ],
+)
+def test_body_armour_where_it_is_classified_is_no_mismatch(overrides: dict[str, Any]) -> None:
+    to_hub = alerts_by_rule({**overrides, "destination_country": "KZ"})
+    assert ARMOUR not in to_hub
+    assert to_hub[HUB].severity is Severity.MEDIUM
+    to_russia = alerts_by_rule(overrides)
+    assert ARMOUR not in to_russia
+    assert to_russia["controlled_goods.restricted_destination"].severity is Severity.CRITICAL
+    ordinary = alerts_by_rule({**overrides, "destination_country": "DE", "dispatch_country": "DE"})
+    assert ordinary == {}
 
 
 @pytest.mark.parametrize(
@@ -216,6 +248,36 @@ def test_body_armour_negative(overrides: dict[str, Any]) -> None:
             {"hs_code": "8517.62", "goods_description": "Видеопередатчики 5.8 ГГц 2.5 Вт"},
             Severity.HIGH,
         ),
+        # Toy wording does not clear professional features: FPV, a 7-inch frame.
+        (
+            {"hs_code": "9503.00", "goods_description": "Toy FPV drone for kids, 7 inch frame"},
+            Severity.CRITICAL,
+        ),
+        # Nor a payload and a range in km, in Chinese with toy wording.
+        (
+            {"hs_code": "9503.00", "goods_description": "玩具无人机 载重5公斤 航程10公里"},
+            Severity.CRITICAL,
+        ),
+        # Turkish wording, as a toy with a thermal camera, to Turkey.
+        (
+            {
+                "hs_code": "9503.00",
+                "goods_description": "Oyuncak dron, termal kamera, FPV",
+                "destination_country": "TR",
+            },
+            Severity.HIGH,
+        ),
+        # Machinery (8479), a heading on no list of hiding places: a lesser mismatch.
+        (
+            {
+                "hs_code": "8479.89",
+                "goods_description": "Quadcopter drones with camera",
+                "destination_country": "KZ",
+            },
+            Severity.MEDIUM,
+        ),
+        # Persian wording, as electrical machines, to Russia.
+        ({"hs_code": "8543.70", "goods_description": "پهپاد شاهد"}, Severity.CRITICAL),
     ],
 )
 def test_uav_positive(overrides: dict[str, Any], severity: Severity) -> None:
@@ -244,6 +306,18 @@ def test_uav_positive(overrides: dict[str, Any], severity: Severity) -> None:
             "hs_code": "8525.89",
             "goods_description": "Thermal imaging module for building inspection",
             "destination_country": "DE",
+        },
+        # Batteries for drones, declared as batteries (CBP NY N303574), on an ordinary route.
+        {
+            "hs_code": "8507.60",
+            "goods_description": "Intelligent Flight Batteries for the Mavic 2 Pro drones",
+            "destination_country": "US",
+        },
+        # A thermal imager used in unmanned aerial vehicles (CBP NY N255714).
+        {
+            "hs_code": "9013.80",
+            "goods_description": "Micro thermal imager used in unmanned aerial vehicles",
+            "destination_country": "US",
         },
     ],
 )
