@@ -107,10 +107,13 @@ _FOLDS = (
     ("j", "i"),
 )
 _HARD_C = re.compile(r"c(?![eih])")
-_IOTATED = re.compile(r"(?<![aeiou])y(?=[aeiou])")  # "ye", "ya", "yu" of Cyrillic: "obyedineniye"
+# The soft "ya", "ye", "yu" of Cyrillic, written y or i after a consonant: "obyedineniye" and
+# "obedinenie", "Ilya" and "Ilia" agree.
+_IOTATED = re.compile(r"(?<=[^aeiou])[yi](?=[aeiou])|^y(?=[aeiou])")
 _DOUBLE = re.compile(r"(.)\1+")
 _ENDING = re.compile(r"(?:skogo|skoe|ski|ska|sko|sk|s|e|a|o|i)$")
 _FINAL_VOWEL = re.compile(r"[aeiou]$")
+_VOWELS = re.compile(r"[aeiou]")
 _FINAL_H = re.compile(r"(?<=[aeiou])h$")  # Arabic and Persian -eh, -ah: "Sharqiyeh", "Sharqiya"
 
 
@@ -186,6 +189,15 @@ def _company_words(
         for length in range(min(_LONGEST_PHRASE, len(words) - position), 0, -1):
             phrase = tuple(words[position : position + length])
             found = _PHRASES.get(phrase) or _PHRASES.get(tuple(fold(w) for w in phrase))
+            if found is not None and found[0] == "" and not drop:
+                # The longest phrase here says only "company": several words of it ("foreign
+                # limited liability company") go now, before "foreign" alone is read as a
+                # concept; one word ("company") is left for after rigour, which knows "joint
+                # stock company".
+                if length == 1:
+                    out.extend(phrase)
+                position += length
+                break
             if found is not None and (found[0] == "") == drop:
                 concept, abbreviation = found
                 if concept:
@@ -293,6 +305,15 @@ def agree(query: Token, listed: Token) -> Agreement | None:
             return Agreement(0.95, "transliteration")
     shorter = min(len(query.key), len(listed.key))
     if shorter >= 3 and query.stem == listed.stem:
+        return Agreement(0.85, "transliteration")
+    # Vowels are what transliterations of Arabic and Persian disagree on most: "Bushra" and
+    # "Boshra", "Mashriq" and "Mashreq".
+    skeleton = _VOWELS.sub("", query.key)
+    if (
+        len(skeleton) >= 3
+        and skeleton == _VOWELS.sub("", listed.key)
+        and query.key[0] == listed.key[0]
+    ):
         return Agreement(0.85, "transliteration")
     if shorter >= 4 and not (query.key.isdigit() or listed.key.isdigit()):
         ratio = fuzz.ratio(query.key, listed.key)
