@@ -265,12 +265,16 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.command == "demo-feed":
         from streams.demo import run_demo_feed
+        from streams.merge import InOrderStamps
         from streams.produce import make_producer
 
         producer = make_producer(settings)
+        stamps = InOrderStamps()
         try:
             run_demo_feed(
-                lambda key, value: producer.send(settings.topic_declarations, key=key, value=value),
+                lambda key, value: producer.send(
+                    settings.topic_declarations, key=key, value=value, timestamp_ms=stamps.next()
+                ),
                 rate=args.rate,
                 count=args.count,
                 history_days=args.history_days,

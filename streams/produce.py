@@ -12,6 +12,7 @@ from schemas.wire import DeclarationRecord, Rejection, decode_declaration
 from streams import terminal
 from streams.errors import BrokerError, InputFileError
 from streams.kafka_security import announce, broker_error, kafka_python_options
+from streams.merge import InOrderStamps
 from streams.settings import Settings
 from streams.topics import require_topic
 
@@ -92,6 +93,7 @@ def produce_file(
     sent = 0
     interval = 1.0 / rate if rate else 0.0
     next_send = time.monotonic()
+    stamps = InOrderStamps()
     try:
         with terminal.progress("produce", total=total, enabled=progress) as bar:
             for _number, line in read_lines(path):
@@ -100,7 +102,12 @@ def produce_file(
                     delay = next_send - time.monotonic()
                     if delay > 0:
                         time.sleep(delay)
-                future = producer.send(settings.topic_declarations, key=_key_of(line), value=line)
+                future = producer.send(
+                    settings.topic_declarations,
+                    key=_key_of(line),
+                    value=line,
+                    timestamp_ms=stamps.next(),
+                )
                 future.add_errback(failures.append)
                 sent += 1
                 bar.update(1)

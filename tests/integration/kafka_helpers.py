@@ -17,6 +17,8 @@ from kafka.consumer.fetcher import ConsumerRecord
 from kafka.producer.future import RecordMetadata
 from prometheus_client.parser import text_string_to_metric_families
 
+from streams.merge import InOrderStamps
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -112,13 +114,16 @@ def produce(
     headers: list[tuple[str, bytes]] | None = None,
     max_request_size: int = 1_048_576,
 ) -> list[RecordMetadata]:
-    """Send messages in order and wait for each one's partition and offset."""
+    """Send messages in order, each stamped a millisecond after the one before at least (as
+    `tradewatch produce` does), and wait for each one's partition and offset."""
     producer = KafkaProducer(
         bootstrap_servers=bootstrap(broker_url), acks="all", max_request_size=max_request_size
     )
+    stamps = InOrderStamps()
     try:
         futures = [
-            producer.send(topic, key=key, value=value, headers=headers) for key, value in messages
+            producer.send(topic, key=key, value=value, headers=headers, timestamp_ms=stamps.next())
+            for key, value in messages
         ]
         producer.flush(timeout=30)
         return [future.get(timeout=30) for future in futures]

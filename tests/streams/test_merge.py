@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.merge import TimestampMerge
+from streams.merge import InOrderStamps, TimestampMerge
 
 
 @dataclass(frozen=True, order=True)
@@ -135,3 +135,12 @@ def test_any_fetch_pattern_gives_the_global_timestamp_order(
 
     everything = sorted((t, p, o) for p, times in enumerate(timelines) for o, t in enumerate(times))
     assert released == [(p, o) for _, p, o in everything]
+
+
+def test_stamps_for_a_file_never_repeat_a_millisecond() -> None:
+    now = [1_700_000_000.0]
+    stamps = InOrderStamps(clock=lambda: now[0])
+    first = [stamps.next() for _ in range(3)]  # three sends in one millisecond
+    assert first == [1_700_000_000_000, 1_700_000_000_001, 1_700_000_000_002]
+    now[0] += 1.0  # the clock moves on: it is followed again
+    assert stamps.next() == 1_700_000_001_000
