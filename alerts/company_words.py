@@ -232,6 +232,223 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "energy": (("energy", "energiya", "enerji", "nengyuan", "energetika"), ()),
     "general": (("general", "obshchiy", "genel", "zong"), ()),
     "foreign": (("foreign", "vneshnyaya", "vneshne", "dis", "khareji"), ()),
+    # Words of names that lists translate and declarants do not, or the other way round.
+    "north": (
+        (
+            "north", "northern", "sever", "severny", "severnyy", "severnaya", "shomal", "shomali",
+            "kuzey",
+        ),
+        (),
+    ),
+    "south": (
+        (
+            "south", "southern", "yug", "yugo", "yuzhny", "yuzhnyy", "yuzhnaya", "jonub", "jonoub",
+            "jonubi", "guney",
+        ),
+        (),
+    ),
+    "east": (
+        (
+            "east", "eastern", "vostok", "vostochny", "vostochnyy", "vostochnaya", "sharq",
+            "shargh", "dogu",
+        ),
+        (),
+    ),
+    "west": (
+        (
+            "west", "western", "zapad", "zapadny", "zapadnyy", "zapadnaya", "gharb", "bati",
+        ),
+        (),
+    ),
+    "new": (
+        (
+            "new", "novy", "novyy", "novaya", "novoye", "novoe", "jadid", "yeni",
+        ),
+        (),
+    ),
+    "central": (
+        (
+            "central", "centre", "center", "tsentralny", "tsentralnyy", "tsentralnaya", "markazi",
+            "zhongyang", "merkez",
+        ),
+        (),
+    ),
+    "national": (
+        (
+            "national", "natsionalny", "natsionalnyy", "natsionalnaya", "melli", "guojia",
+            "ulusal",
+        ),
+        (),
+    ),
+    "federal": (
+        (
+            "federal", "federalny", "federalnyy", "federalnaya", "federalnoye",
+        ),
+        (),
+    ),
+    "regional": (
+        (
+            "regional", "kraevoy", "krayevoy", "oblastnoy", "oblastnaya", "regionalny",
+            "regionalnyy", "ostani",
+        ),
+        (),
+    ),
+    "sea": (
+        (
+            "sea", "marine", "maritime", "morskoy", "morskoi", "morskaya", "daryaei", "haiyang",
+            "deniz",
+        ),
+        (),
+    ),
+    "port": (
+        (
+            "port", "seaport", "sea port", "morskoy port", "bandar", "liman", "gangkou",
+        ),
+        (),
+    ),
+    "oil": (
+        (
+            "oil", "neft", "neftyanaya", "neftyanoy", "naft", "shiyou", "petrol",
+        ),
+        (),
+    ),
+    "gas": (
+        (
+            "gas", "gaz", "gazovaya", "tianranqi",
+        ),
+        (),
+    ),
+    "oil_gas": (
+        (
+            "oil and gas", "neftegaz", "neftegazovaya", "naft va gaz",
+        ),
+        (),
+    ),
+    "airline": (
+        (
+            "airline", "airlines", "aircompany", "air company", "aviakompaniya", "havapeymaei",
+            "hava yollari", "hangkong gongsi",
+        ),
+        (),
+    ),
+    "shipbuilding": (
+        (
+            "shipbuilding", "shipyard", "sudostroitelny", "sudostroitelnyy", "sudostroitelnyi",
+            "sudoverf", "kashtisazi", "tersane", "zaochuan",
+        ),
+        (),
+    ),
+    "ship_repair": (
+        (
+            "ship repair", "sudoremontny", "sudoremontnyy", "sudoremontnyi",
+        ),
+        (),
+    ),
+    "repair": (
+        (
+            "repair", "remontny", "remontnyy", "remontnyi", "tamir", "tamirat", "weixiu",
+        ),
+        (),
+    ),
+    "mechanical": (
+        (
+            "mechanical", "mechanics", "mekhanicheskiy", "mekhanichesky", "mekhaniki", "mekanik",
+        ),
+        (),
+    ),
+    "management": (
+        (
+            "management", "managing", "menedzhment", "upravlyayushchaya", "upravleniye",
+            "upravlenie", "modiriyat", "yonetim", "guanli",
+        ),
+        (),
+    ),
+    "project": (
+        (
+            "project", "projects", "proekt", "proekty", "proektov", "proje", "xiangmu",
+        ),
+        (),
+    ),
+    "film_studio": (
+        (
+            "film studio", "film studios", "kinostudiya", "kinostudia", "kinodstudiya",
+        ),
+        (),
+    ),
+    "tobacco": (
+        (
+            "tobacco", "tabachnaya", "tabachny", "tutun", "dokhaniyat", "yancao",
+        ),
+        (),
+    ),
+    "factory_tobacco": (
+        (
+            "tobacco factory", "tabachnaya fabrika",
+        ),
+        (),
+    ),
+    "metallurgy": (
+        (
+            "metallurgy", "metallurgical", "metallurgicheskiy", "metallurgichesky", "metalurji",
+            "yejin",
+        ),
+        (),
+    ),
+    "steel": (
+        (
+            "steel", "stal", "stalnoy", "foulad", "folad", "celik", "gangtie",
+        ),
+        (),
+    ),
+    "aluminium": (
+        (
+            "aluminium", "aluminum", "alyuminiy", "aluminiom", "alominiom",
+        ),
+        (),
+    ),
+    "mining": (
+        (
+            "mining", "gornaya", "gorno", "madan", "madani", "maden", "kuangye",
+        ),
+        (),
+    ),
+    "petrochemical": (
+        (
+            "petrochemical", "petrochemicals", "neftekhimiya", "neftekhimicheskiy", "petroshimi",
+            "petrokimya", "shihua",
+        ),
+        (),
+    ),
+    "insurance": (
+        (
+            "insurance", "strakhovaya", "strakhovoy", "bimeh", "sigorta", "baoxian",
+        ),
+        (),
+    ),
+    "exchange": (
+        (
+            "exchange", "sarafi", "sarrafi", "birzha", "borsa",
+        ),
+        (),
+    ),
+    "movement": (
+        (
+            "movement", "dvizheniye", "dvizhenie", "harakat", "jonbesh", "hareket",
+        ),
+        (),
+    ),
+    "institute": (
+        (
+            "institute", "institut", "instytut", "instytutu", "moasseseh", "enstitu", "yanjiusuo",
+        ),
+        (),
+    ),
+    "university": (
+        (
+            "university", "universitet", "daneshgah", "universite", "daxue",
+        ),
+        (),
+    ),
     # Words that only say "company": the lists and declarants add or drop them at will.
     "": (
         (

@@ -107,11 +107,18 @@ _FOLDS = (
     ("j", "i"),
 )
 _HARD_C = re.compile(r"c(?![eih])")
-# The soft "ya", "ye", "yu" of Cyrillic, written y or i after a consonant: "obyedineniye" and
-# "obedinenie", "Ilya" and "Ilia" agree.
-_IOTATED = re.compile(r"(?<=[^aeiou])[yi](?=[aeiou])|^y(?=[aeiou])")
+# The soft "ya", "ye", "yu" of Cyrillic, written with y, i or nothing before the vowel
+# ("obyedineniye", "obedinenie"; "Ilya", "Ilia"; "Mashinostroyenia", "Mashinostroenia"):
+# after y has become i, an i before a vowel is dropped.
+_IOTATED = re.compile(r"i(?=[aeiou])")
 _DOUBLE = re.compile(r"(.)\1+")
-_ENDING = re.compile(r"(?:skogo|skoe|ski|ska|sko|sk|s|e|a|o|i)$")
+# Russian adjectives as transliterated ("elektromekhanicheskiy") and their English
+# counterparts ("electromechanical") end alike once cut; then the Russian "-skiy" family, the
+# English "-al" ("coastal"), plural s and a final vowel.
+_ENDING = re.compile(
+    r"(?:iheskogo|iheskoe|iheski|iheska|ihesk|ikal|skogo|skoe|ski|ska|sko|sk|s|e|a|o|i)$"
+)
+_ADJECTIVE_AL = re.compile(r"(?<=\w{4})al$")
 _FINAL_VOWEL = re.compile(r"[aeiou]$")
 _VOWELS = re.compile(r"[aeiou]")
 _FINAL_H = re.compile(r"(?<=[aeiou])h$")  # Arabic and Persian -eh, -ah: "Sharqiyeh", "Sharqiya"
@@ -130,11 +137,11 @@ def fold(word: str) -> str:
         return word
     if len(word) >= 5 and word.endswith("s") and not word.endswith("ss"):
         return fold(word[:-1]) + "s"  # "ceramics": the plural does not change the stem
-    folded = _IOTATED.sub("", _HARD_C.sub("k", word))
+    folded = _HARD_C.sub("k", word)
     for before, after in _FOLDS:
         folded = folded.replace(before, after)
     folded = folded.replace("ts", "c").replace("tz", "c")
-    return _DOUBLE.sub(r"\1", folded)
+    return _IOTATED.sub("", _DOUBLE.sub(r"\1", folded))
 
 
 def stem(key: str) -> str:
@@ -145,7 +152,8 @@ def stem(key: str) -> str:
         return key
     if len(key) == 4:
         return _FINAL_VOWEL.sub("", key)  # Persian ezafe: "Asre" and "Asr"
-    return _ENDING.sub("", _FINAL_H.sub("", key))
+    cut = _ENDING.sub("", _FINAL_H.sub("", key))
+    return _ADJECTIVE_AL.sub("", cut) if cut == key else cut
 
 
 _PHRASES = _phrase_table()
