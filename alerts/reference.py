@@ -44,6 +44,7 @@ class Header(_Strict):
         "watchlist",
         "fx_rates",
         "unit_value_bands",
+        "case_scoring",
     ]
     name: Name
     version: NonEmpty
@@ -110,6 +111,22 @@ class UnitValueBandRecord(_Strict):
 
 
 Record = TypeVar("Record", bound=_Strict)
+
+
+class CaseScoringRecord(_Strict):
+    category: Literal[
+        "category_mismatch",
+        "controlled_goods",
+        "restricted_party",
+        "transshipment",
+        "volume_anomaly",
+        "value_anomaly",
+        "split_shipments",
+    ]
+    severity: Literal["critical", "high", "medium", "low"]
+    weight: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
 _RECORD_MODELS: dict[str, type[_Strict]] = {
     "lexicon": LexiconRecord,
     "hs_groups": HsGroupRecord,
@@ -118,6 +135,7 @@ _RECORD_MODELS: dict[str, type[_Strict]] = {
     "watchlist": WatchlistRecord,
     "fx_rates": FxRateRecord,
     "unit_value_bands": UnitValueBandRecord,
+    "case_scoring": CaseScoringRecord,
 }
 
 

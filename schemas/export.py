@@ -10,12 +10,14 @@ from typing import Any
 from pydantic import BaseModel
 
 from schemas.alert import Alert
+from schemas.case import Case
 from schemas.declaration import Declaration
 
 SCHEMA_DIR = Path(__file__).resolve().parent
 EXPORTED: dict[str, type[BaseModel]] = {
     "declaration.schema.json": Declaration,
     "alert.schema.json": Alert,
+    "case.schema.json": Case,
 }
 
 

@@ -20,7 +20,9 @@ from typing import Any, TextIO
 
 import orjson
 
+from alerts.cases import CaseBook
 from schemas.alert import Alert, AlertCategory, Severity
+from schemas.case import Case
 from schemas.wire import Rejection
 from streams import heap
 from streams.errors import InputFileError
@@ -161,6 +163,7 @@ def backtest(
     scores: Scores | None = None,
     progress: Any = None,
     batch_size: int = 1000,
+    cases: CaseBook | None = None,
 ) -> BacktestResult:
     """Feed every row through the offline pipeline; write alerts as JSON lines to `out`."""
     pipeline = offline_pipeline(settings)
@@ -184,6 +187,8 @@ def backtest(
             result.by_category[(alert.category.value, alert.severity.value)] += 1
             if scores is not None:
                 scores.add(alert)
+            if cases is not None:
+                cases.add(alert)
         if progress is not None:
             progress.update(len(batch))
 
@@ -197,6 +202,18 @@ def backtest(
         run(batch)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def cases_summary(cases: list[Case], alerts: int) -> str:
+    """How many items an analyst gets instead of alerts, by severity and score."""
+    by_severity = Counter(c.severity.value for c in cases)
+    several = sum(1 for c in cases if len(c.categories) > 1)
+    return (
+        f"cases: {len(cases)} from {alerts} alerts ({alerts / max(len(cases), 1):.1f} alerts a "
+        f"case); by severity: "
+        + ", ".join(f"{s.value} {by_severity[s.value]}" for s in Severity)
+        + f"; {several} with findings of more than one category"
+    )
 
 
 def summary(result: BacktestResult, scores: Scores | None) -> str:

@@ -132,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument("--mapping", type=Path, help="CSV column mapping (see examples/)")
     backtest.add_argument("--strict", action="store_true", help="stop at the first bad row")
     backtest.add_argument("--quiet", action="store_true", help="no progress bar")
+    backtest.add_argument(
+        "--cases", type=Path, help="also fold the alerts into cases: latest versions, JSON lines"
+    )
 
     sink = commands.add_parser(
         "alertmanager-sink", help="forward findings from the alert topic to Alertmanager"
@@ -307,7 +310,9 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
     import contextlib
     import tempfile
 
-    from streams.backtest import CsvMapping, Scores, backtest, read_csv, summary
+    from alerts.cases import CaseBook, CaseScoring
+    from alerts.reference import ReferenceData
+    from streams.backtest import CsvMapping, Scores, backtest, cases_summary, read_csv, summary
     from streams.errors import InputFileError
     from streams.produce import read_lines
     from streams.terminal import progress
@@ -322,6 +327,7 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
         else read_lines(args.path)
     )
     scores = Scores.load(args.labels) if args.labels else None
+    book = CaseBook(CaseScoring.load(ReferenceData.load())) if args.cases else None
     with contextlib.ExitStack() as stack:
         out = stack.enter_context(args.out.open("w", encoding="utf-8")) if args.out else sys.stdout
         bar = stack.enter_context(progress("backtest", enabled=not args.quiet))
@@ -335,8 +341,14 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
             source_name=str(args.path),
             scores=scores,
             progress=bar,
+            cases=book,
         )
     print(summary(result, scores), file=sys.stderr)
+    if book is not None and args.cases is not None:
+        latest = book.latest()
+        with args.cases.open("w", encoding="utf-8") as out:
+            out.writelines(case.model_dump_json() + "\n" for case in latest)
+        print(cases_summary(latest, result.alerts), file=sys.stderr)
     return 0
 
 

@@ -1,0 +1,163 @@
+"""Cases: every finding about one shipment, or one series of shipments, as one item.
+
+A declaration's own findings (category mismatch, controlled goods, a listed party, a diversion
+route, an odd unit value) make one case, keyed by the declaration. Window findings make one
+case per subject (a party pair and heading, an importer and heading, a route and chapter) and
+episode: a finding whose window starts within `series_gap_days` of the end of the subject's
+open case joins it, so a burst that crosses seven hopping windows is one case updated, not
+seven pages. A case is published again, with the next version, each time it gains a finding
+or its score rises.
+
+The risk score combines the strongest finding of each category as independent evidence:
+1 - prod(1 - weight), with weights by category and severity from versioned reference data
+(`case_scoring.jsonl`). Several independent categories on one shipment (a mismatch, a listed
+party and a diversion route) score above any one of them, and the reasons say what each added.
+
+    book = CaseBook(CaseScoring.load(reference))
+    for alert in alerts:                      # in the order they were published
+        case = book.add(alert)                # the new version, or None if nothing changed
+"""
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from alerts.reference import CaseScoringRecord, ReferenceData
+from schemas.alert import Alert, AlertCategory, Severity, Subject
+from schemas.case import Case, CaseFinding, RiskReason
+
+DECLARATION_KINDS = frozenset({"declaration"})
+
+
+@dataclass(frozen=True)
+class CaseScoring:
+    """Weights by category and severity, and the file version that alerts cite."""
+
+    weights: dict[tuple[AlertCategory, Severity], float]
+    version: str
+
+    @classmethod
+    def load(cls, reference: ReferenceData, name: str = "case_scoring") -> "CaseScoring":
+        loaded = reference.file(name, "case_scoring")
+        weights = {
+            (AlertCategory(r.category), Severity(r.severity)): r.weight
+            for r in loaded.records
+            if isinstance(r, CaseScoringRecord)
+        }
+        return cls(weights, loaded.label)
+
+    def weight(self, category: AlertCategory, severity: Severity) -> float:
+        return self.weights.get((category, severity), 0.0)
+
+    def score(self, findings: list[CaseFinding]) -> tuple[float, list[RiskReason]]:
+        strongest: dict[AlertCategory, tuple[float, Severity]] = {}
+        for finding in findings:
+            weight = self.weight(finding.category, finding.severity)
+            if finding.category not in strongest or weight > strongest[finding.category][0]:
+                strongest[finding.category] = (weight, finding.severity)
+        remaining = 1.0
+        reasons = []
+        for category, (weight, severity) in sorted(
+            strongest.items(), key=lambda item: (-item[1][0], item[0].value)
+        ):
+            contribution = remaining * weight
+            remaining -= contribution
+            reasons.append(RiskReason(
+                category=category,
+                severity=severity,
+                weight=weight,
+                contribution=round(contribution, 4),
+            ))  # fmt: skip
+        return round(1.0 - remaining, 4), reasons
+
+
+def case_id(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+@dataclass
+class _Open:
+    case_id: str
+    subject: Subject
+    findings: dict[str, CaseFinding] = field(default_factory=dict)
+    declaration_ids: set[str] = field(default_factory=set)
+    version: int = 0
+    score: float = 0.0
+    window_end: datetime | None = None  # the latest window end of a series
+
+
+class CaseBook:
+    """Turns alerts, in the order they were published, into case versions."""
+
+    def __init__(self, scoring: CaseScoring, series_gap_days: int = 7) -> None:
+        self.scoring = scoring
+        self.series_gap = timedelta(days=series_gap_days)
+        self._cases: dict[str, _Open] = {}
+        self._series: dict[tuple[str, str], str] = {}  # subject -> its open case
+
+    def __len__(self) -> int:
+        return len(self._cases)
+
+    def _open_for(self, alert: Alert) -> _Open:
+        subject = alert.subject
+        if subject.kind in DECLARATION_KINDS or alert.window is None:
+            key = case_id("declaration", subject.kind, subject.key)
+            return self._cases.setdefault(key, _Open(key, subject))
+        series = (subject.kind, subject.key)
+        current = self._cases.get(self._series.get(series, ""))
+        if (
+            current is not None
+            and current.window_end is not None
+            and alert.window.start <= current.window_end + self.series_gap
+        ):
+            return current
+        key = case_id("series", subject.kind, subject.key, alert.window.start.isoformat())
+        opened = self._cases.setdefault(key, _Open(key, subject))
+        self._series[series] = key
+        return opened
+
+    def add(self, alert: Alert) -> Case | None:
+        """The case's new version if the alert changed it, else None (a repeat)."""
+        case = self._open_for(alert)
+        if alert.alert_id in case.findings:
+            return None
+        case.findings[alert.alert_id] = CaseFinding(
+            alert_id=alert.alert_id,
+            rule_id=alert.rule_id,
+            category=alert.category,
+            severity=alert.severity,
+            summary=alert.summary,
+            window=alert.window,
+            event_time=alert.event_time,
+            evidence=alert.evidence,
+        )
+        case.declaration_ids.update(alert.declaration_ids)
+        if alert.window is not None and (
+            case.window_end is None or alert.window.end > case.window_end
+        ):
+            case.window_end = alert.window.end
+        case.version += 1
+        return self._render(case)
+
+    def _render(self, case: _Open) -> Case:
+        findings = sorted(case.findings.values(), key=lambda f: (f.event_time, f.alert_id))
+        score, reasons = self.scoring.score(findings)
+        case.score = score
+        return Case(
+            case_id=case.case_id,
+            version=case.version,
+            subject=case.subject,
+            severity=max((f.severity for f in findings), key=lambda s: s.rank),
+            categories=sorted({f.category for f in findings}, key=lambda c: c.value),
+            risk_score=score,
+            risk_reasons=reasons,
+            scoring_version=self.scoring.version,
+            findings=findings,
+            declaration_ids=sorted(case.declaration_ids),
+            first_event_time=findings[0].event_time,
+            last_event_time=findings[-1].event_time,
+        )
+
+    def latest(self) -> list[Case]:
+        """The latest version of every case, in the order the cases were opened."""
+        return [self._render(case) for case in self._cases.values()]
