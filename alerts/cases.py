@@ -1,12 +1,13 @@
 """Cases: every finding about one shipment, or one series of shipments, as one item.
 
 A declaration's own findings (category mismatch, controlled goods, a listed party, a diversion
-route, an odd unit value) make one case, keyed by the declaration. Window findings make one
-case per subject (a party pair and heading, an importer and heading, a route and chapter) and
-episode: a finding whose window starts within `series_gap_days` of the end of the subject's
-open case joins it, so a burst that crosses seven hopping windows is one case updated, not
-seven pages. A case is published again, with the next version, each time it gains a finding
-or its score rises.
+route: what the screening stage finds) make one case, keyed by the declaration, published as
+soon as it is screened. The window stage's findings make one case per subject (a party pair
+and heading, an importer and heading, a route and chapter; a declaration for an odd unit value)
+and episode: a finding whose window starts within `series_gap_days` of the end of the
+subject's open case joins it, so a burst that crosses seven hopping windows is one case
+updated, not seven pages. A case is published again, with the next version, each time it gains
+a finding or its score rises.
 
 The risk score combines the strongest finding of each category as independent evidence:
 1 - prod(1 - weight), with weights by category and severity from versioned reference data
@@ -26,7 +27,11 @@ from alerts.reference import CaseScoringRecord, ReferenceData
 from schemas.alert import Alert, AlertCategory, Severity, Subject
 from schemas.case import Case, CaseFinding, RiskReason
 
-DECLARATION_KINDS = frozenset({"declaration"})
+# Findings of the window stage: a series of shipments, or (a unit value) judged against the
+# stream. The screening stage's findings make the declaration's case.
+WINDOW_CATEGORIES = frozenset(
+    {AlertCategory.VOLUME_ANOMALY, AlertCategory.VALUE_ANOMALY, AlertCategory.SPLIT_SHIPMENTS}
+)
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,16 @@ class CaseScoring:
         return round(1.0 - remaining, 4), reasons
 
 
+def declaration_case(alerts: list[Alert], scoring: CaseScoring) -> Case | None:
+    """The one case a declaration's own findings make, as the screening stage publishes it
+    once the declaration is screened (the same as CaseBook gives for those alerts)."""
+    book = CaseBook(scoring)
+    latest = None
+    for alert in alerts:
+        latest = book.add(alert) or latest
+    return latest
+
+
 def case_id(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
@@ -100,18 +115,19 @@ class CaseBook:
 
     def _open_for(self, alert: Alert) -> _Open:
         subject = alert.subject
-        if subject.kind in DECLARATION_KINDS or alert.window is None:
+        if alert.category not in WINDOW_CATEGORIES:
             key = case_id("declaration", subject.kind, subject.key)
             return self._cases.setdefault(key, _Open(key, subject))
+        start = alert.window.start if alert.window is not None else alert.event_time
         series = (subject.kind, subject.key)
         current = self._cases.get(self._series.get(series, ""))
         if (
             current is not None
             and current.window_end is not None
-            and alert.window.start <= current.window_end + self.series_gap
+            and start <= current.window_end + self.series_gap
         ):
             return current
-        key = case_id("series", subject.kind, subject.key, alert.window.start.isoformat())
+        key = case_id("series", subject.kind, subject.key, start.isoformat())
         opened = self._cases.setdefault(key, _Open(key, subject))
         self._series[series] = key
         return opened
@@ -132,10 +148,11 @@ class CaseBook:
             evidence=alert.evidence,
         )
         case.declaration_ids.update(alert.declaration_ids)
-        if alert.window is not None and (
-            case.window_end is None or alert.window.end > case.window_end
+        end = alert.window.end if alert.window is not None else alert.event_time
+        if alert.category in WINDOW_CATEGORIES and (
+            case.window_end is None or end > case.window_end
         ):
-            case.window_end = alert.window.end
+            case.window_end = end
         case.version += 1
         return self._render(case)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from alerts.building import RuleEngine, make_alert
+from alerts.cases import CaseScoring
 from alerts.reference import DEFAULT_REFERENCE_DIR, ReferenceData
 from alerts.rules import Catalogue, CatalogueOptions, build_catalogue
 from alerts.screening import Screened, Screener
@@ -55,6 +56,7 @@ class Core:
     windows: WindowEngine
     screener: Screener
     fx: FxRates
+    scoring: CaseScoring
 
     @classmethod
     def build(cls, options: CoreOptions, clock: Callable[[], datetime] = utc_now) -> "Core":
@@ -73,7 +75,7 @@ class Core:
             options.max_message_bytes,
             max_future_ms=options.max_future_ms,
         )
-        return cls(reference, catalogue, windows, screener, fx)
+        return cls(reference, catalogue, windows, screener, fx, CaseScoring.load(reference))
 
     @property
     def rule_count(self) -> int:

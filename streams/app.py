@@ -221,6 +221,7 @@ def create_app(
             settings.topic_dead_letter,
             observations_topic,
             settings.topic_partitions,
+            settings.topic_cases,
         ),
         partition_of,
         request_bytes,

@@ -7,10 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from alerts.cases import declaration_case
 from alerts.pipeline import Core, frames, utc_now
 from alerts.screening import Screened
 from alerts.windows.observations import Frame, Observation
 from schemas.alert import Alert
+from schemas.case import Case
 from schemas.wire import Rejection, RejectReason
 from streams.decoding import SourceRef, dead_letter
 from streams.metrics import Metrics
@@ -19,6 +21,10 @@ from streams.outbox import Outbox, arrived
 
 def encode_alert(alert: Alert) -> tuple[bytes, bytes]:
     return alert.alert_id.encode("ascii"), alert.model_dump_json().encode()
+
+
+def encode_case(case: Case) -> tuple[bytes, bytes]:
+    return case.case_id.encode("ascii"), case.model_dump_json().encode()
 
 
 def split_frame(frame: Frame, max_bytes: int) -> list[bytes]:
@@ -40,6 +46,8 @@ class Topics:
     dead_letters: str
     observations: str
     observation_partitions: int
+    cases: str | None = None
+    """Where declaration cases go; None: no cases (tests of the other outputs)."""
 
 
 @dataclass
@@ -105,6 +113,7 @@ class Intake:
         send = outbox.send
         observations: list[Observation] = []
         alerts: list[Alert] = []
+        cases: list[Case] = []
         rejected: Counter[RejectReason] = Counter()
         alerting: list[Screened] = []
         now = None
@@ -128,6 +137,10 @@ class Intake:
                 for alert in outcome.alerts:
                     await send(topics.alerts, *encode_alert(alert))
                     alerts.append(alert)
+                case = declaration_case(outcome.alerts, self.core.scoring) if topics.cases else None
+                if case is not None and topics.cases:
+                    await send(topics.cases, *encode_case(case))
+                    cases.append(case)
             observations.extend(outcome.observations)
         for partition, frame in frames(
             observations, topics.observation_partitions, self.partition_of

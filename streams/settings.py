@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     topic_declarations: str = "customs.declarations"
     topic_alerts: str = "customs.alerts"
     topic_dead_letter: str = "customs.declarations.dlq"
+    topic_cases: str = Field(
+        default="customs.cases",
+        description="Cases (compacted, keyed by case_id): the latest version of each wins.",
+    )
     topic_partitions: int = Field(default=6, ge=1)
     topic_replication_factor: int = Field(default=1, ge=1)
     metrics_host: str = Field(default="127.0.0.1", description="Address the metrics server binds.")

@@ -38,6 +38,12 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(settings.topic_declarations, partitions, exact=False),
         TopicSpec(settings.topic_alerts, partitions, exact=False),
         TopicSpec(settings.topic_dead_letter, partitions, exact=False),
+        TopicSpec(
+            settings.topic_cases,
+            partitions,
+            exact=False,
+            config=(("cleanup.policy", "compact"),),
+        ),
         TopicSpec(settings.observations_topic, partitions, exact=True),
         TopicSpec(
             settings.changelog_topic,

@@ -1,4 +1,4 @@
-"""The walking skeleton end to end: a real worker process, a real broker, all three outputs."""
+"""The walking skeleton end to end: a real worker process, a real broker, every output."""
 
 from collections import Counter
 from pathlib import Path
@@ -6,7 +6,10 @@ from pathlib import Path
 import orjson
 import pytest
 
+from alerts.cases import WINDOW_CATEGORIES, CaseBook, CaseScoring
+from alerts.reference import ReferenceData
 from schemas.alert import Alert
+from schemas.case import Case
 from tests.conftest import declaration_dict
 from tests.integration.kafka_helpers import (
     WorkerProcess,
@@ -118,6 +121,14 @@ def test_mixed_batch_through_the_real_broker(
     assert {d for a in expected_alerts.values() for d in a.declaration_ids} == set(ALERTING)
     assert {a.rule_id for a in expected_alerts.values()} == EVERY_RULE
 
+    # What the case topic must hold: one case per alerting declaration, of its screening findings.
+    book = CaseBook(CaseScoring.load(ReferenceData.load()))
+    for alert in expected_alerts.values():
+        if alert.category not in WINDOW_CATEGORIES:
+            book.add(alert)
+    expected_cases = {case.case_id: case for case in book.latest()}
+    assert len(expected_cases) == len(ALERTING)
+
     with WorkerProcess(env, tmp_path / "worker.log") as worker:
         sent = produce(broker_url, source_topic, batch)
         where = {key: meta for (key, _), meta in zip(batch, sent, strict=True)}
@@ -141,6 +152,11 @@ def test_mixed_batch_through_the_real_broker(
             env["TRADEWATCH_TOPIC_DEAD_LETTER"],
             until=lambda records: len(records) >= len(BAD_INPUTS),
         )
+        cases = consume(
+            broker_url,
+            env["TRADEWATCH_TOPIC_CASES"],
+            until=lambda records: len(records) >= len(expected_cases),
+        )
         samples = scrape(worker.metrics_url)
         assert worker.stop() == 0, worker.log_tail()
 
@@ -154,7 +170,20 @@ def test_mixed_batch_through_the_real_broker(
         if alert.window is None:  # per-declaration alerts read the same whatever the order
             assert alert.summary == expected.summary
 
-    # 2. The dead-letter topic: every reject, unchanged, with its reason and source offset.
+    # 2. The case topic: each case keyed by its id, with every screening finding of its
+    # declaration and the score offline gives; the seed rifles score above any one finding.
+    assert sorted(r.key.decode() for r in cases) == sorted(expected_cases)
+    for record in cases:
+        case = Case.model_validate_json(record.value)
+        expected_case = expected_cases[case.case_id]
+        assert record.key.decode() == case.case_id
+        assert [f.alert_id for f in case.findings] == [f.alert_id for f in expected_case.findings]
+        assert (case.version, case.risk_score) == (expected_case.version, expected_case.risk_score)
+    [rifles] = [c for c in expected_cases.values() if c.declaration_ids == ["CQA-RU"]]
+    assert len(rifles.categories) >= 2
+    assert rifles.risk_score > max(r.weight for r in rifles.risk_reasons)
+
+    # 3. The dead-letter topic: every reject, unchanged, with its reason and source offset.
     by_key = {r.key.decode(): r for r in dead_letters}
     assert sorted(by_key) == sorted(f"bad:{key}" for key, _, _ in BAD_INPUTS)
     assert len(dead_letters) == len(BAD_INPUTS)
@@ -169,7 +198,7 @@ def test_mixed_batch_through_the_real_broker(
         assert int(headers["tradewatch.source.partition"]) == origin.partition
         assert int(headers["tradewatch.source.offset"]) == origin.offset
 
-    # 3. The metrics endpoint, read back over HTTP.
+    # 4. The metrics endpoint, read back over HTTP.
     assert metric(samples, "tradewatch_declarations_total", outcome="ok") == len(valid_values)
     assert metric(samples, "tradewatch_declarations_total", outcome="rejected") == len(BAD_INPUTS)
     for reason in {r for _, _, r in BAD_INPUTS}:
