@@ -119,6 +119,14 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
         ("vo",),
     ),
+    "commercial_bank": (
+        (
+            "commercial bank", "kommercheskiy bank", "kommerchesky bank", "kommercheskii bank",
+            "joint stock commercial bank", "aktsionerny kommercheskiy bank",
+            "aktsionernyy kommercheskiy bank",
+        ),
+        ("cb", "akb", "jscb"),
+    ),
     "trade": (
         (
             "trading", "trade", "trader", "traders", "maoyi", "mao yi", "shangmao", "ticaret",
@@ -333,10 +341,11 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "shipbuilding": (
         (
-            "shipbuilding", "shipyard", "sudostroitelny", "sudostroitelnyy", "sudostroitelnyi",
+            "shipbuilding", "sudostroitelny zavod", "sudostroitelnyy zavod",
+            "shipyard", "sudostroitelny", "sudostroitelnyy", "sudostroitelnyi",
             "sudoverf", "kashtisazi", "tersane", "zaochuan",
         ),
-        (),
+        ("sz",),
     ),
     "ship_repair": (
         (
@@ -452,6 +461,8 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # Words that only say "company": the lists and declarants add or drop them at will.
     "": (
         (
+            "aktsionerny", "aktsionernyy", "aktsionernaya", "aktsionernogo", "otkrytogo tipa",
+            "zakrytogo tipa", "imeni", "named by", "named after",
             "company", "companies", "co", "sa de cv", "sab de cv", "s de rl de cv", "s de rl",
             "gongsi", "gong si", "youxian gongsi", "you xian gong si", "youxian zeren gongsi",
             "gufen youxian gongsi", "kompaniya", "kompanii", "sherkat", "sherkate", "shirkat",

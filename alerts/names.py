@@ -196,7 +196,12 @@ def _company_words(
     while position < len(words):
         for length in range(min(_LONGEST_PHRASE, len(words) - position), 0, -1):
             phrase = tuple(words[position : position + length])
-            found = _PHRASES.get(phrase) or _PHRASES.get(tuple(fold(w) for w in phrase))
+            found = _PHRASES.get(phrase)
+            if found is None:
+                # Spelling variants of words fold alike; abbreviations only match as written
+                # ("CB" is a commercial bank, "KB" a design bureau).
+                folded = _PHRASES.get(tuple(fold(w) for w in phrase))
+                found = folded if folded is not None and not folded[1] else None
             if found is not None and found[0] == "" and not drop:
                 # The longest phrase here says only "company": several words of it ("foreign
                 # limited liability company") go now, before "foreign" alone is read as a

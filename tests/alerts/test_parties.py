@@ -109,6 +109,7 @@ LISTED = [
     WatchlistEntry("t", "ask", "A.S.K. Group", (), "TR", (), "SDN"),
     WatchlistEntry("t", "kartal", "Kartal Savunma Sanayi", (), "TR", (), "SDN"),
     WatchlistEntry("t", "delta", "Delta Vektor Bank Group", (), "RU", (), "SDN"),
+    WatchlistEntry("t", "rublev", "Kommercheskiy Bank Rublev", (), "RU", (), "SDN"),
 ]
 LISTS = PartyMatcher(LISTED)
 
@@ -131,6 +132,7 @@ LISTS = PartyMatcher(LISTED)
         ("Azim I/E Company", "azim", "abbreviation"),  # import export
         ("Delta Vektor Bank", "delta", "containment"),  # "Group" left out
         ("Delta Vektor", "delta", "containment"),  # "Bank Group" left out
+        ("JSC CB Rublev", "rublev", "abbreviation"),  # CB: commercial bank (KB: design bureau)
     ],
 )
 def test_variants_a_list_does_not_spell_out_still_match(
