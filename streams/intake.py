@@ -4,7 +4,7 @@ letters and observation frames out, delivered before the batch may be acked."""
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from alerts.cases import declaration_case
@@ -60,6 +60,7 @@ class Sent:
     alerts: list[Alert]
     alerting: list[Screened]
     seconds: float
+    cases: list[Case] = field(default_factory=list)
 
 
 class Intake:
@@ -103,6 +104,8 @@ class Intake:
         """Wait until a batch's outputs arrived (DeliveryError if any did not); count them."""
         await arrived(sent.futures)
         self._count(sent.read, sent.rejected, sent.alerts, sent.alerting, sent.seconds)
+        for case in sent.cases:
+            self.metrics.cases.labels(severity=case.severity.value).inc()
 
     async def send(
         self, records: list[Any], outcomes: list[Screened | Rejection], started: float
@@ -148,7 +151,13 @@ class Intake:
             for encoded in split_frame(frame, self.max_frame_bytes):
                 await send(topics.observations, b"%d" % partition, encoded, partition=partition)
         return Sent(
-            outbox.take(), len(records), rejected, alerts, alerting, time.perf_counter() - started
+            outbox.take(),
+            len(records),
+            rejected,
+            alerts,
+            alerting,
+            time.perf_counter() - started,
+            cases,
         )
 
     def _count(

@@ -50,6 +50,12 @@ class Metrics:
             ["rule", "category", "severity"],
             registry=registry,
         )
+        self.cases = Counter(
+            "tradewatch_cases",
+            "Case versions delivered to the case topic, by the case's severity.",
+            ["severity"],
+            registry=registry,
+        )
         self.dead_letters = Counter(
             "tradewatch_dead_letters",
             "Messages delivered to the dead-letter topic, by reason.",

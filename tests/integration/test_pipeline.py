@@ -210,6 +210,8 @@ def test_mixed_batch_through_the_real_broker(
     for (rule, category, severity), count in by_labels.items():
         labels = {"rule": rule, "category": category, "severity": severity}
         assert metric(samples, "tradewatch_alerts_total", **labels) == count, labels
+    for severity, count in Counter(c.severity.value for c in expected_cases.values()).items():
+        assert metric(samples, "tradewatch_cases_total", severity=severity) == count, severity
     assert metric(samples, "tradewatch_declaration_processing_seconds_count") == len(
         valid_values
     ) + len(BAD_INPUTS)
