@@ -86,6 +86,61 @@ def declaration_case(alerts: list[Alert], scoring: CaseScoring) -> Case | None:
     return latest
 
 
+def _finding(alert: Alert) -> CaseFinding:
+    return CaseFinding(
+        alert_id=alert.alert_id,
+        rule_id=alert.rule_id,
+        category=alert.category,
+        severity=alert.severity,
+        summary=alert.summary,
+        window=alert.window,
+        event_time=alert.event_time,
+        evidence=alert.evidence,
+    )
+
+
+def _series_end(case: Case) -> datetime:
+    return max(f.window.end if f.window is not None else f.event_time for f in case.findings)
+
+
+def next_series_case(
+    previous: Case | None, alert: Alert, scoring: CaseScoring, gap: timedelta
+) -> Case | None:
+    """The subject's case after a window finding: the open case gains it if the finding's
+    window starts within `gap` of the case's end, else a new case opens; None for a repeat.
+    The window stage keeps the open case with the key's state; CaseBook keeps it by subject."""
+    start = alert.window.start if alert.window is not None else alert.event_time
+    base = previous if previous is not None and start <= _series_end(previous) + gap else None
+    if base is not None and any(f.alert_id == alert.alert_id for f in base.findings):
+        return None
+    subject = alert.subject
+    findings = sorted(
+        [*(base.findings if base is not None else []), _finding(alert)],
+        key=lambda f: (f.event_time, f.alert_id),
+    )
+    score, reasons = scoring.score(findings)
+    return Case(
+        case_id=(
+            base.case_id
+            if base is not None
+            else case_id("series", subject.kind, subject.key, start.isoformat())
+        ),
+        version=(base.version if base is not None else 0) + 1,
+        subject=subject,
+        severity=max((f.severity for f in findings), key=lambda s: s.rank),
+        categories=sorted({f.category for f in findings}, key=lambda c: c.value),
+        risk_score=score,
+        risk_reasons=reasons,
+        scoring_version=scoring.version,
+        findings=findings,
+        declaration_ids=sorted(
+            {*(base.declaration_ids if base is not None else []), *alert.declaration_ids}
+        ),
+        first_event_time=findings[0].event_time,
+        last_event_time=findings[-1].event_time,
+    )
+
+
 def case_id(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
@@ -98,7 +153,6 @@ class _Open:
     declaration_ids: set[str] = field(default_factory=set)
     version: int = 0
     score: float = 0.0
-    window_end: datetime | None = None  # the latest window end of a series
 
 
 class CaseBook:
@@ -108,53 +162,31 @@ class CaseBook:
         self.scoring = scoring
         self.series_gap = timedelta(days=series_gap_days)
         self._cases: dict[str, _Open] = {}
-        self._series: dict[tuple[str, str], str] = {}  # subject -> its open case
+        self._series: dict[tuple[str, str], Case] = {}  # subject -> its open case
+        self._order: dict[str, Case | None] = {}  # every case id, in the order opened
 
     def __len__(self) -> int:
-        return len(self._cases)
-
-    def _open_for(self, alert: Alert) -> _Open:
-        subject = alert.subject
-        if alert.category not in WINDOW_CATEGORIES:
-            key = case_id("declaration", subject.kind, subject.key)
-            return self._cases.setdefault(key, _Open(key, subject))
-        start = alert.window.start if alert.window is not None else alert.event_time
-        series = (subject.kind, subject.key)
-        current = self._cases.get(self._series.get(series, ""))
-        if (
-            current is not None
-            and current.window_end is not None
-            and start <= current.window_end + self.series_gap
-        ):
-            return current
-        key = case_id("series", subject.kind, subject.key, start.isoformat())
-        opened = self._cases.setdefault(key, _Open(key, subject))
-        self._series[series] = key
-        return opened
+        return len(self._order)
 
     def add(self, alert: Alert) -> Case | None:
         """The case's new version if the alert changed it, else None (a repeat)."""
-        case = self._open_for(alert)
-        if alert.alert_id in case.findings:
+        if alert.category in WINDOW_CATEGORIES:
+            series = (alert.subject.kind, alert.subject.key)
+            case = next_series_case(self._series.get(series), alert, self.scoring, self.series_gap)
+            if case is not None:
+                self._series[series] = case
+                self._order[case.case_id] = case
+            return case
+        subject = alert.subject
+        key = case_id("declaration", subject.kind, subject.key)
+        opened = self._cases.setdefault(key, _Open(key, subject))
+        self._order.setdefault(key, None)
+        if alert.alert_id in opened.findings:
             return None
-        case.findings[alert.alert_id] = CaseFinding(
-            alert_id=alert.alert_id,
-            rule_id=alert.rule_id,
-            category=alert.category,
-            severity=alert.severity,
-            summary=alert.summary,
-            window=alert.window,
-            event_time=alert.event_time,
-            evidence=alert.evidence,
-        )
-        case.declaration_ids.update(alert.declaration_ids)
-        end = alert.window.end if alert.window is not None else alert.event_time
-        if alert.category in WINDOW_CATEGORIES and (
-            case.window_end is None or end > case.window_end
-        ):
-            case.window_end = end
-        case.version += 1
-        return self._render(case)
+        opened.findings[alert.alert_id] = _finding(alert)
+        opened.declaration_ids.update(alert.declaration_ids)
+        opened.version += 1
+        return self._render(opened)
 
     def _render(self, case: _Open) -> Case:
         findings = sorted(case.findings.values(), key=lambda f: (f.event_time, f.alert_id))
@@ -177,4 +209,7 @@ class CaseBook:
 
     def latest(self) -> list[Case]:
         """The latest version of every case, in the order the cases were opened."""
-        return [self._render(case) for case in self._cases.values()]
+        return [
+            case if case is not None else self._render(self._cases[key])
+            for key, case in self._order.items()
+        ]

@@ -14,12 +14,12 @@ window, so for the same input in the same order both give the same alert ids.
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
 from alerts.building import RuleEngine, make_alert
-from alerts.cases import CaseScoring
+from alerts.cases import CaseScoring, next_series_case
 from alerts.reference import DEFAULT_REFERENCE_DIR, ReferenceData
 from alerts.rules import Catalogue, CatalogueOptions, build_catalogue
 from alerts.screening import Screened, Screener
@@ -27,7 +27,9 @@ from alerts.windows.config import WindowConfig
 from alerts.windows.engine import KeyEntry, WindowEngine
 from alerts.windows.fx import FxRates
 from alerts.windows.observations import Dimension, Frame, Observation
-from schemas.alert import Alert
+from alerts.windows.state import KeyState
+from schemas.alert import Alert, AlertCategory
+from schemas.case import Case
 from schemas.wire import DEFAULT_MAX_MESSAGE_BYTES, Rejection
 
 
@@ -124,6 +126,7 @@ class FrameResult:
     alerts: list[Alert] = field(default_factory=list)
     outcomes: Counter[tuple[Dimension, str]] = field(default_factory=Counter)
     errors: int = 0
+    cases: list[Case] = field(default_factory=list)
 
 
 class WindowStage:
@@ -137,10 +140,14 @@ class WindowStage:
         engine: WindowEngine,
         clock: Callable[[], datetime] = utc_now,
         on_error: Callable[[Exception], None] | None = None,
+        scoring: CaseScoring | None = None,
+        series_gap_days: int = 7,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.on_error = on_error
+        self.scoring = scoring
+        self.series_gap = timedelta(days=series_gap_days)
 
     def apply(self, frame: Frame, partition: int, store: StateStore) -> FrameResult:
         result = FrameResult()
@@ -172,8 +179,26 @@ class WindowStage:
                 now = self.clock()
                 for rule, observation, finding in outcome.findings:
                     event_time = datetime.fromtimestamp(observation.event_time_ms / 1000, tz=UTC)
-                    result.alerts.append(make_alert(rule, finding, event_time, now))
+                    alert = make_alert(rule, finding, event_time, now)
+                    result.alerts.append(alert)
+                    if self.scoring is not None:
+                        self._case(alert, entry.state, result)
+                        store.changed(partition, key)
         return result
+
+    def _case(self, alert: Alert, state: KeyState, result: FrameResult) -> None:
+        """A volume or split finding joins the key's open case (kept in its state, so a crash
+        restores it); a unit-value finding is about one declaration: a case of its own."""
+        assert self.scoring is not None
+        if alert.category is AlertCategory.VALUE_ANOMALY:
+            case = next_series_case(None, alert, self.scoring, self.series_gap)
+        else:
+            previous = Case.model_validate_json(state.case) if state.case else None
+            case = next_series_case(previous, alert, self.scoring, self.series_gap)
+            if case is not None:
+                state.case = case.model_dump_json().encode()
+        if case is not None:
+            result.cases.append(case)
 
 
 class MemoryStore:
@@ -206,8 +231,9 @@ class OfflinePipeline:
     def __init__(self, core: Core, source_partition: int = 0) -> None:
         self.core = core
         self.source_partition = source_partition
-        self.stage = WindowStage(core.windows)
+        self.stage = WindowStage(core.windows, scoring=core.scoring)
         self.store = MemoryStore(core.windows)
+        self._cases: dict[str, Case] = {}
         self.rejected: Counter[str] = Counter()
         self.outcomes: Counter[tuple[Dimension, str]] = Counter()
 
@@ -227,6 +253,8 @@ class OfflinePipeline:
             result = self.stage.apply(frame, 0, self.store)
             self.outcomes.update(result.outcomes)
             alerts.extend(result.alerts)
+            for case in result.cases:
+                self._cases[case.case_id] = case
         return alerts
 
     def feed_batch(
@@ -253,7 +281,14 @@ class OfflinePipeline:
             )
             self.outcomes.update(result.outcomes)
             alerts.extend(result.alerts)
+            for case in result.cases:
+                self._cases[case.case_id] = case
         return outcomes, alerts
+
+    @property
+    def cases(self) -> list[Case]:
+        """The latest version of each case the window stage built (window findings only)."""
+        return list(self._cases.values())
 
     def alerts(self, messages: Iterable[bytes | None]) -> dict[str, Alert]:
         """Every alert of a sequence of messages (offsets 0, 1, ...), by id (first kept)."""

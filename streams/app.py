@@ -246,7 +246,7 @@ def create_app(
         found = window_agent.get("agent")
         if found is None:
             found = window_agent["agent"] = WindowAgent(
-                WindowStage(core.windows, on_error=_log_window_error),
+                WindowStage(core.windows, on_error=_log_window_error, scoring=core.scoring),
                 store(),
                 metrics,
                 Outbox(producer),
@@ -254,6 +254,7 @@ def create_app(
                 changelog_topic,
                 settings.checkpoint_seconds,
                 on_persisted,
+                cases_topic=settings.topic_cases,
             )
         return found
 

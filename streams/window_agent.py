@@ -11,7 +11,8 @@ from alerts.errors import FrameDecodeError
 from alerts.pipeline import WindowStage
 from alerts.windows.observations import Frame
 from schemas.alert import Alert
-from streams.intake import encode_alert
+from schemas.case import Case
+from streams.intake import encode_alert, encode_case
 from streams.metrics import Metrics
 from streams.outbox import Outbox
 from streams.window_store import TableStore
@@ -38,7 +39,10 @@ class WindowAgent:
         changelog_topic: str,
         checkpoint_seconds: float = 1.0,
         on_persisted: Callable[[int, int], None] | None = None,
+        cases_topic: str | None = None,
     ) -> None:
+        self.cases_topic = cases_topic
+        self._cases: list[Case] = []
         self.stage = stage
         self.store = store
         self.metrics = metrics
@@ -70,6 +74,10 @@ class WindowAgent:
             for alert in result.alerts:
                 await self.outbox.send(self.alerts_topic, *encode_alert(alert))
             self._alerts.extend(result.alerts)
+            if self.cases_topic is not None:
+                for case in result.cases:
+                    await self.outbox.send(self.cases_topic, *encode_case(case))
+                self._cases.extend(result.cases)
             metrics.observed(result.outcomes)
             if result.errors:
                 metrics.window_errors.inc(result.errors)
@@ -89,6 +97,9 @@ class WindowAgent:
         for alert in self._alerts:
             self.metrics.alert(alert.rule_id, alert.category, alert.severity)
         self._alerts = []
+        for case in self._cases:
+            self.metrics.cases.labels(severity=case.severity.value).inc()
+        self._cases = []
         changes = self.store.changes()
         last: dict[int, asyncio.Future[Any]] = {}
         for partition, records in changes.items():

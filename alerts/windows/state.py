@@ -41,6 +41,8 @@ class KeyState(msgspec.Struct, array_like=True, gc=False):
     late: list[tuple[str, int]] = msgspec.field(default_factory=list)
     buckets: dict[int, list[float]] = msgspec.field(default_factory=dict)
     histograms: dict[int, dict[int, int]] = msgspec.field(default_factory=dict)
+    case: bytes | None = None
+    """The key's open case (JSON of schemas.case.Case): a crash restores it with the windows."""
 
     @property
     def watermark_day(self) -> int | None:

@@ -8,7 +8,7 @@ import pytest
 
 from alerts.cases import WINDOW_CATEGORIES, CaseBook, CaseScoring
 from alerts.reference import ReferenceData
-from schemas.alert import Alert
+from schemas.alert import Alert, AlertCategory
 from schemas.case import Case
 from tests.conftest import declaration_dict
 from tests.integration.kafka_helpers import (
@@ -121,13 +121,16 @@ def test_mixed_batch_through_the_real_broker(
     assert {d for a in expected_alerts.values() for d in a.declaration_ids} == set(ALERTING)
     assert {a.rule_id for a in expected_alerts.values()} == EVERY_RULE
 
-    # What the case topic must hold: one case per alerting declaration, of its screening findings.
+    # What the case topic must hold: one case per alerting declaration, of its screening
+    # findings (from the screening stage), and the unit-value finding's own case (from the
+    # window stage), as backtest folds them.
     book = CaseBook(CaseScoring.load(ReferenceData.load()))
     for alert in expected_alerts.values():
-        if alert.category not in WINDOW_CATEGORIES:
-            book.add(alert)
+        book.add(alert)
     expected_cases = {case.case_id: case for case in book.latest()}
-    assert len(expected_cases) == len(ALERTING)
+    window_cases = [c for c in expected_cases.values() if set(c.categories) <= WINDOW_CATEGORIES]
+    assert len(expected_cases) == len(ALERTING) + len(window_cases)
+    assert [c.categories for c in window_cases] == [[AlertCategory.VALUE_ANOMALY]]
 
     with WorkerProcess(env, tmp_path / "worker.log") as worker:
         sent = produce(broker_url, source_topic, batch)
@@ -170,8 +173,8 @@ def test_mixed_batch_through_the_real_broker(
         if alert.window is None:  # per-declaration alerts read the same whatever the order
             assert alert.summary == expected.summary
 
-    # 2. The case topic: each case keyed by its id, with every screening finding of its
-    # declaration and the score offline gives; the seed rifles score above any one finding.
+    # 2. The case topic: each case keyed by its id, with the findings and the score offline
+    # gives; the seed rifles score above any one finding.
     assert sorted(r.key.decode() for r in cases) == sorted(expected_cases)
     for record in cases:
         case = Case.model_validate_json(record.value)

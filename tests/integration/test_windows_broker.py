@@ -3,9 +3,11 @@
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from schemas.case import Case
 from tests.integration.kafka_helpers import (
     WorkerProcess,
     changelog_states,
@@ -111,3 +113,38 @@ def test_kill_and_restart_keeps_window_counts_and_loses_no_alert(
         until=lambda r: {x.key.decode() for x in r} >= set(wanted),
     )
     assert {r.key.decode() for r in records} == set(wanted)
+    # The window cases end as a run without the crash ends them: same ids, same last versions
+    # with the same findings, although the kill landed while they were being built.
+    want_cases = {c.case_id: c for c in offline.cases}
+    assert want_cases, "the scenario gives window cases"
+
+    def final(records: list[Any]) -> dict[str, Case]:
+        last: dict[str, Case] = {}
+        for record in records:
+            case = Case.model_validate_json(record.value)
+            if case.case_id in want_cases and (
+                case.case_id not in last or case.version >= last[case.case_id].version
+            ):
+                last[case.case_id] = case
+        return last
+
+    cases = final(
+        consume(
+            broker_url,
+            env["TRADEWATCH_TOPIC_CASES"],
+            until=lambda r: (
+                {k: c.version for k, c in final(r).items()}
+                == {k: c.version for k, c in want_cases.items()}
+            ),
+        )
+    )
+    assert sorted(cases) == sorted(want_cases)
+    for case_id, case in cases.items():
+        assert [f.alert_id for f in case.findings] == [
+            f.alert_id for f in want_cases[case_id].findings
+        ], (
+            case_id,
+            [(f.rule_id, f.window, f.alert_id) for f in case.findings],
+            [(f.rule_id, f.window, f.alert_id) for f in want_cases[case_id].findings],
+        )
+        assert case.risk_score == want_cases[case_id].risk_score
