@@ -99,6 +99,33 @@ def _finding(alert: Alert) -> CaseFinding:
     )
 
 
+def _assemble(
+    case_id: str,
+    version: int,
+    subject: Subject,
+    findings: list[CaseFinding],
+    declaration_ids: set[str],
+    scoring: CaseScoring,
+) -> Case:
+    """A case version from its findings: severity, categories, score and times derived."""
+    findings = sorted(findings, key=lambda f: (f.event_time, f.alert_id))
+    score, reasons = scoring.score(findings)
+    return Case(
+        case_id=case_id,
+        version=version,
+        subject=subject,
+        severity=max((f.severity for f in findings), key=lambda s: s.rank),
+        categories=sorted({f.category for f in findings}, key=lambda c: c.value),
+        risk_score=score,
+        risk_reasons=reasons,
+        scoring_version=scoring.version,
+        findings=findings,
+        declaration_ids=sorted(declaration_ids),
+        first_event_time=findings[0].event_time,
+        last_event_time=findings[-1].event_time,
+    )
+
+
 def _series_end(case: Case) -> datetime:
     return max(f.window.end if f.window is not None else f.event_time for f in case.findings)
 
@@ -114,30 +141,22 @@ def next_series_case(
     if base is not None and any(f.alert_id == alert.alert_id for f in base.findings):
         return None
     subject = alert.subject
-    findings = sorted(
-        [*(base.findings if base is not None else []), _finding(alert)],
-        key=lambda f: (f.event_time, f.alert_id),
-    )
-    score, reasons = scoring.score(findings)
-    return Case(
-        case_id=(
-            base.case_id
-            if base is not None
-            else case_id("series", subject.kind, subject.key, start.isoformat())
-        ),
-        version=(base.version if base is not None else 0) + 1,
-        subject=subject,
-        severity=max((f.severity for f in findings), key=lambda s: s.rank),
-        categories=sorted({f.category for f in findings}, key=lambda c: c.value),
-        risk_score=score,
-        risk_reasons=reasons,
-        scoring_version=scoring.version,
-        findings=findings,
-        declaration_ids=sorted(
-            {*(base.declaration_ids if base is not None else []), *alert.declaration_ids}
-        ),
-        first_event_time=findings[0].event_time,
-        last_event_time=findings[-1].event_time,
+    if base is None:
+        return _assemble(
+            case_id("series", subject.kind, subject.key, start.isoformat()),
+            1,
+            subject,
+            [_finding(alert)],
+            set(alert.declaration_ids),
+            scoring,
+        )
+    return _assemble(
+        base.case_id,
+        base.version + 1,
+        subject,
+        [*base.findings, _finding(alert)],
+        {*base.declaration_ids, *alert.declaration_ids},
+        scoring,
     )
 
 
@@ -152,7 +171,6 @@ class _Open:
     findings: dict[str, CaseFinding] = field(default_factory=dict)
     declaration_ids: set[str] = field(default_factory=set)
     version: int = 0
-    score: float = 0.0
 
 
 class CaseBook:
@@ -189,22 +207,13 @@ class CaseBook:
         return self._render(opened)
 
     def _render(self, case: _Open) -> Case:
-        findings = sorted(case.findings.values(), key=lambda f: (f.event_time, f.alert_id))
-        score, reasons = self.scoring.score(findings)
-        case.score = score
-        return Case(
-            case_id=case.case_id,
-            version=case.version,
-            subject=case.subject,
-            severity=max((f.severity for f in findings), key=lambda s: s.rank),
-            categories=sorted({f.category for f in findings}, key=lambda c: c.value),
-            risk_score=score,
-            risk_reasons=reasons,
-            scoring_version=self.scoring.version,
-            findings=findings,
-            declaration_ids=sorted(case.declaration_ids),
-            first_event_time=findings[0].event_time,
-            last_event_time=findings[-1].event_time,
+        return _assemble(
+            case.case_id,
+            case.version,
+            case.subject,
+            list(case.findings.values()),
+            case.declaration_ids,
+            self.scoring,
         )
 
     def latest(self) -> list[Case]:

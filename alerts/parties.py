@@ -230,7 +230,7 @@ class PartyMatcher:
         self, query: tuple[Token, ...], listed: _ListedName, country: str | None
     ) -> PartyMatch | None:
         entry = self.entries[listed.entry]
-        aligned, kinds = _align(query, listed.tokens)
+        aligned = _align(query, listed.tokens)
         same = sorted(t.key for t in query) == sorted(t.key for t in listed.tokens)
         anchored = same or any(
             (query[i].concept or len(query[i].written) >= 3)
@@ -260,7 +260,6 @@ class PartyMatcher:
         score = 100 * (_CONTAINMENT_WEIGHT * containment + (1 - _CONTAINMENT_WEIGHT) * completeness)
         reasons = ["alias"] if listed.alias else []
         reasons += sorted({a.kind for _, _, a in aligned} - {"exact"})
-        reasons += sorted(kinds)
         if same:
             score = 100.0
         elif completeness < 0.95:
@@ -289,9 +288,7 @@ def _ordinariness(word: str) -> float:
     return 1.0 - (1.0 - _COMMON_FLOOR) * min(max(share, 0.0), 1.0)
 
 
-def _align(
-    query: tuple[Token, ...], listed: tuple[Token, ...]
-) -> tuple[list[tuple[int, int, Agreement]], set[str]]:
+def _align(query: tuple[Token, ...], listed: tuple[Token, ...]) -> list[tuple[int, int, Agreement]]:
     """Pairs of query and listed tokens that agree, each token used once, best pairs first.
 
     Two or three adjacent tokens on one side may stand for one on the other ("Hong Kong" and
@@ -334,7 +331,7 @@ def _align(
             used_query.add(i)
             used_listed.add(j)
             aligned.append((i, j, agreement))
-    return aligned, set()
+    return aligned
 
 
 OPENSANCTIONS_COLUMNS = ("id", "schema", "name", "aliases", "countries", "identifiers", "sanctions")

@@ -181,24 +181,24 @@ class WindowStage:
                     event_time = datetime.fromtimestamp(observation.event_time_ms / 1000, tz=UTC)
                     alert = make_alert(rule, finding, event_time, now)
                     result.alerts.append(alert)
-                    if self.scoring is not None:
-                        self._case(alert, entry.state, result)
+                    if self.scoring is not None and self._case(alert, entry.state, result):
                         store.changed(partition, key)
         return result
 
-    def _case(self, alert: Alert, state: KeyState, result: FrameResult) -> None:
+    def _case(self, alert: Alert, state: KeyState, result: FrameResult) -> bool:
         """A volume or split finding joins the key's open case (kept in its state, so a crash
-        restores it); a unit-value finding is about one declaration: a case of its own."""
+        restores it); a unit-value finding is about one declaration: a case of its own.
+        True if the key's state changed."""
         assert self.scoring is not None
-        if alert.category is AlertCategory.VALUE_ANOMALY:
-            case = next_series_case(None, alert, self.scoring, self.series_gap)
-        else:
-            previous = Case.model_validate_json(state.case) if state.case else None
-            case = next_series_case(previous, alert, self.scoring, self.series_gap)
-            if case is not None:
-                state.case = case.model_dump_json().encode()
-        if case is not None:
-            result.cases.append(case)
+        keeps = alert.category is not AlertCategory.VALUE_ANOMALY
+        previous = Case.model_validate_json(state.case) if keeps and state.case else None
+        case = next_series_case(previous, alert, self.scoring, self.series_gap)
+        if case is None:
+            return False
+        result.cases.append(case)
+        if keeps:
+            state.case = case.model_dump_json().encode()
+        return keeps
 
 
 class MemoryStore:
@@ -247,15 +247,17 @@ class OfflinePipeline:
         return self.windows(outcome)
 
     def windows(self, screened: Screened) -> list[Alert]:
-        alerts = list(screened.alerts)
-        if screened.observations:
-            frame = Frame(screened.observations[0].event_time_ms, screened.observations)
-            result = self.stage.apply(frame, 0, self.store)
-            self.outcomes.update(result.outcomes)
-            alerts.extend(result.alerts)
-            for case in result.cases:
-                self._cases[case.case_id] = case
-        return alerts
+        return list(screened.alerts) + self._apply(screened.observations)
+
+    def _apply(self, observations: list[Observation]) -> list[Alert]:
+        """The window stage over observations taken as one frame, exactly as live."""
+        if not observations:
+            return []
+        result = self.stage.apply(Frame(observations[0].event_time_ms, observations), 0, self.store)
+        self.outcomes.update(result.outcomes)
+        for case in result.cases:
+            self._cases[case.case_id] = case
+        return result.alerts
 
     def feed_batch(
         self, messages: Sequence[tuple[bytes | None, int]], received_ms: int | None = None
@@ -275,14 +277,7 @@ class OfflinePipeline:
             else:
                 alerts.extend(outcome.alerts)
                 observations.extend(outcome.observations)
-        if observations:
-            result = self.stage.apply(
-                Frame(observations[0].event_time_ms, observations), 0, self.store
-            )
-            self.outcomes.update(result.outcomes)
-            alerts.extend(result.alerts)
-            for case in result.cases:
-                self._cases[case.case_id] = case
+        alerts.extend(self._apply(observations))
         return outcomes, alerts
 
     @property
