@@ -40,7 +40,7 @@ _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 # Legal forms of Russian, Belarusian and Ukrainian companies in the many transliterations
 # that lists and declarants use, which an exact table of forms cannot hold.
 _SLAVIC_LEGAL_FORMS = re.compile(
-    r"\b(?:(?:otkr|zakr|adkr|zakr|publichn|pryvatn|privatn|vidkr)\w* )?"
+    r"\b(?:(?:otkr|zakr|adkr|publichn|pryvatn|privatn|vidkr)\w* )?"
     r"(?:aktsi|aktsy|akcion|aktsyj)\w* (?:obshch|obsch|tavaryst|tovaryst)\w*\b"
     r"|\b(?:obshch|obsch|tavaryst|tovaryst)\w* (?:[sz] )?"
     r"(?:ogranich|abmezhav|obmezh|dadatkov)\w* (?:otve|adkaz|vidpovid)\w*\b"
@@ -144,6 +144,7 @@ def fold(word: str) -> str:
     return _IOTATED.sub("", _DOUBLE.sub(r"\1", folded))
 
 
+@lru_cache(maxsize=262_144)
 def stem(key: str) -> str:
     """A folded word without its inflection: "tulski" (Tulskiy) and "tula" share "tul"."""
     if len(key) >= 4 and key.endswith("s") and not key.endswith("ss"):
@@ -246,8 +247,17 @@ def analyse(name: str) -> tuple[Token, ...]:
     [analysed] = analyze_names(NameTypeTag.ORG, [" ".join(words)]) or [None]
     if analysed is None:
         return ()
-    spans = {}
-    for span in analysed.spans:
+    spans: dict[int, tuple[str, int]] = {}
+    # rigour gives its spans in no fixed order, and a word can be in several ("bank" is a
+    # symbol and a domain): the longest span claims its words, ties by symbol, so that a name
+    # reads the same in every process.
+    ordered = sorted(
+        analysed.spans,
+        key=lambda span: (-len(span.parts), span.parts[0].index, str(span.symbol)),
+    )
+    for span in ordered:
+        if any(part.index in spans for part in span.parts):
+            continue
         category = span.symbol.category
         if category in (SymbolCategory.LOCATION, SymbolCategory.SYMBOL, SymbolCategory.DOMAIN):
             marker = "@" if category == SymbolCategory.LOCATION else "#"
