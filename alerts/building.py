@@ -4,6 +4,7 @@ import hashlib
 from collections.abc import Callable
 from datetime import datetime
 
+from alerts.feedback import Suppressions, declaration_scope
 from alerts.rules import Catalogue
 from alerts.rules.base import DeclarationFacts, Finding, Rule, RuleMeta
 from schemas.alert import Alert, Subject, Window
@@ -26,13 +27,21 @@ def alert_id(rule_id: str, rule_version: str, subject: Subject, window: Window |
 
 
 def build_alert(
-    rule: Rule, finding: Finding, declaration: Declaration, detected_at: datetime
+    rule: Rule,
+    finding: Finding,
+    declaration: Declaration,
+    detected_at: datetime,
+    scope: dict[str, str] | None = None,
 ) -> Alert:
-    return make_alert(rule, finding, declaration.declared_at, detected_at)
+    return make_alert(rule, finding, declaration.declared_at, detected_at, scope)
 
 
 def make_alert(
-    rule: RuleMeta, finding: Finding, event_time: datetime, detected_at: datetime
+    rule: RuleMeta,
+    finding: Finding,
+    event_time: datetime,
+    detected_at: datetime,
+    scope: dict[str, str] | None = None,
 ) -> Alert:
     """An Alert from a rule's finding: the id from rule, version, subject and window."""
     return Alert(
@@ -49,6 +58,7 @@ def make_alert(
         event_time=event_time,
         detected_at=detected_at,
         reference_data_version=rule.reference_data_version,
+        scope=scope or {},
     )
 
 
@@ -59,10 +69,16 @@ class RuleEngine:
     >>> alerts = engine.screen(declaration)
     """
 
-    def __init__(self, catalogue: Catalogue, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        clock: Callable[[], datetime],
+        suppressions: Suppressions | None = None,
+    ) -> None:
         self.catalogue = catalogue
         self.rules = catalogue.rules
         self._clock = clock
+        self.suppressions = suppressions if suppressions is not None else Suppressions()
 
     def screen(self, declaration: Declaration) -> list[Alert]:
         return self.assess(declaration)[0]
@@ -71,9 +87,13 @@ class RuleEngine:
         """The alerts, and the facts the rules saw (the window stage needs them too)."""
         facts = DeclarationFacts.of(declaration, self.catalogue.lexicon)
         alerts: list[Alert] = []
+        scope = None
         for rule in self.rules:
             findings = rule.evaluate(facts)
             if findings:
                 detected_at = self._clock()
-                alerts.extend(build_alert(rule, f, declaration, detected_at) for f in findings)
-        return alerts, facts
+                scope = scope or declaration_scope(declaration)
+                alerts.extend(
+                    build_alert(rule, f, declaration, detected_at, scope) for f in findings
+                )
+        return self.suppressions.mark(alerts), facts

@@ -78,7 +78,8 @@ class CaseScoring:
 
 def declaration_case(alerts: list[Alert], scoring: CaseScoring) -> Case | None:
     """The one case a declaration's own findings make, as the screening stage publishes it
-    once the declaration is screened (the same as CaseBook gives for those alerts)."""
+    once the declaration is screened (the same as CaseBook gives for those alerts); None if
+    they were all suppressed."""
     book = CaseBook(scoring)
     latest = None
     for alert in alerts:
@@ -106,6 +107,7 @@ def _assemble(
     findings: list[CaseFinding],
     declaration_ids: set[str],
     scoring: CaseScoring,
+    scope: dict[str, str],
 ) -> Case:
     """A case version from its findings: severity, categories, score and times derived."""
     findings = sorted(findings, key=lambda f: (f.event_time, f.alert_id))
@@ -123,6 +125,7 @@ def _assemble(
         declaration_ids=sorted(declaration_ids),
         first_event_time=findings[0].event_time,
         last_event_time=findings[-1].event_time,
+        scope=scope,
     )
 
 
@@ -149,6 +152,7 @@ def next_series_case(
             [_finding(alert)],
             set(alert.declaration_ids),
             scoring,
+            alert.scope,
         )
     return _assemble(
         base.case_id,
@@ -157,6 +161,7 @@ def next_series_case(
         [*base.findings, _finding(alert)],
         {*base.declaration_ids, *alert.declaration_ids},
         scoring,
+        base.scope,
     )
 
 
@@ -168,6 +173,7 @@ def case_id(*parts: str) -> str:
 class _Open:
     case_id: str
     subject: Subject
+    scope: dict[str, str]
     findings: dict[str, CaseFinding] = field(default_factory=dict)
     declaration_ids: set[str] = field(default_factory=set)
     version: int = 0
@@ -187,7 +193,10 @@ class CaseBook:
         return len(self._order)
 
     def add(self, alert: Alert) -> Case | None:
-        """The case's new version if the alert changed it, else None (a repeat)."""
+        """The case's new version if the alert changed it, else None (a repeat, or a finding
+        an analyst's suppression silenced)."""
+        if alert.suppressed_by is not None:
+            return None
         if alert.category in WINDOW_CATEGORIES:
             series = (alert.subject.kind, alert.subject.key)
             case = next_series_case(self._series.get(series), alert, self.scoring, self.series_gap)
@@ -197,7 +206,7 @@ class CaseBook:
             return case
         subject = alert.subject
         key = case_id("declaration", subject.kind, subject.key)
-        opened = self._cases.setdefault(key, _Open(key, subject))
+        opened = self._cases.setdefault(key, _Open(key, subject, alert.scope))
         self._order.setdefault(key, None)
         if alert.alert_id in opened.findings:
             return None
@@ -214,6 +223,7 @@ class CaseBook:
             list(case.findings.values()),
             case.declaration_ids,
             self.scoring,
+            case.scope,
         )
 
     def latest(self) -> list[Case]:

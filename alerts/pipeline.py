@@ -20,6 +20,7 @@ from typing import Protocol
 
 from alerts.building import RuleEngine, make_alert
 from alerts.cases import CaseScoring, next_series_case
+from alerts.feedback import Suppressions, series_scope
 from alerts.reference import DEFAULT_REFERENCE_DIR, ReferenceData
 from alerts.rules import Catalogue, CatalogueOptions, build_catalogue
 from alerts.screening import Screened, Screener
@@ -59,6 +60,8 @@ class Core:
     screener: Screener
     fx: FxRates
     scoring: CaseScoring
+    suppressions: Suppressions
+    """Analysts' suppressions: the one mutable part, filled from the feedback topic or a file."""
 
     @classmethod
     def build(cls, options: CoreOptions, clock: Callable[[], datetime] = utc_now) -> "Core":
@@ -71,13 +74,22 @@ class Core:
             else FxRates.from_reference(reference)
         )
         windows = WindowEngine.build(reference, options.windows, fx)
+        suppressions = Suppressions()
         screener = Screener(
-            RuleEngine(catalogue, clock=clock),
+            RuleEngine(catalogue, clock=clock, suppressions=suppressions),
             fx,
             options.max_message_bytes,
             max_future_ms=options.max_future_ms,
         )
-        return cls(reference, catalogue, windows, screener, fx, CaseScoring.load(reference))
+        return cls(
+            reference,
+            catalogue,
+            windows,
+            screener,
+            fx,
+            CaseScoring.load(reference),
+            suppressions,
+        )
 
     @property
     def rule_count(self) -> int:
@@ -142,11 +154,13 @@ class WindowStage:
         on_error: Callable[[Exception], None] | None = None,
         scoring: CaseScoring | None = None,
         series_gap_days: int = 7,
+        suppressions: Suppressions | None = None,
     ) -> None:
         self.engine = engine
         self.clock = clock
         self.on_error = on_error
         self.scoring = scoring
+        self.suppressions = suppressions if suppressions is not None else Suppressions()
         self.series_gap = timedelta(days=series_gap_days)
 
     def apply(self, frame: Frame, partition: int, store: StateStore) -> FrameResult:
@@ -179,9 +193,12 @@ class WindowStage:
                 now = self.clock()
                 for rule, observation, finding in outcome.findings:
                     event_time = datetime.fromtimestamp(observation.event_time_ms / 1000, tz=UTC)
-                    alert = make_alert(rule, finding, event_time, now)
+                    alert = make_alert(rule, finding, event_time, now, series_scope(observation))
+                    by = self.suppressions.match(alert)
+                    if by is not None:
+                        alert = alert.model_copy(update={"suppressed_by": by})
                     result.alerts.append(alert)
-                    if self.scoring is not None and self._case(alert, entry.state, result):
+                    if by is None and self._case(alert, entry.state, result):
                         store.changed(partition, key)
         return result
 
@@ -189,7 +206,8 @@ class WindowStage:
         """A volume or split finding joins the key's open case (kept in its state, so a crash
         restores it); a unit-value finding is about one declaration: a case of its own.
         True if the key's state changed."""
-        assert self.scoring is not None
+        if self.scoring is None:
+            return False
         keeps = alert.category is not AlertCategory.VALUE_ANOMALY
         previous = Case.model_validate_json(state.case) if keeps and state.case else None
         case = next_series_case(previous, alert, self.scoring, self.series_gap)
@@ -231,7 +249,7 @@ class OfflinePipeline:
     def __init__(self, core: Core, source_partition: int = 0) -> None:
         self.core = core
         self.source_partition = source_partition
-        self.stage = WindowStage(core.windows, scoring=core.scoring)
+        self.stage = WindowStage(core.windows, scoring=core.scoring, suppressions=core.suppressions)
         self.store = MemoryStore(core.windows)
         self._cases: dict[str, Case] = {}
         self.rejected: Counter[str] = Counter()

@@ -71,3 +71,13 @@ class Alert(BaseModel):
     event_time: AwareDatetime
     detected_at: AwareDatetime
     reference_data_version: str
+    scope: dict[str, str] = Field(
+        default_factory=dict,
+        description="What a suppression can name: the declaration's parties (exporter, "
+        "importer), or the window finding's series.",
+    )
+    suppressed_by: str | None = Field(
+        default=None,
+        description="The feedback id of the suppression that silenced this finding: it opens "
+        "no case and pages no one.",
+    )

@@ -58,3 +58,8 @@ class Case(BaseModel):
     declaration_ids: list[str]
     first_event_time: AwareDatetime
     last_event_time: AwareDatetime
+    scope: dict[str, str] = Field(
+        default_factory=dict,
+        description="What a suppression of this case names (its findings' scope): the parties "
+        "of a declaration, or the series.",
+    )

@@ -12,12 +12,14 @@ from pydantic import BaseModel
 from schemas.alert import Alert
 from schemas.case import Case
 from schemas.declaration import Declaration
+from schemas.feedback import Feedback
 
 SCHEMA_DIR = Path(__file__).resolve().parent
 EXPORTED: dict[str, type[BaseModel]] = {
     "declaration.schema.json": Declaration,
     "alert.schema.json": Alert,
     "case.schema.json": Case,
+    "feedback.schema.json": Feedback,
 }
 
 

@@ -175,7 +175,9 @@ class Intake:
         for reason, count in rejected.items():
             metrics.dead_letter(reason, count)
         for alert in alerts:
-            metrics.alert(alert.rule_id, alert.category, alert.severity)
+            metrics.alert(
+                alert.rule_id, alert.category, alert.severity, alert.suppressed_by is not None
+            )
         for screened in alerting:
             metrics.alerting(screened.declaration)
         if read:

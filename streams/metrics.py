@@ -13,6 +13,7 @@ from prometheus_client.registry import Collector
 
 from alerts.windows.observations import Dimension
 from schemas.alert import AlertCategory, Severity
+from schemas.feedback import Decision
 from schemas.wire import DeclarationRecord, RejectReason
 
 # The *_created series double the exposition for no use on dashboards or in alert rules.
@@ -170,6 +171,33 @@ class Metrics:
             ["topic", "partition"],
             registry=registry,
         )
+        self.suppressed = Counter(
+            "tradewatch_suppressed_findings",
+            "Findings an analyst's suppression silenced, by rule: published to the alert topic "
+            "with suppressed_by, but opening no case and paging no one.",
+            ["rule"],
+            registry=registry,
+        )
+        self.decisions = Counter(
+            "tradewatch_case_decisions",
+            "Analysts' decisions on cases, counted once against each rule of the case (when both "
+            "the case and the decision are known), by rule and decision. Precision as the "
+            "analysts judge it: confirmed / (confirmed + benign).",
+            ["rule", "decision"],
+            registry=registry,
+        )
+        self.feedback_read = Counter(
+            "tradewatch_feedback_records",
+            "Records this worker read from the feedback topic, by outcome (applied: a valid "
+            "decision; invalid: skipped, logged).",
+            ["outcome"],
+            registry=registry,
+        )
+        self.suppressions = Gauge(
+            "tradewatch_suppressions",
+            "Suppressions this worker knows of (expired ones included: they expire in event time).",
+            registry=registry,
+        )
         self.registry = registry
         self._alert_children: dict[tuple[str, AlertCategory, Severity], Counter] = {}
 
@@ -184,6 +212,12 @@ class Metrics:
                 self._alert_children[(rule_id, category, severity)] = self.alerts.labels(
                     rule=rule_id, category=category.value, severity=severity.value
                 )
+
+    def prepare_decision_series(self, rule_ids: list[str]) -> None:
+        """Every rule's decision series at 0, so that the first decision shows in increase()."""
+        for rule_id in rule_ids:
+            for decision in Decision:
+                self.decisions.labels(rule=rule_id, decision=decision.value)
 
     def dead_letter(self, reason: RejectReason, count: int = 1) -> None:
         self.declarations_rejected.inc(count)
@@ -219,7 +253,15 @@ class Metrics:
         for role, party in (("exporter", declaration.exporter), ("importer", declaration.importer)):
             self.alerting_parties.labels(role=role, country=party.country or "unknown").inc()
 
-    def alert(self, rule_id: str, category: AlertCategory, severity: Severity) -> None:
+    def alert(
+        self,
+        rule_id: str,
+        category: AlertCategory,
+        severity: Severity,
+        suppressed: bool = False,
+    ) -> None:
+        if suppressed:
+            self.suppressed.labels(rule=rule_id).inc()
         key = (rule_id, category, severity)
         child = self._alert_children.get(key)
         if child is None:

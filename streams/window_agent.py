@@ -95,7 +95,9 @@ class WindowAgent:
         started = time.perf_counter()
         await self.outbox.delivered()
         for alert in self._alerts:
-            self.metrics.alert(alert.rule_id, alert.category, alert.severity)
+            self.metrics.alert(
+                alert.rule_id, alert.category, alert.severity, alert.suppressed_by is not None
+            )
         self._alerts = []
         for case in self._cases:
             self.metrics.cases.labels(severity=case.severity.value).inc()

@@ -1,0 +1,82 @@
+"""The feedback contract: an analyst's decision on a case, one JSON object per message on the
+feedback topic, keyed by the case id (so that it lands on the partition of its case).
+
+Nothing is ever deleted or overwritten: a later decision on the same case is a new message, and
+every message says who decided, when and why. A suppression names exactly what it silences (the
+rules and the keys a finding must carry, as the case shows them in its `scope`) and always
+expires.
+
+    {"feedback_id": "5f0c…", "case_id": "9a1e…", "decision": "benign",
+     "reason": "licensed hunting-rifle importer", "analyst": "j.doe",
+     "decided_at": "2026-11-28T10:00:00Z",
+     "suppression": {"rule_ids": ["restricted_party.watchlist"],
+                     "match": {"exporter": "acme trading", "importer": "ooo vektor"},
+                     "starts_at": "2026-11-28T10:00:00Z", "expires_at": "2027-02-26T10:00:00Z"}}
+"""
+
+from datetime import timedelta
+from enum import StrEnum
+from typing import Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+MAX_SUPPRESSION = timedelta(days=366)
+
+
+class Decision(StrEnum):
+    CONFIRMED = "confirmed"
+    """A true finding: the case was worth an analyst's time."""
+    BENIGN = "benign"
+    """A false alarm (it may also suppress what would repeat it)."""
+    SUPPRESS = "suppress"
+    """Not judged either way, but findings in the scope are not to open cases for a while."""
+    ESCALATE = "escalate"
+    """Handed on: to an investigator, a licensing officer, law enforcement."""
+
+
+class Suppression(BaseModel):
+    """Findings of these rules whose scope holds every key of `match`, with an event time in
+    [starts_at, expires_at), open no case and page no one. They are still published and counted,
+    marked with the suppressing feedback's id."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rule_ids: list[str] = Field(min_length=1)
+    match: dict[str, str] = Field(
+        min_length=1, description="Keys a finding's scope must hold, e.g. exporter and importer."
+    )
+    starts_at: AwareDatetime
+    expires_at: AwareDatetime
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Self:
+        if self.expires_at <= self.starts_at:
+            raise ValueError("a suppression must expire after it starts")
+        if self.expires_at - self.starts_at > MAX_SUPPRESSION:
+            raise ValueError(f"a suppression may last {MAX_SUPPRESSION.days} days at most")
+        return self
+
+
+class Feedback(BaseModel):
+    """One decision on one case."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    feedback_id: str = Field(min_length=1, max_length=64, description="Unique per decision.")
+    case_id: str = Field(min_length=1, max_length=64)
+    decision: Decision
+    reason: str = Field(min_length=1, max_length=2000)
+    analyst: str = Field(min_length=1, max_length=200, description="Who decided.")
+    decided_at: AwareDatetime
+    suppression: Suppression | None = None
+
+    @model_validator(mode="after")
+    def _suppression_fits(self) -> Self:
+        if self.decision is Decision.SUPPRESS and self.suppression is None:
+            raise ValueError("a suppress decision needs a suppression")
+        if self.suppression is not None and self.decision not in (
+            Decision.SUPPRESS,
+            Decision.BENIGN,
+        ):
+            raise ValueError(f"a {self.decision.value} decision cannot suppress")
+        return self
