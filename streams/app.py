@@ -9,7 +9,14 @@
                  update_windows ◄─► window table (changelog <app_id>-window-state-changelog)
                                  │
                                  ▼
-                           customs.alerts
+                   customs.alerts, customs.cases
+
+    customs.cases + customs.feedback (co-partitioned by case id) ─► review_cases ◄─► review table
+    customs.feedback, all of it, on every worker ─► the suppressions screening applies
+
+Findings open cases (declaration cases from the screening stage, series cases from the window
+stage); analysts' decisions come back on the feedback topic: suppressions silence findings in
+their scope, and every decision is counted against its case's rules.
 
 The agents only move data: the rules, the windows and the statistics live in alerts/ (the same
 `Core` the backtest runs). Records arrive a fetched batch at a time (streams/batching.py); an
@@ -34,12 +41,14 @@ from alerts.reference import DEFAULT_REFERENCE_DIR
 from alerts.rules import CatalogueOptions
 from streams.batching import BatchConsumer, BatchTable, BatchTopic, BatchTransport
 from streams.failstop import fail_stop
+from streams.feedback_reader import FeedbackReader
 from streams.intake import Intake, Sent, Topics
 from streams.kafka_security import faust_credentials
 from streams.metrics import Metrics
 from streams.outbox import DeliveryError, Outbox
 from streams.partitioning import partition_of
 from streams.progress import Progress
+from streams.review_agent import ReviewAgent
 from streams.settings import Settings
 from streams.window_agent import WindowAgent
 from streams.window_store import TableStore
@@ -47,6 +56,7 @@ from streams.window_store import TableStore
 log = logging.getLogger("tradewatch.app")
 
 WINDOW_TABLE = "window-state"
+REVIEW_TABLE = "case-reviews"
 _GAUGE_EVERY_S = 5.0
 _BATCHES_IN_FLIGHT = 4
 
@@ -104,11 +114,13 @@ def rocksdb_options(settings: Settings) -> dict[str, int]:
     }
 
 
-def batch_topic(app: faust.App, name: str, settings: Settings, internal: bool) -> BatchTopic:
+def batch_topic(
+    app: faust.App, name: str | list[str], settings: Settings, internal: bool
+) -> BatchTopic:
     # Bytes in, bytes out: faust never decodes untrusted input itself (README, wire contract).
     return BatchTopic(
         app,
-        topics=[name],
+        topics=[name] if isinstance(name, str) else name,
         key_type=bytes,
         value_type=bytes,
         key_serializer="raw",
@@ -166,9 +178,9 @@ def create_app(
     core = core or Core.build(core_options(settings))
     metrics = Metrics(registry)
     metrics.rules.set(core.rule_count)
-    metrics.prepare_alert_series(
-        [(rule.rule_id, rule.category) for rule in [*core.catalogue.rules, *core.windows.rules]]
-    )
+    rules = [*core.catalogue.rules, *core.windows.rules]
+    metrics.prepare_alert_series([(rule.rule_id, rule.category) for rule in rules])
+    metrics.prepare_decision_series([rule.rule_id for rule in rules])
     for loaded in core.reference.files.values():
         metrics.reference_data.labels(file=loaded.label).set(1)
     metrics.watch_text_cache(core.catalogue.lexicon)
@@ -176,9 +188,16 @@ def create_app(
     request_bytes = max_request_bytes(settings)
     observations_topic = settings.observations_topic
     changelog_topic = settings.changelog_topic
+    review_topics = [settings.topic_cases, settings.topic_feedback]
     app = faust_app(
         settings,
-        {settings.topic_declarations, observations_topic, changelog_topic},
+        {
+            settings.topic_declarations,
+            observations_topic,
+            changelog_topic,
+            *review_topics,
+            settings.review_changelog_topic,
+        },
         merge_topics={settings.topic_declarations},
     )
     setup_prometheus_sensors(app, registry=registry, name_prefix="faust")
@@ -204,6 +223,20 @@ def create_app(
             recovery_buffer_size=4,
         )
     )
+
+    reviews_table: BatchTable = app.tables.add(  # type: ignore[assignment]
+        BatchTable(
+            app,
+            name=REVIEW_TABLE,
+            default=None,
+            beacon=app.tables.beacon,
+            key_type=bytes,
+            value_type=bytes,
+            partitions=settings.topic_partitions,
+            recovery_buffer_size=4,
+        )
+    )
+    reviewed = batch_topic(app, review_topics, settings, internal=False)
 
     def producer() -> Any:
         return app.producer._ensure_producer()  # type: ignore[attr-defined]
@@ -246,7 +279,12 @@ def create_app(
         found = window_agent.get("agent")
         if found is None:
             found = window_agent["agent"] = WindowAgent(
-                WindowStage(core.windows, on_error=_log_window_error, scoring=core.scoring),
+                WindowStage(
+                    core.windows,
+                    on_error=_log_window_error,
+                    scoring=core.scoring,
+                    suppressions=core.suppressions,
+                ),
                 store(),
                 metrics,
                 Outbox(producer),
@@ -255,6 +293,21 @@ def create_app(
                 settings.checkpoint_seconds,
                 on_persisted,
                 cases_topic=settings.topic_cases,
+            )
+        return found
+
+    feedback = FeedbackReader(settings, core.suppressions, metrics, on_failure=fail_stop)
+    review_agent: dict[str, ReviewAgent] = {}
+
+    def reviews() -> ReviewAgent:
+        found = review_agent.get("agent")
+        if found is None:
+            found = review_agent["agent"] = ReviewAgent(
+                reviews_table.data,
+                metrics,
+                Outbox(producer),
+                settings.review_changelog_topic,
+                settings.topic_cases,
             )
         return found
 
@@ -278,6 +331,7 @@ def create_app(
         # concurrency=1: with more, faust can commit past an in-flight message (faust #606).
         # The next batch is screened while the last one's sends are on their way.
         in_flight: deque[asyncio.Task[None]] = deque()
+        await feedback.ready()  # the suppressions decided before this start hold from the first
         async for event in stream.noack().events():  # type: ignore[attr-defined]
             try:
                 sent = await intake.process(event.value)
@@ -288,11 +342,21 @@ def create_app(
             while in_flight and (in_flight[0].done() or len(in_flight) > _BATCHES_IN_FLIGHT):
                 await in_flight.popleft()
 
+    async def review_cases(stream: faust.StreamT[Any]) -> None:
+        agent = reviews()
+        async for event in stream.noack().events():  # type: ignore[attr-defined]
+            try:
+                await agent.apply(event)
+            except DeliveryError as exc:
+                failed("case reviews", exc)
+            event.ack()
+
     gauge_updated = 0.0
 
     async def update_windows(stream: faust.StreamT[Any]) -> None:
         nonlocal gauge_updated
         agent = windows()
+        await feedback.ready()
         async for event in stream.noack().events():  # type: ignore[attr-defined]
             async with agent.lock:
                 try:
@@ -327,6 +391,7 @@ def create_app(
     app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]
     app.agent(declarations, name="screen_declarations", concurrency=1)(screen_declarations)
     app.agent(observations, name="update_windows", concurrency=1)(update_windows)
+    app.agent(reviewed, name="review_cases", concurrency=1)(review_cases)
     app.timer(max(0.1, settings.checkpoint_seconds / 2), name="checkpoint_when_idle")(
         checkpoint_when_idle
     )

@@ -19,10 +19,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import orjson
+from pydantic import ValidationError
 
 from alerts.cases import CaseBook
+from alerts.feedback import Reviews
 from schemas.alert import Alert, AlertCategory, Severity
 from schemas.case import Case
+from schemas.feedback import Feedback
 from schemas.wire import Rejection
 from streams import heap
 from streams.errors import InputFileError
@@ -150,6 +153,7 @@ class BacktestResult:
     rejected: Counter[str] = field(default_factory=Counter)
     bad_lines: list[tuple[int, str]] = field(default_factory=list)
     by_category: Counter[tuple[str, str]] = field(default_factory=Counter)
+    suppressed: int = 0
     seconds: float = 0.0
 
 
@@ -164,9 +168,13 @@ def backtest(
     progress: Any = None,
     batch_size: int = 1000,
     cases: CaseBook | None = None,
+    feedback: list[Feedback] | None = None,
 ) -> BacktestResult:
-    """Feed every row through the offline pipeline; write alerts as JSON lines to `out`."""
+    """Feed every row through the offline pipeline; write alerts as JSON lines to `out`.
+    Recorded decisions' suppressions hold as live: by the event time of each finding."""
     pipeline = offline_pipeline(settings)
+    for decision in feedback or ():
+        pipeline.core.suppressions.add(decision)
     heap.settle()
     result = BacktestResult()
     started = time.perf_counter()
@@ -185,6 +193,8 @@ def backtest(
             out.write(alert.model_dump_json() + "\n")
             result.alerts += 1
             result.by_category[(alert.category.value, alert.severity.value)] += 1
+            if alert.suppressed_by is not None:
+                result.suppressed += 1
             if scores is not None:
                 scores.add(alert)
             if cases is not None:
@@ -204,6 +214,40 @@ def backtest(
     return result
 
 
+def read_feedback(path: Path) -> list[Feedback]:
+    """Recorded decisions, one JSON object a line (as the feedback topic carries them)."""
+    decisions = []
+    for number, line in read_lines(path):
+        try:
+            decisions.append(Feedback.model_validate_json(line))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            reason = f"{where}: {first['msg']}" if where else first["msg"]
+            raise InputFileError(path, number, reason) from exc
+    return decisions
+
+
+def reviews_summary(cases: list[Case], feedback: list[Feedback]) -> str:
+    """Decisions joined with the replayed cases: counts and precision by rule, as live."""
+    reviews = Reviews()
+    for decision in feedback:
+        reviews.feedback(decision)
+    for case in cases:
+        reviews.case(case)
+    decided = [review for review in reviews.reviews.values() if review.decisions]
+    pending = sum(review.pending for review in decided)
+    lines = [
+        f"decisions: {len(feedback)} on {len(decided)} cases; {pending} name a case the replay "
+        "did not make",
+        f"{'rule':<40}{'confirmed':>10}{'benign':>8}{'precision':>11}",
+    ]
+    for rule, (confirmed, benign, precision) in reviews.precision().items():
+        shown = "-" if precision is None else f"{precision:.2f}"
+        lines.append(f"{rule:<40}{confirmed:>10}{benign:>8}{shown:>11}")
+    return "\n".join(lines)
+
+
 def cases_summary(cases: list[Case], alerts: int) -> str:
     """How many items an analyst gets instead of alerts, by severity and score."""
     by_severity = Counter(c.severity.value for c in cases)
@@ -220,7 +264,8 @@ def summary(result: BacktestResult, scores: Scores | None) -> str:
     lines = [
         f"read {result.read} rows in {result.seconds:.1f} s "
         f"({result.read / max(result.seconds, 1e-9):,.0f}/s); "
-        f"{sum(result.rejected.values())} rejected; {result.alerts} alerts",
+        f"{sum(result.rejected.values())} rejected; {result.alerts} alerts"
+        + (f" ({result.suppressed} suppressed)" if result.suppressed else ""),
         "",
         f"{'category':<18}" + "".join(f"{s.value:>10}" for s in Severity) + f"{'total':>10}",
     ]

@@ -20,10 +20,15 @@ from typing import NoReturn
 from pydantic import ValidationError
 
 from schemas.errors import TradewatchError
+from streams.errors import StreamsError
 from streams.settings import Settings
 
 EXIT_USAGE = 2
 EXIT_ERROR = 1
+
+
+class UsageError(StreamsError):
+    """Flags that parse but do not go together: exit 2, as argparse does."""
 
 
 class _Defaults(argparse.HelpFormatter):
@@ -135,6 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
     backtest.add_argument(
         "--cases", type=Path, help="also fold the alerts into cases: latest versions, JSON lines"
     )
+    backtest.add_argument(
+        "--feedback",
+        type=Path,
+        help="analysts' recorded decisions (JSON lines, as on the feedback topic): their "
+        "suppressions hold as live, and with --cases their precision by rule is reported",
+    )
 
     sink = commands.add_parser(
         "alertmanager-sink", help="forward findings from the alert topic to Alertmanager"
@@ -167,6 +178,33 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DAYS",
         help="days of ordinary trade sent first, as the windows' history (0: none)",
     )
+
+    feedback = commands.add_parser(
+        "feedback",
+        help="record an analyst's decision on a case (and suppress what would repeat it)",
+        formatter_class=_Defaults,
+    )
+    feedback.add_argument("case_id", help="the case's id, as the case topic and console show it")
+    decision = feedback.add_mutually_exclusive_group(required=True)
+    for name, meaning in (
+        ("confirmed", "a true finding"),
+        ("benign", "a false alarm"),
+        ("suppress", "findings like these are not to open cases for a while"),
+        ("escalate", "handed on for investigation"),
+    ):
+        decision.add_argument(
+            f"--{name}", dest="decision", action="store_const", const=name, help=meaning
+        )
+    feedback.add_argument("--reason", required=True, help="why: kept with the decision for good")
+    feedback.add_argument(
+        "--suppress-days",
+        type=int,
+        choices=range(1, 367),
+        metavar="DAYS",
+        help="also silence the case's rules in its scope (its parties, or its series) for this "
+        "many days (--suppress: 90 unless given)",
+    )
+    feedback.add_argument("--analyst", help="who decides (default: TRADEWATCH_ANALYST, or $USER)")
 
     commands.add_parser(
         "console",
@@ -292,6 +330,37 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             producer.flush(timeout=30)
             producer.close(timeout=10)
         return 0
+    if args.command == "feedback":
+        from schemas.feedback import Decision
+        from streams.feedback import send_feedback
+
+        if args.suppress_days is not None and args.decision not in ("benign", "suppress"):
+            raise UsageError(
+                f"--suppress-days goes with --benign or --suppress, not --{args.decision}"
+            )
+        if not args.reason.strip():
+            raise UsageError("--reason must say why")
+        decided = send_feedback(
+            settings,
+            args.case_id,
+            Decision(args.decision),
+            args.reason.strip(),
+            args.analyst,
+            args.suppress_days,
+        )
+        print(decided.model_dump_json())
+        scope = (
+            f"; suppressing {', '.join(decided.suppression.rule_ids)} until "
+            f"{decided.suppression.expires_at:%Y-%m-%d}"
+            if decided.suppression
+            else ""
+        )
+        print(
+            f"tradewatch: {decided.decision.value} recorded on case {decided.case_id} as "
+            f"{decided.feedback_id}{scope}",
+            file=sys.stderr,
+        )
+        return 0
     if args.command == "console":
         import signal
         import threading
@@ -312,7 +381,16 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
 
     from alerts.cases import CaseBook, CaseScoring
     from alerts.reference import ReferenceData
-    from streams.backtest import CsvMapping, Scores, backtest, cases_summary, read_csv, summary
+    from streams.backtest import (
+        CsvMapping,
+        Scores,
+        backtest,
+        cases_summary,
+        read_csv,
+        read_feedback,
+        reviews_summary,
+        summary,
+    )
     from streams.errors import InputFileError
     from streams.produce import read_lines
     from streams.terminal import progress
@@ -327,6 +405,9 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
         else read_lines(args.path)
     )
     scores = Scores.load(args.labels) if args.labels else None
+    if args.feedback is not None and not args.feedback.is_file():
+        raise InputFileError(args.feedback, None, "no such file")
+    feedback = read_feedback(args.feedback) if args.feedback else None
     book = CaseBook(CaseScoring.load(ReferenceData.load())) if args.cases else None
     with contextlib.ExitStack() as stack:
         out = stack.enter_context(args.out.open("w", encoding="utf-8")) if args.out else sys.stdout
@@ -342,6 +423,7 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
             scores=scores,
             progress=bar,
             cases=book,
+            feedback=feedback,
         )
     print(summary(result, scores), file=sys.stderr)
     if book is not None and args.cases is not None:
@@ -349,6 +431,8 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
         with args.cases.open("w", encoding="utf-8") as out:
             out.writelines(case.model_dump_json() + "\n" for case in latest)
         print(cases_summary(latest, result.alerts), file=sys.stderr)
+        if feedback is not None:
+            print(reviews_summary(latest, feedback), file=sys.stderr)
     return 0
 
 
@@ -409,6 +493,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(settings)
     try:
         return _run(args, settings)
+    except UsageError as exc:
+        print(f"tradewatch: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except TradewatchError as exc:
         print(f"tradewatch: error: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -76,6 +76,11 @@ class Settings(BaseSettings):
         default="customs.cases",
         description="Cases (compacted, keyed by case_id): the latest version of each wins.",
     )
+    topic_feedback: str = Field(
+        default="customs.feedback",
+        description="Analysts' decisions on cases, keyed by case_id: kept for good, never "
+        "compacted.",
+    )
     topic_partitions: int = Field(default=6, ge=1)
     topic_replication_factor: int = Field(default=1, ge=1)
     metrics_host: str = Field(default="127.0.0.1", description="Address the metrics server binds.")
@@ -269,6 +274,11 @@ class Settings(BaseSettings):
     def changelog_topic(self) -> str:
         """The changelog of the window state table (faust's name for it)."""
         return f"{self.app_id}-window-state-changelog"
+
+    @property
+    def review_changelog_topic(self) -> str:
+        """The changelog of the case review table (faust's name for it)."""
+        return f"{self.app_id}-case-reviews-changelog"
 
     @property
     def metrics_url(self) -> str:

@@ -38,15 +38,28 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(settings.topic_declarations, partitions, exact=False),
         TopicSpec(settings.topic_alerts, partitions, exact=False),
         TopicSpec(settings.topic_dead_letter, partitions, exact=False),
+        # Cases and decisions are joined by case id: the two must be co-partitioned.
         TopicSpec(
             settings.topic_cases,
             partitions,
-            exact=False,
+            exact=True,
             config=(("cleanup.policy", "compact"),),
+        ),
+        TopicSpec(
+            settings.topic_feedback,
+            partitions,
+            exact=True,
+            config=(("cleanup.policy", "delete"), ("retention.ms", "-1")),
         ),
         TopicSpec(settings.observations_topic, partitions, exact=True),
         TopicSpec(
             settings.changelog_topic,
+            partitions,
+            exact=True,
+            config=(("cleanup.policy", "compact"),),
+        ),
+        TopicSpec(
+            settings.review_changelog_topic,
             partitions,
             exact=True,
             config=(("cleanup.policy", "compact"),),

@@ -144,20 +144,10 @@ class TableStore:
     # -- the faust store ------------------------------------------------------------------
 
     def _read(self, partition: int, key: bytes) -> bytes | None:
-        databases = getattr(self.data, "_dbs", None)
-        if databases is not None:  # faust's RocksDB store: one database per partition
-            value = self.data._db_for_partition(partition).get(key)
-            return bytes(value) if value is not None else None
-        value = self.data.data.get(key)
-        return value if isinstance(value, bytes) else None
+        return read_store(self.data, partition, key)
 
     def _write(self, partition: int, key: bytes, value: bytes) -> None:
-        databases = getattr(self.data, "_dbs", None)
-        if databases is not None:
-            self.data._db_for_partition(partition)[key] = value
-        else:
-            self.data.data[key] = value
-            self.data._key_partition[key] = partition
+        write_store(self.data, partition, key, value)
 
     def key_count(self) -> int:
         """Keys in the local store. RocksDB's is an estimate it keeps (counting by iteration
@@ -169,3 +159,23 @@ class TableStore:
             int(db.property_int_value("rocksdb.estimate-num-keys") or 0)
             for db in databases.values()
         )
+
+
+def read_store(data: Any, partition: int, key: bytes) -> bytes | None:
+    """A key's value in a faust table's local store (memory or RocksDB), outside faust's event
+    context: the partition is named explicitly."""
+    databases = getattr(data, "_dbs", None)
+    if databases is not None:  # faust's RocksDB store: one database per partition
+        value = data._db_for_partition(partition).get(key)
+        return bytes(value) if value is not None else None
+    value = data.data.get(key)
+    return value if isinstance(value, bytes) else None
+
+
+def write_store(data: Any, partition: int, key: bytes, value: bytes) -> None:
+    databases = getattr(data, "_dbs", None)
+    if databases is not None:
+        data._db_for_partition(partition)[key] = value
+    else:
+        data.data[key] = value
+        data._key_partition[key] = partition
