@@ -1,11 +1,14 @@
-"""Forwarding findings from the alert topic to Alertmanager's v2 API, losing none.
+"""Paging by case: the case topic forwarded to Alertmanager's v2 API, losing none.
 
-Metrics alone lose a finding's detail; the on-call person needs the summary, the declarations and
-the evidence. The sink reads the alert topic in its own consumer group and posts each finding at
-or above a severity to Alertmanager. Offsets are committed only after Alertmanager accepted the
-batch; while it is down the sink retries with back-off and holds its position, so a finding is
-never skipped. A repeat is harmless: the labels, and so Alertmanager's fingerprint, come from the
-deterministic alert id.
+One page per shipment or series, not one per finding: the sink reads the case topic in its own
+consumer group and posts each case at or above a severity as one Alertmanager alert, labelled
+with the case id and its severity, and annotated with what its findings say. A case that gains
+a finding is posted again under the same labels, so Alertmanager updates the alert it has and
+sends no new notification; only a rise in severity changes the labels, and that pages. Findings
+an analyst suppressed open no case, so they page no one.
+
+Offsets are committed only after Alertmanager accepted the batch; while it is down the sink
+retries with back-off and holds its position, so a case is never skipped.
 """
 
 import json
@@ -23,7 +26,8 @@ from kafka.errors import KafkaError
 from pydantic import ValidationError
 
 from alerts.display import printable
-from schemas.alert import Alert, Severity
+from schemas.alert import Severity
+from schemas.case import Case
 from streams.errors import StreamsError
 from streams.kafka_security import announce, broker_error, kafka_python_options
 from streams.settings import Settings
@@ -39,29 +43,49 @@ class AlertmanagerUnavailable(StreamsError):
     """Alertmanager refused or did not answer; the batch must be retried."""
 
 
-def to_alertmanager(alert: Alert, now: datetime) -> dict[str, Any]:
-    """One finding as an Alertmanager v2 alert: low-cardinality labels plus the alert id."""
-    ends = max(alert.detected_at, now) + ACTIVE_FOR
+def case_text(case: Case) -> str:
+    """A short text for the page: the score and categories, then the strongest finding."""
+    lead = max(case.findings, key=lambda f: (f.severity.rank, f.event_time))
+    categories = ", ".join(c.value.replace("_", " ") for c in case.categories)
+    return printable(
+        f"{case.severity.value.upper()} case, risk {case.risk_score:.2f} ({categories}), "
+        f"{len(case.findings)} finding{'s' if len(case.findings) != 1 else ''}: {lead.summary}",
+        500,
+    )
+
+
+def to_alertmanager(case: Case, now: datetime) -> dict[str, Any]:
+    """One case as an Alertmanager v2 alert. The labels stay the same as the case grows, so
+    Alertmanager deduplicates its versions; only its severity, the highest of its findings,
+    can change them."""
+    findings = [
+        f"{f.severity.value} {f.category.value} ({f.rule_id}): {printable(f.summary, 300)}"
+        for f in sorted(case.findings, key=lambda f: (-f.severity.rank, f.event_time))
+    ]
     return {
         "labels": {
-            "alertname": "TradewatchFinding",
-            "alert_id": alert.alert_id,
-            "rule": alert.rule_id,
-            "category": alert.category.value,
-            "severity": alert.severity.value,
-            "subject_kind": alert.subject.kind,
+            "alertname": "TradewatchCase",
+            "case_id": case.case_id,
+            "severity": case.severity.value,
+            "subject_kind": case.subject.kind,
             "source": "tradewatch",
         },
         "annotations": {
-            "summary": printable(alert.summary, 500),
-            "subject": printable(alert.subject.label, 200),
-            "declaration_ids": ", ".join(alert.declaration_ids[:50]),
-            "evidence": json.dumps(alert.evidence, ensure_ascii=False)[:_EVIDENCE_CHARS],
-            "event_time": alert.event_time.isoformat(),
-            "reference_data_version": alert.reference_data_version,
+            "summary": case_text(case),
+            "categories": ", ".join(c.value for c in case.categories),
+            "rules": ", ".join(sorted({f.rule_id for f in case.findings})),
+            "risk_score": f"{case.risk_score:.4f}",
+            "case_version": str(case.version),
+            "subject": printable(case.subject.label, 200),
+            "declaration_ids": ", ".join(case.declaration_ids[:50]),
+            "findings": "\n".join(findings)[:_EVIDENCE_CHARS],
+            "first_event_time": case.first_event_time.isoformat(),
+            "last_event_time": case.last_event_time.isoformat(),
+            "feedback": f"tradewatch feedback {case.case_id} --confirmed|--benign|--escalate "
+            '--reason "..."',
         },
-        "startsAt": alert.detected_at.isoformat(),
-        "endsAt": ends.isoformat(),
+        "startsAt": min(case.first_event_time, now).isoformat(),
+        "endsAt": (now + ACTIVE_FOR).isoformat(),
     }
 
 
@@ -84,7 +108,7 @@ def post_alerts(url: str, alerts: list[dict[str, Any]], timeout_s: float = 5.0) 
 
 
 class AlertmanagerSink:
-    """Reads findings from the alert topic and posts those at or above `min_severity`.
+    """Reads cases from the case topic and posts those at or above `min_severity`.
 
     >>> AlertmanagerSink(settings, "http://alertmanager:9093", Severity.HIGH).run(stop_event)
     """
@@ -111,7 +135,7 @@ class AlertmanagerSink:
         announce(self.settings)
         try:
             return KafkaConsumer(
-                self.settings.topic_alerts,
+                self.settings.topic_cases,
                 **kafka_python_options(self.settings),
                 group_id=f"{self.settings.app_id}-alertmanager-sink",
                 client_id=f"{self.settings.app_id}-alertmanager-sink",
@@ -123,18 +147,24 @@ class AlertmanagerSink:
             raise broker_error(self.settings, exc) from exc
 
     def select(self, values: list[bytes]) -> list[dict[str, Any]]:
-        """The Alertmanager alerts for a batch of alert-topic values (unreadable ones skipped)."""
+        """The Alertmanager alerts for a batch of case-topic values: the latest version of each
+        case at or above the severity (unreadable records skipped)."""
         now = self.clock()
-        selected = []
+        latest: dict[str, Case] = {}
         for value in values:
             try:
-                alert = Alert.model_validate_json(value)
+                case = Case.model_validate_json(value)
             except ValidationError:
-                log.warning("skipping an unreadable record on the alert topic")
+                log.warning("skipping an unreadable record on the case topic")
                 continue
-            if alert.severity.rank >= self.min_severity.rank:
-                selected.append(to_alertmanager(alert, now))
-        return selected
+            known = latest.get(case.case_id)
+            if known is None or case.version > known.version:
+                latest[case.case_id] = case
+        return [
+            to_alertmanager(case, now)
+            for case in latest.values()
+            if case.severity.rank >= self.min_severity.rank
+        ]
 
     def deliver(self, alerts: list[dict[str, Any]], stop: threading.Event) -> bool:
         """Post until Alertmanager accepts (True) or stop is set (False)."""

@@ -180,7 +180,7 @@ def create_app(
     metrics.rules.set(core.rule_count)
     rules = [*core.catalogue.rules, *core.windows.rules]
     metrics.prepare_alert_series([(rule.rule_id, rule.category) for rule in rules])
-    metrics.prepare_decision_series([rule.rule_id for rule in rules])
+    metrics.prepare_feedback_series([rule.rule_id for rule in rules])
     for loaded in core.reference.files.values():
         metrics.reference_data.labels(file=loaded.label).set(1)
     metrics.watch_text_cache(core.catalogue.lexicon)

@@ -213,9 +213,11 @@ class Metrics:
                     rule=rule_id, category=category.value, severity=severity.value
                 )
 
-    def prepare_decision_series(self, rule_ids: list[str]) -> None:
-        """Every rule's decision series at 0, so that the first decision shows in increase()."""
+    def prepare_feedback_series(self, rule_ids: list[str]) -> None:
+        """Every rule's decision and suppression series at 0, so that the first decision or
+        suppressed finding shows in increase() (as prepare_alert_series)."""
         for rule_id in rule_ids:
+            self.suppressed.labels(rule=rule_id)
             for decision in Decision:
                 self.decisions.labels(rule=rule_id, decision=decision.value)
 

@@ -22,6 +22,13 @@ from grafanalib.core import (
 OUTPUT = Path(__file__).resolve().parent / "dashboards" / "tradewatch.json"
 DATASOURCE = {"type": "prometheus", "uid": "prometheus"}
 
+_DECIDED = 'sum by (rule) (increase(tradewatch_case_decisions_total{decision="%s"}[30d]))'
+PRECISION = (
+    f"{_DECIDED % 'confirmed'} / ({_DECIDED % 'confirmed'} + {_DECIDED % 'benign'}) "
+    f"and on (rule) ({_DECIDED % 'confirmed'} + {_DECIDED % 'benign'}) > 0"
+)
+"""Only rules with a judged case: the others would show 0 / 0."""
+
 # (title, kind, unit, [(query, legend)]): one entry per panel.
 PANELS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
     (
@@ -40,6 +47,35 @@ PANELS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
             (
                 "sum by (category, severity) (increase(tradewatch_alerts_total[1h]))",
                 "{{category}} {{severity}}",
+            ),
+        ],
+    ),
+    (
+        "Cases per hour, by severity (what analysts and on-call get)",
+        "timeseries",
+        "short",
+        [
+            ("sum by (severity) (increase(tradewatch_cases_total[1h]))", "{{severity}}"),
+        ],
+    ),
+    (
+        "Precision as analysts judge it, by rule (30 d): confirmed / (confirmed + benign)",
+        "bargauge",
+        "percentunit",
+        [(PRECISION, "{{rule}}")],
+    ),
+    (
+        "Analysts' decisions and suppressed findings, by rule (30 d)",
+        "bargauge",
+        "short",
+        [
+            (
+                "sum by (rule, decision) (increase(tradewatch_case_decisions_total[30d])) > 0",
+                "{{rule}} {{decision}}",
+            ),
+            (
+                "sum by (rule) (increase(tradewatch_suppressed_findings_total[30d])) > 0",
+                "{{rule}} suppressed findings",
             ),
         ],
     ),
@@ -160,7 +196,8 @@ def build() -> Dashboard:
     return Dashboard(
         title="tradewatch",
         uid="tradewatch",
-        description="Screening throughput, findings, dead letters, lag, latency and window state.",
+        description="Screening throughput, findings and cases, analysts' precision, dead letters, "
+        "lag, latency and window state.",
         tags=["tradewatch"],
         timezone="utc",
         refresh="30s",

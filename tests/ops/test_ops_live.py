@@ -5,26 +5,42 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
 import pytest
 
+from alerts.cases import case_id
 from tests.conftest import declaration_dict
 from tests.integration.kafka_helpers import WorkerProcess, produce, worker_env
 from tests.ops.programs import WebhookRecorder, alertmanager, prometheus, query
 from tests.ops.test_dashboard import dashboard_module
 
 
-def critical(number: int) -> bytes:
+def critical(number: int, now: bool = False) -> bytes:
     """Tier-1 chips to Russia: a critical controlled_goods finding."""
+    stamp = {"declared_at": datetime.now(UTC).isoformat()} if now else {}
     return orjson.dumps(
         declaration_dict(
             declaration_id=f"CRIT-{number:03d}",
             hs_code="8542.31",
             goods_description="Microcontrollers",
+            **stamp,
         )
     )
+
+
+def declaration_case(declaration_id: str) -> str:
+    return case_id("declaration", "declaration", declaration_id)
+
+
+def paged_cases(webhook: WebhookRecorder) -> set[str]:
+    return {
+        a["labels"].get("case_id")
+        for a in webhook.alerts("/pager")
+        if a["labels"]["alertname"] == "TradewatchCase"
+    }
 
 
 def delivered_declarations(webhook: WebhookRecorder) -> set[str | None]:
@@ -85,37 +101,56 @@ def test_prometheus_alertmanager_and_the_sink(
                     + [(None, b"not json")],
                 )
 
+                # 2. Critical cases reach the pager through the sink, one alert per case.
+                wait_for(
+                    lambda: len(paged_cases(webhook)) >= 3,
+                    60,
+                    "cases at the pager",
+                )
+                case = next(
+                    a
+                    for a in webhook.alerts("/pager")
+                    if a["labels"]["alertname"] == "TradewatchCase"
+                )
+                labels = case["labels"]
+                assert labels["severity"] == "critical" and labels["source"] == "tradewatch"
+                assert labels["subject_kind"] == "declaration"
+                assert labels["case_id"] in {declaration_case(f"CRIT-{n:03d}") for n in range(3)}
+                annotations = case["annotations"]
+                assert "controlled_goods.restricted_destination" in annotations["rules"]
+                assert "controlled_goods" in annotations["categories"]
+                assert "CHPL tier 1" in annotations["summary"]
+                assert annotations["declaration_ids"].startswith("CRIT-")
+
+                # 3. An analyst finds one benign and suppresses what would repeat it; the next
+                # such shipment is silenced (counted, no case) and the precision panel shows it.
+                first = declaration_case("CRIT-000")
+                benign = ["--benign", "--reason", "licensed", "--suppress-days", "30"]
+                decided = subprocess.run(
+                    [sys.executable, "-m", "streams", "feedback", first, *benign],
+                    env=sink_env,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                )
+                assert decided.returncode == 0, decided.stderr
+                produce(broker_url, topic, [(None, critical(3, now=True))])
+                precision = dashboard_module().PRECISION
+                rule = "controlled_goods.restricted_destination"
+                wait_for(
+                    lambda: any(
+                        r["metric"].get("rule") == rule and float(r["value"][1]) == 0.0
+                        for r in query(prom.url, precision)
+                    ),
+                    90,
+                    "the benign decision on the precision panel",
+                    lambda: query(prom.url, "tradewatch_case_decisions_total > 0"),
+                )
+
                 # 1. Every dashboard query returns data from the real Prometheus.
                 for promql in dashboard_module().queries():
                     wait_for(lambda q=promql: query(prom.url, q), 90, f"data for {promql}")
-
-                # 2. Critical findings reach the pager through the sink, with the labels.
-                wait_for(
-                    lambda: (
-                        len(
-                            {
-                                a["labels"].get("alert_id")
-                                for a in webhook.alerts("/pager")
-                                if a["labels"]["alertname"] == "TradewatchFinding"
-                            }
-                        )
-                        >= 3
-                    ),
-                    60,
-                    "findings at the pager",
-                )
-                finding = next(
-                    a
-                    for a in webhook.alerts("/pager")
-                    if a["labels"]["alertname"] == "TradewatchFinding"
-                )
-                labels = finding["labels"]
-                assert labels["severity"] == "critical" and labels["source"] == "tradewatch"
-                assert labels["rule"] == "controlled_goods.restricted_destination"
-                assert labels["category"] == "controlled_goods"
-                assert labels["subject_kind"] == "declaration"
-                assert "CHPL tier 1" in finding["annotations"]["summary"]
-                assert finding["annotations"]["declaration_ids"].startswith("CRIT-")
+                assert declaration_case("CRIT-003") not in paged_cases(webhook)
 
                 # ... and through Prometheus' rule.
                 wait_for(
