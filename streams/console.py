@@ -2,13 +2,14 @@
 
     tradewatch console
 
-Follows the alert and dead-letter topics from now on and the worker's metrics, and shows:
-- each declaration's findings as one entry (its alerts arrive within a moment of each other):
-  the highest severity, every category, the lead summary cut to the screen's width, and a
-  second line of details (the declaration, the route, the rules);
-- a window finding (volume, split shipments) as an entry of its own;
+Follows the case and dead-letter topics from now on and the worker's metrics, and shows:
+- each case as one entry: the highest severity, every category, the risk score and the lead
+  finding's summary cut to the screen's width, and a second line of details (the declaration
+  or the series, the rules, the case id to give `tradewatch feedback`);
+- a case that grows (a burst over more windows) again, marked with its version, once its
+  versions stop coming for a moment;
 - each rejected declaration as it happens, with the reason and where it came from;
-- a status line that stays put: declarations in per second, screened, alerts by severity,
+- a status line that stays put: declarations in per second, screened, cases by severity,
   rejects, consumer lag, and the metrics address.
 """
 
@@ -17,7 +18,7 @@ import time
 import urllib.request
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,7 +31,8 @@ from rich.live import Live
 from rich.text import Text
 
 from alerts.display import printable
-from schemas.alert import Alert, AlertCategory, Severity
+from schemas.alert import AlertCategory, Severity
+from schemas.case import Case
 from streams.decoding import DLQ_HEADER_PREFIX, ORIGINAL_HEADER_PREFIX
 from streams.kafka_security import announce, broker_error, kafka_python_options
 from streams.settings import Settings
@@ -43,7 +45,7 @@ STYLES = {
 }
 RANK = {Severity.CRITICAL: 0, Severity.HIGH: 1, Severity.MEDIUM: 2, Severity.LOW: 3}
 GATHER_S = 1.0
-"""How long an entry waits for more of its alerts (they come within one batch)."""
+"""How long a case waits for its next versions before it is shown (they come in bursts)."""
 INDENT = " " * 9
 SHORT = {
     AlertCategory.CATEGORY_MISMATCH: "mismatch",
@@ -56,48 +58,49 @@ SHORT = {
 }
 """Categories as the entries name them: short, so that the summary keeps the room."""
 BACKFILL = timedelta(days=1)
-"""Findings on declarations older than this (a backfill, a feed catching up) are counted in one
+"""Cases on declarations older than this (a backfill, a feed catching up) are counted in one
 line instead of shown one by one."""
+KEPT = 10_000
+"""Cases remembered, to show their updates as updates: the oldest shown ones go first."""
 BACKFILL_EVERY_S = 5.0
 
 
 @dataclass
 class Entry:
-    """The alerts of one declaration, or of one window rule and subject (a burst crosses
-    several overlapping windows at once)."""
+    """The latest version of one case, waiting for its next versions to stop coming."""
 
-    alerts: list[Alert] = field(default_factory=list)
+    case: Case
     last_added: float = 0.0
-
-    @property
-    def lead(self) -> Alert:
-        return min(self.alerts, key=lambda a: (RANK[a.severity], a.category.value))
+    shown_version: int = 0
+    """The version last printed (0: none yet)."""
 
 
-def render_entry(entry: Entry, width: int) -> Text:
-    """Two lines: severity, time, categories and the lead summary; then the details."""
-    lead = entry.lead
-    severity = lead.severity
-    categories = " · ".join(dict.fromkeys(SHORT[a.category] for a in entry.alerts))
-    when = lead.event_time.astimezone().strftime("%H:%M:%S")
+def render_case(case: Case, width: int, update: bool = False) -> Text:
+    """Two lines: severity, time, categories, risk and the lead summary; then the details."""
+    lead = max(case.findings, key=lambda f: (f.severity.rank, f.event_time))
+    severity = case.severity
+    categories = " · ".join(SHORT[c] for c in case.categories)
+    when = case.last_event_time.astimezone().strftime("%H:%M:%S")
     head = Text()
     head.append(f"{severity.value.upper():<8} ", style=STYLES[severity])
     head.append(f"{when}  ")
     head.append(categories, style="bold")
-    head.append("  ")
+    head.append(f"  risk {case.risk_score:.2f}  ")
+    if update:
+        head.append(f"(updated, v{case.version}) ", style="bold")
     head.append(printable(lead.summary, 1000))
     head.truncate(width, overflow="ellipsis")
-    if lead.subject.kind == "declaration":
-        what = f"declaration {printable(lead.subject.key, 60)}"
+    if case.subject.kind == "declaration":
+        what = f"declaration {printable(case.subject.key, 60)}"
     else:
-        what = f"{printable(lead.subject.label, 80)}"
-        windows = {a.window.start for a in entry.alerts if a.window is not None}
+        ids = len(case.declaration_ids)
+        what = f"{ids} declaration{'s' if ids != 1 else ''}"
+        windows = {f.window.start for f in case.findings if f.window is not None}
         if len(windows) > 1:
             what += f" · {len(windows)} overlapping windows"
-        ids = {i for a in entry.alerts for i in a.declaration_ids}
-        what += f" · {len(ids)} declaration{'s' if len(ids) != 1 else ''}"
-    rules = ", ".join(dict.fromkeys(a.rule_id for a in entry.alerts))
-    details = Text(f"{INDENT}{what} · rules {rules}", style="dim")
+        what += f" · {printable(case.subject.label, 80)}"
+    rules = ", ".join(dict.fromkeys(f.rule_id for f in case.findings))
+    details = Text(f"{INDENT}case {case.case_id} · {what} · rules {rules}", style="dim")
     details.truncate(width, overflow="ellipsis")
     return Text("\n").join([head, details])
 
@@ -146,21 +149,21 @@ class WorkerStatus:
         return found
 
 
-def render_status(status: WorkerStatus, alerts: Counter[Severity], metrics_url: str) -> Text:
+def render_status(status: WorkerStatus, cases: Counter[Severity], metrics_url: str) -> Text:
     line = Text(style="reverse")
     if status.reachable:
         line.append(f" in {status.per_second:,.1f}/s · screened {status.screened:,.0f} · ")
     else:
         line.append(" worker metrics not answering yet · ")
-    line.append("alerts ")
-    shown = [s for s in Severity if alerts[s]] or [Severity.CRITICAL]
-    line.append(" ".join(f"{alerts[s]} {s.value}" for s in sorted(shown, key=RANK.__getitem__)))
+    line.append("cases ")
+    shown = [s for s in Severity if cases[s]] or [Severity.CRITICAL]
+    line.append(" ".join(f"{cases[s]} {s.value}" for s in sorted(shown, key=RANK.__getitem__)))
     line.append(f" · rejected {status.rejected:,.0f} · lag {status.lag:,.0f} · {metrics_url} ")
     return line
 
 
 class OpsConsole:
-    """Groups what arrives into entries and keeps the status; printing is the caller's."""
+    """Keeps the cases as they arrive and says which to show; printing is the caller's."""
 
     def __init__(
         self,
@@ -171,46 +174,53 @@ class OpsConsole:
         self.width = width
         self.clock = clock
         self.wall_clock = wall_clock
-        self.pending: dict[str, Entry] = {}
-        self.alerts: Counter[Severity] = Counter()
+        self.entries: dict[str, Entry] = {}
+        self.cases: Counter[Severity] = Counter()
         self.status = WorkerStatus()
         self.backfill = 0
         self._backfill_shown = 0
         self._backfill_at = 0.0
 
-    def add_alert(self, alert: Alert) -> None:
-        self.alerts[alert.severity] += 1
-        if alert.event_time < self.wall_clock() - BACKFILL:
-            self.backfill += 1
-            return
-        if alert.subject.kind == "declaration":
-            group = alert.subject.key
+    def add_case(self, case: Case) -> None:
+        entry = self.entries.get(case.case_id)
+        if entry is None:
+            if case.last_event_time < self.wall_clock() - BACKFILL:
+                self.backfill += 1
+                return
+            self.cases[case.severity] += 1
+            entry = self.entries[case.case_id] = Entry(case)
+            if len(self.entries) > KEPT:
+                oldest = next(k for k, e in self.entries.items() if e.shown_version)
+                del self.entries[oldest]
+        elif case.version <= entry.case.version:
+            return  # a repeat
         else:
-            group = f"{alert.rule_id}|{alert.subject.kind}|{alert.subject.key}"
-        entry = self.pending.setdefault(group, Entry())
-        entry.alerts.append(alert)
+            if case.severity is not entry.case.severity:
+                self.cases[entry.case.severity] -= 1
+                self.cases[case.severity] += 1
+            entry.case = case
         entry.last_added = self.clock()
 
     def ready(self, everything: bool = False) -> list[Text]:
-        """The entries whose alerts have all come (none for GATHER_S), oldest first, and a
-        line on the findings about older declarations since the last one."""
+        """The cases with a version not shown yet and none newer for GATHER_S, oldest first,
+        and a line on the cases about older declarations since the last one."""
         now = self.clock()
-        done = [
-            key
-            for key, entry in self.pending.items()
-            if everything or now - entry.last_added >= GATHER_S
-        ]
-        shown = [render_entry(self.pending.pop(key), self.width) for key in done]
+        shown = []
+        for entry in self.entries.values():
+            if entry.case.version == entry.shown_version:
+                continue
+            if everything or now - entry.last_added >= GATHER_S:
+                shown.append(render_case(entry.case, self.width, update=entry.shown_version > 0))
+                entry.shown_version = entry.case.version
         if self.backfill > self._backfill_shown and (
             everything or now - self._backfill_at >= BACKFILL_EVERY_S
         ):
             self._backfill_at = now
             shown.append(
                 Text(
-                    f"{'EARLIER':<8} {self.backfill} finding{'s' if self.backfill != 1 else ''} "
-                    "so far on declarations older than "
-                    "a day (history, or a feed catching up): `tradewatch alerts "
-                    "--from-beginning` lists each",
+                    f"{'EARLIER':<8} {self.backfill} case{'s' if self.backfill != 1 else ''} "
+                    "so far on declarations older than a day (history, or a feed catching up): "
+                    "the case topic holds each",
                     style="dim",
                     overflow="ellipsis",
                 )
@@ -241,7 +251,7 @@ def run_console(settings: Settings, stop: threading.Event, console: Console | No
     announce(settings)
     try:
         consumer = KafkaConsumer(
-            settings.topic_alerts,
+            settings.topic_cases,
             settings.topic_dead_letter,
             **kafka_python_options(settings),
             client_id=f"{settings.app_id}-console",
@@ -255,7 +265,7 @@ def run_console(settings: Settings, stop: threading.Event, console: Console | No
     scraped = 0.0
 
     def status() -> Text:
-        return render_status(ops.status, ops.alerts, settings.metrics_url)
+        return render_status(ops.status, ops.cases, settings.metrics_url)
 
     try:
         with Live(status(), console=console, refresh_per_second=4, transient=False) as live:
@@ -268,9 +278,9 @@ def run_console(settings: Settings, stop: threading.Event, console: Console | No
                             )
                         elif record.value is not None:
                             try:
-                                ops.add_alert(Alert.model_validate_json(record.value))
+                                ops.add_case(Case.model_validate_json(record.value))
                             except ValidationError:
-                                live.console.print(Text("(an unreadable alert)", style="dim"))
+                                live.console.print(Text("(an unreadable case)", style="dim"))
                 for text in ops.ready():
                     live.console.print(text)
                 now = time.monotonic()

@@ -7,7 +7,9 @@ kills workers three times at moments drawn from a seeded generator, each in a ph
 - rebalance: while a second worker joins the group and partitions move;
 - processing: in the middle of the stream.
 A last worker then drains the topic. The alert ids on the alert topic must be exactly those of
-`tradewatch backtest` over the same feed: none missing, none extra. A worker that exits by
+`tradewatch backtest` over the same feed: none missing, none extra. Cases are derived state:
+the latest version of each case on the case topic must be backtest's, with the same findings
+and score. A worker that exits by
 itself (its watchdog found it stuck) counts as a stall, and there must be none.
 
 CI runs TRADEWATCH_RELIABILITY_RUNS runs (default 2); the seed of each is printed, and
@@ -27,6 +29,10 @@ from typing import Any
 
 import pytest
 
+from alerts.cases import CaseBook, CaseScoring
+from alerts.reference import ReferenceData
+from schemas.alert import AlertCategory
+from schemas.case import Case
 from streams.settings import Settings
 from tests.integration.kafka_helpers import (
     WorkerProcess,
@@ -49,6 +55,23 @@ FIRST_SEED = int(os.environ.get("TRADEWATCH_RELIABILITY_SEED", "1001"))
 DECLARATIONS = int(os.environ.get("TRADEWATCH_KILL_DECLARATIONS", "16000"))
 PHASES = ("start-up", "recovery", "rebalance", "processing")
 FEEDS: dict[int, tuple[list[bytes], dict[str, Any]]] = {}
+SCORING = CaseScoring.load(ReferenceData.load())
+
+
+def expected_cases(alerts: dict[str, Any]) -> dict[str, Case]:
+    book = CaseBook(SCORING)
+    for alert in alerts.values():
+        book.add(alert)
+    return {case.case_id: case for case in book.latest()}
+
+
+def latest_cases(records: list[Any]) -> dict[str, Case]:
+    latest: dict[str, Case] = {}
+    for record in records:
+        case = Case.model_validate_json(record.value)
+        if case.case_id not in latest or case.version >= latest[case.case_id].version:
+            latest[case.case_id] = case
+    return latest
 
 
 @dataclass
@@ -199,7 +222,9 @@ def diagnose(lineup: Lineup, broker_url: str, group: str, topics: list[str]) -> 
     return "; ".join(lines)
 
 
-def one_run(seed: int, broker_url: str, tmp_path: Path) -> tuple[Run, dict[str, Any], set[str]]:
+def one_run(
+    seed: int, broker_url: str, tmp_path: Path
+) -> tuple[Run, dict[str, Any], set[str], dict[str, Case]]:
     lines, wanted = feed(tmp_path)
     run = Run(seed)
     rng = random.Random(seed)
@@ -247,7 +272,13 @@ def one_run(seed: int, broker_url: str, tmp_path: Path) -> tuple[Run, dict[str, 
         until=lambda r: {x.key.decode() for x in r} >= set(wanted),
         timeout_s=60,
     )
-    return run, wanted, {r.key.decode() for r in found}
+    cases = consume(
+        broker_url,
+        env["TRADEWATCH_TOPIC_CASES"],
+        until=lambda r: {x.key.decode() for x in r} >= set(expected_cases(wanted)),
+        timeout_s=60,
+    )
+    return run, wanted, {r.key.decode() for r in found}, latest_cases(cases)
 
 
 @pytest.mark.broker
@@ -255,11 +286,12 @@ def one_run(seed: int, broker_url: str, tmp_path: Path) -> tuple[Run, dict[str, 
 def test_random_kills_give_exactly_the_backtest_alerts(broker_url: str, tmp_path: Path) -> None:
     report = []
     for seed in range(FIRST_SEED, FIRST_SEED + RUNS):
-        run, wanted, found = one_run(seed, broker_url, tmp_path)
+        run, wanted, found, cases = one_run(seed, broker_url, tmp_path)
         missing, extra = set(wanted) - found, found - set(wanted)
         report.append(
             f"seed {seed}: kills in {', '.join(run.kills)}; alerts expected {len(wanted)}, "
-            f"missing {len(missing)}, unexpected {len(extra)}; stalls {len(run.stalls)}"
+            f"missing {len(missing)}, unexpected {len(extra)}; cases {len(cases)}; "
+            f"stalls {len(run.stalls)}"
         )
         print(report[-1], flush=True)
         assert not missing, (
@@ -267,5 +299,15 @@ def test_random_kills_give_exactly_the_backtest_alerts(broker_url: str, tmp_path
             f"{Counter(wanted[i].rule_id for i in missing)}"
         )
         assert not extra, f"seed {seed} (replay with TRADEWATCH_RELIABILITY_SEED={seed})"
+        expected = expected_cases(wanted)
+        assert sorted(cases) == sorted(expected), f"seed {seed}: the cases differ"
+        # A volume burst over hopping windows is one case per subject, not one per window.
+        bursts = [c for c in expected.values() if AlertCategory.VOLUME_ANOMALY in c.categories]
+        assert bursts and max(len(c.findings) for c in bursts) >= 3
+        assert len({(c.subject.kind, c.subject.key) for c in bursts}) == len(bursts)
+        for case_id, case in expected.items():
+            live = cases[case_id]
+            assert [f.alert_id for f in live.findings] == [f.alert_id for f in case.findings]
+            assert (live.version, live.risk_score) == (case.version, case.risk_score), case_id
         assert not run.stalls, f"seed {seed}: {run.stalls}"
     print("\n" + "\n".join(report))

@@ -8,6 +8,7 @@ import orjson
 from rich.console import Console
 from rich.text import Text
 
+from alerts.cases import CaseBook
 from alerts.pipeline import Core, CoreOptions, OfflinePipeline
 from schemas.alert import AlertCategory, Severity
 from streams.console import SHORT, OpsConsole, WorkerStatus, render_reject, render_status
@@ -31,30 +32,34 @@ class Clock:
         return self.now
 
 
-def test_one_declarations_findings_are_one_entry_of_two_lines() -> None:
+def test_a_case_is_one_entry_of_two_lines_shown_once_its_versions_stop() -> None:
     cqa = next(t for t in demo_templates() if t["declaration_id"] == "DEMO-CQA")
     laptop = next(t for t in demo_templates() if t["declaration_id"] == "DEMO-LAPTOP")
     alerts = OfflinePipeline(CORE).alerts([orjson.dumps(cqa), orjson.dumps(laptop)])
     assert len(alerts) >= 3  # the seed case: mismatch, controlled goods, listed party, ...
+    book = CaseBook(CORE.scoring)
+    versions = [c for c in (book.add(a) for a in alerts.values()) if c is not None]
+    assert len(versions) == len(alerts)  # the case grows a finding at a time
     clock = Clock()
     declared = max(a.event_time for a in alerts.values())
     ops = OpsConsole(width=WIDTH, clock=clock, wall_clock=lambda: declared + timedelta(minutes=1))
-    for alert in alerts.values():
-        ops.add_alert(alert)
-    assert ops.ready() == []  # more of its alerts may still come
+    for case in versions:
+        ops.add_case(case)
+    assert ops.ready() == []  # more of its versions may still come
     clock.now = 1.5
     entries = ops.ready()
 
     assert len(entries) == 1
     lines = shown(entries[0])
     assert len(lines) == 2 and all(len(line) <= WIDTH for line in lines), lines
-    assert lines[0].startswith("CRITICAL")
+    assert lines[0].startswith("CRITICAL") and f"risk {versions[-1].risk_score:.2f}" in lines[0]
     categories = {a.category.value for a in alerts.values()}
     assert all(SHORT[AlertCategory(c)] in lines[0] for c in categories), lines[0]
-    assert "declaration DEMO-CQA" in lines[1]
-    assert ops.alerts[Severity.CRITICAL] == sum(
-        a.severity == Severity.CRITICAL for a in alerts.values()
-    )
+    assert "declaration DEMO-CQA" in lines[1] and versions[-1].case_id in lines[1]
+    assert ops.cases == Counter({Severity.CRITICAL: 1})
+    ops.add_case(versions[-1])  # a repeat shows nothing
+    clock.now = 5.0
+    assert ops.ready() == []
 
 
 def test_a_reject_names_its_reason_and_source() -> None:
@@ -87,13 +92,13 @@ def test_the_status_line_reads_the_worker_metrics() -> None:
     earlier = WorkerStatus(reachable=True, screened=100.0, rejected=4.0, read_at=10.0)
     status = WorkerStatus.parse(page, earlier, now=12.0)
     assert (status.screened, status.rejected, status.lag, status.per_second) == (120, 4, 5, 10)
-    alerts = Counter({Severity.CRITICAL: 2, Severity.HIGH: 1})
-    [line] = shown(render_status(status, alerts, "http://127.0.0.1:6066/metrics"))
+    cases = Counter({Severity.CRITICAL: 2, Severity.HIGH: 1})
+    [line] = shown(render_status(status, cases, "http://127.0.0.1:6066/metrics"))
     assert "in 10.0/s" in line and "2 critical 1 high" in line and "rejected 4" in line
     assert "lag 5" in line and "http://127.0.0.1:6066/metrics" in line
 
 
-def test_window_findings_of_one_subject_are_one_entry_and_old_ones_a_count() -> None:
+def test_a_growing_series_is_shown_again_as_an_update_and_old_cases_as_a_count() -> None:
     from schemas.alert import Window
 
     feed, labels = io.StringIO(), io.StringIO()
@@ -107,24 +112,35 @@ def test_window_findings_of_one_subject_are_one_entry_and_old_ones_a_count() -> 
             update={
                 "alert_id": f"{window_alert.alert_id}-{n}",
                 "window": Window(
-                    start=window_alert.window.start - n * day,
-                    end=window_alert.window.end - n * day,
+                    start=window_alert.window.start + n * day,
+                    end=window_alert.window.end + n * day,
                 ),
             }
         )
         for n in range(3)
     ]
     old = window_alert.model_copy(
-        update={"alert_id": "old", "event_time": window_alert.event_time - 3 * day}
+        update={
+            "alert_id": "old",
+            "subject": window_alert.subject.model_copy(update={"key": "elsewhere"}),
+            "event_time": window_alert.event_time - 3 * day,
+        }
     )
+    book = CaseBook(CORE.scoring)
     clock = Clock()
     ops = OpsConsole(width=WIDTH, clock=clock, wall_clock=lambda: window_alert.event_time)
-    for alert in [*burst, old]:
-        ops.add_alert(alert)
+    for alert in [*burst[:2], old]:
+        ops.add_case(book.add(alert))  # type: ignore[arg-type]
     clock.now = 10.0
     entries = [shown(text) for text in ops.ready()]
+    ops.add_case(book.add(burst[2]))  # type: ignore[arg-type]
+    clock.now = 20.0
+    updated = [shown(text) for text in ops.ready()]
 
     assert len(entries) == 2, entries
     assert entries[0][0].startswith(window_alert.severity.value.upper())
-    assert "3 overlapping windows" in entries[0][1], entries[0]
-    assert entries[1][0].startswith("EARLIER  1 finding so far"), entries[1]
+    assert "2 overlapping windows" in entries[0][1], entries[0]
+    assert entries[1][0].startswith("EARLIER  1 case so far"), entries[1]
+    [update] = updated
+    assert "3 overlapping windows" in update[1] and "(updated, v3)" in update[0], update
+    assert sum(ops.cases.values()) == 1

@@ -151,3 +151,68 @@ def test_bad_input_gives_one_line(tmp_path: Path, args: list[str], message: str)
     assert result.returncode != 0
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_backtest_applies_recorded_decisions_as_live(feed: Path, tmp_path: Path) -> None:
+    """A benign decision with a suppression, replayed: the suppressed case's later findings are
+    marked and open no case, and precision by rule is reported."""
+    from datetime import timedelta
+
+    from schemas.case import Case
+    from schemas.feedback import Decision
+    from streams.feedback import decide
+
+    first = tradewatch(
+        "backtest", str(feed), "--quiet", "--out", "a.jsonl", "--cases", "c.jsonl", cwd=tmp_path
+    )
+    assert first.returncode == 0, first.stderr
+    cases = [Case.model_validate_json(line) for line in (tmp_path / "c.jsonl").open()]
+    series = next(c for c in cases if "series" in c.scope)
+    declared = next(c for c in cases if "exporter" in c.scope)
+    decisions = [
+        decide(
+            series.case_id,
+            Decision.BENIGN,
+            "seasonal",
+            "j.doe",
+            series,
+            suppress_days=60,
+            now=series.first_event_time - timedelta(days=30),
+        ),
+        decide(declared.case_id, Decision.CONFIRMED, "true", "j.doe"),
+    ]
+    (tmp_path / "decisions.jsonl").write_text(
+        "".join(d.model_dump_json() + "\n" for d in decisions)
+    )
+    replay = tradewatch(
+        "backtest",
+        str(feed),
+        "--quiet",
+        "--out",
+        "a2.jsonl",
+        "--cases",
+        "c2.jsonl",
+        "--feedback",
+        "decisions.jsonl",
+        cwd=tmp_path,
+    )
+    assert replay.returncode == 0, replay.stderr
+    alerts = [json.loads(line) for line in (tmp_path / "a2.jsonl").open()]
+    silenced = [a for a in alerts if a["suppressed_by"] == decisions[0].feedback_id]
+    assert silenced and all(a["scope"] == series.scope for a in silenced)
+    replayed = {json.loads(line)["case_id"] for line in (tmp_path / "c2.jsonl").open()}
+    assert replayed == {c.case_id for c in cases} - {series.case_id}
+    assert f"({len(silenced)} suppressed)" in replay.stderr
+    rule = declared.findings[0].rule_id
+    [row] = [line.split() for line in replay.stderr.splitlines() if line.startswith(rule + " ")]
+    assert row[1:] == ["1", "0", "1.00"], replay.stderr
+
+
+def test_a_bad_decisions_file_is_refused_with_its_line(feed: Path, tmp_path: Path) -> None:
+    (tmp_path / "decisions.jsonl").write_text('{"decision": "benign"}\n')
+    result = tradewatch(
+        "backtest", str(feed), "--quiet", "--feedback", "decisions.jsonl", cwd=tmp_path
+    )
+    assert result.returncode == 1
+    [line] = [line for line in result.stderr.splitlines() if line.strip()]
+    assert "decisions.jsonl, line 1: " in line and "Field required" in line, line
