@@ -64,9 +64,17 @@ class Core:
     """Analysts' suppressions: the one mutable part, filled from the feedback topic or a file."""
 
     @classmethod
-    def build(cls, options: CoreOptions, clock: Callable[[], datetime] = utc_now) -> "Core":
-        """Load and validate the reference data (a broken file raises ReferenceDataError)."""
-        reference = ReferenceData.load(options.reference_dir)
+    def build(
+        cls,
+        options: CoreOptions,
+        clock: Callable[[], datetime] = utc_now,
+        reference: ReferenceData | None = None,
+        suppressions: Suppressions | None = None,
+    ) -> "Core":
+        """Load and validate the reference data (a broken file raises ReferenceDataError), or
+        build over the data given (a newer version of some files: the live swap), sharing the
+        analysts' suppressions given."""
+        reference = reference or ReferenceData.load(options.reference_dir)
         catalogue = build_catalogue(reference, options.catalogue)
         fx = (
             FxRates.from_file(options.fx_rates_file)
@@ -74,7 +82,7 @@ class Core:
             else FxRates.from_reference(reference)
         )
         windows = WindowEngine.build(reference, options.windows, fx)
-        suppressions = Suppressions()
+        suppressions = suppressions if suppressions is not None else Suppressions()
         screener = Screener(
             RuleEngine(catalogue, clock=clock, suppressions=suppressions),
             fx,

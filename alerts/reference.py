@@ -160,11 +160,7 @@ class ReferenceFile(Generic[Record]):
         return f"{self.header.name}@{self.header.version}"
 
 
-def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    try:
-        content = path.read_bytes()
-    except OSError as exc:
-        raise ReferenceDataError(path, None, f"cannot read: {exc.strerror}") from exc
+def _lines(content: bytes) -> Iterator[tuple[int, bytes]]:
     for number, line in enumerate(content.splitlines(), start=1):
         if line.strip():
             yield number, line
@@ -172,11 +168,21 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
 
 def load_file(path: Path) -> ReferenceFile[_Strict]:
     """Load and validate one reference file, or raise ReferenceDataError naming file and line."""
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise ReferenceDataError(path, None, f"cannot read: {exc.strerror}") from exc
+    return parse_file(path, content)
+
+
+def parse_file(path: Path, content: bytes) -> ReferenceFile[_Strict]:
+    """Validate a reference file's content (as read from `path`, or from the reference topic),
+    or raise ReferenceDataError naming the file and the line."""
     header: Header | None = None
     records: list[_Strict] = []
     seen: dict[_Strict, int] = {}
     model: type[_Strict] = _Strict
-    for number, line in _lines(path):
+    for number, line in _lines(content):
         try:
             document = orjson.loads(line)
         except orjson.JSONDecodeError as exc:
@@ -220,6 +226,21 @@ class ReferenceData:
                 raise ReferenceDataError(path, 1, f"name {loaded.header.name!r} also in {other}")
             files[loaded.header.name] = loaded
         return cls(files)
+
+    def replaced(self, *loaded: ReferenceFile[_Strict]) -> "ReferenceData":
+        """The same data with these files in place of those of the same name (or added)."""
+        files = dict(self.files)
+        for file in loaded:
+            known = files.get(file.header.name)
+            if known is not None and known.header.kind != file.header.kind:
+                raise ReferenceDataError(
+                    file.path,
+                    1,
+                    f"{file.header.name} is a {known.header.kind} file; this one is a "
+                    f"{file.header.kind}",
+                )
+            files[file.header.name] = file
+        return ReferenceData(files)
 
     def file(self, name: str, kind: str) -> ReferenceFile[_Strict]:
         try:

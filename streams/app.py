@@ -48,6 +48,7 @@ from streams.metrics import Metrics
 from streams.outbox import DeliveryError, Outbox
 from streams.partitioning import partition_of
 from streams.progress import Progress
+from streams.reference_reader import ReferenceReader
 from streams.review_agent import ReviewAgent
 from streams.settings import Settings
 from streams.window_agent import WindowAgent
@@ -175,14 +176,14 @@ def create_app(
 ) -> Tradewatch:
     """Build the faust app with its agents from settings. Nothing connects until it starts."""
     registry = registry if registry is not None else CollectorRegistry()
-    core = core or Core.build(core_options(settings))
+    options = core_options(settings)
+    core = core or Core.build(options)
     metrics = Metrics(registry)
     metrics.rules.set(core.rule_count)
     rules = [*core.catalogue.rules, *core.windows.rules]
     metrics.prepare_alert_series([(rule.rule_id, rule.category) for rule in rules])
     metrics.prepare_feedback_series([rule.rule_id for rule in rules])
-    for loaded in core.reference.files.values():
-        metrics.reference_data.labels(file=loaded.label).set(1)
+    metrics.reference_in_use(core.reference.files.values())
     metrics.watch_text_cache(core.catalogue.lexicon)
 
     request_bytes = max_request_bytes(settings)
@@ -259,13 +260,14 @@ def create_app(
         partition_of,
         request_bytes,
     )
+    in_use = {"core": core}  # the core of the newest reference data (streams/reference_reader.py)
     store_holder: dict[str, TableStore] = {}
 
     def store() -> TableStore:
         # The table's local store exists once the app runs.
         found = store_holder.get("store")
         if found is None:
-            found = store_holder["store"] = TableStore(core.windows, table.data)
+            found = store_holder["store"] = TableStore(in_use["core"].windows, table.data)
         return found
 
     def on_persisted(partition: int, offset: int) -> None:
@@ -278,12 +280,13 @@ def create_app(
     def windows() -> WindowAgent:
         found = window_agent.get("agent")
         if found is None:
+            current = in_use["core"]
             found = window_agent["agent"] = WindowAgent(
                 WindowStage(
-                    core.windows,
+                    current.windows,
                     on_error=_log_window_error,
-                    scoring=core.scoring,
-                    suppressions=core.suppressions,
+                    scoring=current.scoring,
+                    suppressions=current.suppressions,
                 ),
                 store(),
                 metrics,
@@ -297,6 +300,24 @@ def create_app(
         return found
 
     feedback = FeedbackReader(settings, core.suppressions, metrics, on_failure=fail_stop)
+
+    def use_core(new: Core) -> None:
+        # On the event loop, between two batches: the next batch is screened with it, and the
+        # window stage takes it at its next checkpoint.
+        in_use["core"] = new
+        intake.core = new
+        if window_agent:
+            windows().use(new)
+        metrics.reference_in_use(new.reference.files.values())
+        metrics.rules.set(new.rule_count)
+
+    reference = ReferenceReader(settings, options, core, metrics, use_core, on_failure=fail_stop)
+
+    async def ready() -> None:
+        """The newest reference data and every suppression decided before the start."""
+        await reference.ready()
+        await feedback.ready()
+
     review_agent: dict[str, ReviewAgent] = {}
 
     def reviews() -> ReviewAgent:
@@ -331,7 +352,7 @@ def create_app(
         # concurrency=1: with more, faust can commit past an in-flight message (faust #606).
         # The next batch is screened while the last one's sends are on their way.
         in_flight: deque[asyncio.Task[None]] = deque()
-        await feedback.ready()  # the suppressions decided before this start hold from the first
+        await ready()
         async for event in stream.noack().events():  # type: ignore[attr-defined]
             try:
                 sent = await intake.process(event.value)
@@ -355,8 +376,8 @@ def create_app(
 
     async def update_windows(stream: faust.StreamT[Any]) -> None:
         nonlocal gauge_updated
+        await ready()
         agent = windows()
-        await feedback.ready()
         async for event in stream.noack().events():  # type: ignore[attr-defined]
             async with agent.lock:
                 try:

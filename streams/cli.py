@@ -179,6 +179,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="days of ordinary trade sent first, as the windows' history (0: none)",
     )
 
+    reference = commands.add_parser(
+        "reference", help="reference data as a stream: publish new file versions to every worker"
+    )
+    reference_commands = reference.add_subparsers(dest="reference_command", required=True)
+    publish = reference_commands.add_parser(
+        "publish",
+        help="validate reference files as start-up does, then send them to the reference topic "
+        "(nothing is sent if any is broken)",
+    )
+    publish.add_argument("files", nargs="+", type=Path, help="reference files (JSON lines)")
+
     feedback = commands.add_parser(
         "feedback",
         help="record an analyst's decision on a case (and suppress what would repeat it)",
@@ -329,6 +340,15 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             producer.flush(timeout=30)
             producer.close(timeout=10)
+        return 0
+    if args.command == "reference":
+        from streams.reference_publish import publish
+
+        for label, size, chunks in publish(settings, args.files):
+            print(
+                f"published {label} to {settings.topic_reference} ({size:,} bytes, "
+                f"{chunks} chunk{'s' if chunks != 1 else ''})"
+            )
         return 0
     if args.command == "feedback":
         from schemas.feedback import Decision

@@ -88,17 +88,19 @@ class Intake:
         self.max_request_bytes = max_request_bytes
         self.max_frame_bytes = max_request_bytes // 2
 
-    def screen(self, records: list[Any]) -> list[Screened | Rejection]:
-        screen = self.core.screener.screen
+    def screen(self, records: list[Any], core: Core | None = None) -> list[Screened | Rejection]:
+        screen = (core or self.core).screener.screen
         return [
             screen(record.value, record.partition, record.offset, record.timestamp)
             for record in records
         ]
 
     async def process(self, records: list[Any]) -> Sent:
-        """Screen a batch and send its outputs, without waiting for them to arrive."""
+        """Screen a batch and send its outputs, without waiting for them to arrive. The whole
+        batch is screened against one core (reference data swaps in between batches)."""
         started = time.perf_counter()
-        return await self.send(records, self.screen(records), started)
+        core = self.core
+        return await self.send(records, self.screen(records, core), started, core)
 
     async def settle(self, sent: Sent) -> None:
         """Wait until a batch's outputs arrived (DeliveryError if any did not); count them."""
@@ -108,9 +110,14 @@ class Intake:
             self.metrics.cases.labels(severity=case.severity.value).inc()
 
     async def send(
-        self, records: list[Any], outcomes: list[Screened | Rejection], started: float
+        self,
+        records: list[Any],
+        outcomes: list[Screened | Rejection],
+        started: float,
+        core: Core | None = None,
     ) -> Sent:
         """Send what screening gave for these records (in the same order)."""
+        scoring = (core or self.core).scoring
         topics = self.topics
         outbox = self.outbox
         send = outbox.send
@@ -140,7 +147,7 @@ class Intake:
                 for alert in outcome.alerts:
                     await send(topics.alerts, *encode_alert(alert))
                     alerts.append(alert)
-                case = declaration_case(outcome.alerts, self.core.scoring) if topics.cases else None
+                case = declaration_case(outcome.alerts, scoring) if topics.cases else None
                 if case is not None and topics.cases:
                     await send(topics.cases, *encode_case(case))
                     cases.append(case)

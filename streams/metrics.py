@@ -75,8 +75,8 @@ class Metrics:
         )
         self.reference_data = Gauge(
             "tradewatch_reference_data_info",
-            "The reference data files loaded, as name@version (always 1).",
-            ["file"],
+            "The reference data files in use, as name@version, name and version (always 1).",
+            ["file", "file_name", "file_version"],
             registry=registry,
         )
         self.rules = Gauge(
@@ -198,6 +198,18 @@ class Metrics:
             "Suppressions this worker knows of (expired ones included: they expire in event time).",
             registry=registry,
         )
+        self.reference_updates = Counter(
+            "tradewatch_reference_updates",
+            "File versions read from the reference topic, by outcome (applied: swapped in; "
+            "rejected: broken or invalid, the version in use kept).",
+            ["outcome"],
+            registry=registry,
+        )
+        self.reference_build_seconds = Gauge(
+            "tradewatch_reference_build_seconds",
+            "Time the last reference update took to validate and build (screening goes on).",
+            registry=registry,
+        )
         self.registry = registry
         self._alert_children: dict[tuple[str, AlertCategory, Severity], Counter] = {}
 
@@ -220,6 +232,15 @@ class Metrics:
             self.suppressed.labels(rule=rule_id)
             for decision in Decision:
                 self.decisions.labels(rule=rule_id, decision=decision.value)
+
+    def reference_in_use(self, files: Any) -> None:
+        """The files in use, replacing those of before (a swap)."""
+        self.reference_data.clear()
+        for loaded in files:
+            header = loaded.header
+            self.reference_data.labels(
+                file=loaded.label, file_name=header.name, file_version=header.version
+            ).set(1)
 
     def dead_letter(self, reason: RejectReason, count: int = 1) -> None:
         self.declarations_rejected.inc(count)

@@ -81,6 +81,11 @@ class Settings(BaseSettings):
         description="Analysts' decisions on cases, keyed by case_id: kept for good, never "
         "compacted.",
     )
+    topic_reference: str = Field(
+        default="customs.reference",
+        description="Reference files (watchlists, lexicons, lists, FX rates) as a compacted "
+        "stream: `tradewatch reference publish` writes it, every worker follows it.",
+    )
     topic_partitions: int = Field(default=6, ge=1)
     topic_replication_factor: int = Field(default=1, ge=1)
     metrics_host: str = Field(default="127.0.0.1", description="Address the metrics server binds.")

@@ -51,6 +51,13 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             exact=True,
             config=(("cleanup.policy", "delete"), ("retention.ms", "-1")),
         ),
+        # Read whole by every worker: one partition keeps a file's chunks before its manifest.
+        TopicSpec(
+            settings.topic_reference,
+            1,
+            exact=False,
+            config=(("cleanup.policy", "compact"),),
+        ),
         TopicSpec(settings.observations_topic, partitions, exact=True),
         TopicSpec(
             settings.changelog_topic,

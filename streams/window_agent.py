@@ -52,6 +52,7 @@ class WindowAgent:
         self.checkpoint_seconds = checkpoint_seconds
         self.on_persisted = on_persisted
         self.lock = asyncio.Lock()
+        self._next_core: Any = None
         self.held: list[Any] = []
         self._alerts: list[Alert] = []
         self._last_checkpoint = time.monotonic()
@@ -117,9 +118,26 @@ class WindowAgent:
         for event in held:
             event.ack()
         self._last_checkpoint = time.monotonic()
+        self._swap()
         self.metrics.checkpoint(
             time.perf_counter() - started, sum(len(r) for r in changes.values())
         )
+
+    def use(self, core: Any) -> None:
+        """Apply frames with a new core's window engine and scoring from now on: at once if
+        nothing is held, else right after the next checkpoint (the held frames were applied with
+        the engine in use, and their states must be written before the cache goes)."""
+        self._next_core = core
+        if not self.held and not self.store.dirty and not self.lock.locked():
+            self._swap()
+
+    def _swap(self) -> None:
+        core, self._next_core = self._next_core, None
+        if core is None:
+            return
+        self.stage.engine = core.windows
+        self.stage.scoring = core.scoring
+        self.store.rebuild(core.windows)
 
     def forget(self, partitions: Iterable[int]) -> None:
         """Partitions were revoked: drop their held frames and cached states (they will be

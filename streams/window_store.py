@@ -117,6 +117,13 @@ class TableStore:
         if len(self._entries) > self.cached_keys:
             self._evict()
 
+    def rebuild(self, engine: WindowEngine) -> None:
+        """Use another engine (new reference data): cached entries carry the old rules' memos,
+        so they go; states are read again from the store. Only with nothing left to write."""
+        assert not self.dirty, "rebuild only right after a checkpoint"
+        self.engine = engine
+        self._entries.clear()
+
     def forget(self, partitions: Iterable[int]) -> None:
         """Drop what is cached of partitions this worker no longer holds (or holds anew: the
         table's recovery may have brought newer states than the cache has)."""

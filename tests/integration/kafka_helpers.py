@@ -40,6 +40,7 @@ def worker_env(broker_url: str, name: str, data_dir: Path, **extra: str) -> dict
         "TRADEWATCH_TOPIC_DEAD_LETTER": f"{name}.dlq",
         "TRADEWATCH_TOPIC_CASES": f"{name}.cases",
         "TRADEWATCH_TOPIC_FEEDBACK": f"{name}.feedback",
+        "TRADEWATCH_TOPIC_REFERENCE": f"{name}.reference",
         "TRADEWATCH_TOPIC_PARTITIONS": "3",
         "TRADEWATCH_METRICS_PORT": str(free_port()),
         "TRADEWATCH_DATA_DIR": str(data_dir),

@@ -1,0 +1,150 @@
+"""Reference data that changes while the worker runs, through the real broker: a worker
+screening a steady feed picks up a new watchlist version from the reference topic without a
+restart and alerts on the newly listed party's next declaration; a corrupt record leaves it on
+the version in use, with the failure counted; a broken file is refused before anything is sent."""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+
+from schemas.alert import Alert
+from tests.conftest import declaration_dict
+from tests.integration.kafka_helpers import (
+    WorkerProcess,
+    consume,
+    metric,
+    produce,
+    scrape,
+    wait_for_metric,
+    worker_env,
+)
+from tests.streams.test_reference_stream import new_watchlist
+
+LISTED = "OOO Novyi Zavod Priborov"
+
+
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "streams", *args],
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("TRADEWATCH_")}, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def declaration(declaration_id: str, importer: str = "OOO Obychnyi Import") -> tuple[None, bytes]:
+    value = declaration_dict(
+        declaration_id=declaration_id,
+        declared_at=datetime.now(UTC).isoformat(),
+        importer={"name": importer, "country": "RU"},
+        hs_code="8471.30",
+        goods_description="Laptops",
+    )
+    return None, orjson.dumps(value)
+
+
+def in_use(samples: dict, version: str) -> bool:  # type: ignore[type-arg]
+    labels = {
+        "file": f"watchlist_default@{version}",
+        "file_name": "watchlist_default",
+        "file_version": version,
+    }
+    return metric(samples, "tradewatch_reference_data_info", **labels) == 1
+
+
+@pytest.mark.broker
+def test_a_new_watchlist_version_is_picked_up_live_and_a_corrupt_record_changes_nothing(
+    broker_url: str, unique_name: str, tmp_path: Path
+) -> None:
+    env = worker_env(broker_url, unique_name, tmp_path / "state")
+    topic = env["TRADEWATCH_TOPIC_DECLARATIONS"]
+    stop = threading.Event()
+    sent = [0]
+
+    def steady_feed() -> None:  # an ordinary declaration every 50 ms, all along
+        while not stop.is_set():
+            produce(broker_url, topic, [declaration(f"STEADY-{sent[0]}")])
+            sent[0] += 1
+            time.sleep(0.05)
+
+    with WorkerProcess(env, tmp_path / "worker.log") as worker:
+        feeder = threading.Thread(target=steady_feed, daemon=True)
+        feeder.start()
+        produce(broker_url, topic, [declaration("BEFORE", importer=LISTED)])
+        samples = wait_for_metric(
+            worker.metrics_url, "tradewatch_declarations_total", 5, outcome="ok"
+        )
+        assert in_use(samples, "2026.11.1"), worker.log_tail()
+
+        # A new version, published while the worker screens.
+        listing = tmp_path / "watchlist_default.jsonl"
+        listing.write_bytes(new_watchlist("2026.12.1", LISTED))
+        published = cli(env, "reference", "publish", str(listing))
+        assert published.returncode == 0, published.stderr
+        assert "published watchlist_default@2026.12.1" in published.stdout
+        deadline = time.monotonic() + 60
+        while not in_use(scrape(worker.metrics_url), "2026.12.1"):
+            assert time.monotonic() < deadline, worker.log_tail()
+            time.sleep(0.3)
+        produce(broker_url, topic, [declaration("AFTER", importer=LISTED)])
+
+        # A corrupt record on the topic: the version in use stays, the failure is counted.
+        produce(
+            broker_url, env["TRADEWATCH_TOPIC_REFERENCE"], [(b"watchlist_default", b"\x00 garbage")]
+        )
+        wait_for_metric(
+            worker.metrics_url, "tradewatch_reference_updates_total", 1, outcome="rejected"
+        )
+        alerts = [
+            Alert.model_validate_json(r.value)
+            for r in consume(
+                broker_url,
+                env["TRADEWATCH_TOPIC_ALERTS"],
+                until=lambda rs: any(b"AFTER" in r.value for r in rs),
+            )
+        ]
+        stop.set()
+        feeder.join(timeout=10)
+        samples = wait_for_metric(
+            worker.metrics_url, "tradewatch_declarations_total", sent[0] + 2, outcome="ok"
+        )
+        assert worker.stop() == 0, worker.log_tail()
+
+    assert in_use(samples, "2026.12.1") and not in_use(samples, "2026.11.1")
+    assert metric(samples, "tradewatch_reference_updates_total", outcome="applied") == 1
+    # Every declaration of the steady feed was screened, across the swap.
+    assert metric(samples, "tradewatch_declarations_total", outcome="ok") == sent[0] + 2
+    listed = [a for a in alerts if a.rule_id.startswith("restricted_party")]
+    assert [a.declaration_ids for a in listed] == [["AFTER"]]
+    assert "watchlist_default@2026.12.1" in listed[0].reference_data_version
+
+
+@pytest.mark.broker
+def test_a_broken_file_is_refused_with_its_line_and_nothing_is_sent(
+    broker_url: str, unique_name: str, tmp_path: Path
+) -> None:
+    env = worker_env(broker_url, unique_name, tmp_path / "state")
+    assert cli(env, "topics").returncode == 0
+    good = tmp_path / "watchlist_default.jsonl"
+    good.write_bytes(new_watchlist("2026.12.1", LISTED))
+    broken = tmp_path / "uav.jsonl"
+    broken.write_bytes(
+        b'{"kind": "lexicon", "name": "uav", "version": "2", "source": "test"}\n'
+        b'{"group": "uav", "language": "xx", "term": "drone"}\n'
+    )
+    refused = cli(env, "reference", "publish", str(good), str(broken))
+    assert refused.returncode == 1
+    [line] = [x for x in refused.stderr.splitlines() if "error" in x]
+    assert f"{broken}:2: invalid lexicon record: language" in line, line
+    records = consume(
+        broker_url, env["TRADEWATCH_TOPIC_REFERENCE"], until=lambda rs: False, timeout_s=3
+    )
+    assert records == []

@@ -1,0 +1,158 @@
+"""Reference files as a stream: chunks and manifests, reassembly in any order, and a reader
+that swaps in a whole, valid new version and keeps the old one for anything broken."""
+
+import json
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from alerts.pipeline import Core, CoreOptions
+from alerts.reference import DEFAULT_REFERENCE_DIR
+from streams.metrics import Metrics
+from streams.reference_reader import ReferenceReader
+from streams.reference_topic import Assembler, Broken, Complete, encode_file
+from streams.settings import Settings
+from tests.conftest import declaration_record
+
+NOW = datetime(2026, 11, 28, tzinfo=UTC)
+WATCHLIST = DEFAULT_REFERENCE_DIR / "watchlist_default.jsonl"
+
+
+@dataclass
+class Record:
+    key: bytes | None
+    value: bytes | None
+
+
+def new_watchlist(version: str, *names: str) -> bytes:
+    """The shipped watchlist at another version, with these parties added."""
+    lines = WATCHLIST.read_text(encoding="utf-8").splitlines()
+    header = json.loads(lines[0]) | {"version": version}
+    added = [
+        json.dumps({"id": f"tw-new-{n}", "name": name, "aliases": [], "country": "RU",
+                    "program": "test listing", "note": "newly listed"}, ensure_ascii=False)
+        for n, name in enumerate(names)
+    ]  # fmt: skip
+    return "\n".join([json.dumps(header, ensure_ascii=False), *lines[1:], *added]).encode() + b"\n"
+
+
+def records(content: bytes, version: str = "2026.12.1", chunk_bytes: int = 200) -> list[Record]:
+    return [
+        Record(k, v)
+        for k, v in encode_file(
+            "watchlist", "watchlist_default", version, content, NOW, chunk_bytes
+        )
+    ]
+
+
+def test_a_version_is_whole_only_when_every_chunk_is_there_in_any_order() -> None:
+    content = new_watchlist("2026.12.1", "OOO Novyi Zavod")
+    published = records(content)
+    assert len(published) > 3  # several chunks, then the manifest
+    for seed in range(5):
+        shuffled = published[:]
+        random.Random(seed).shuffle(shuffled)
+        assembler = Assembler()
+        outcomes = [o for r in shuffled for o in assembler.add(r.key, r.value)]
+        [complete] = outcomes
+        assert isinstance(complete, Complete) and complete.content == content
+    partial = Assembler()
+    assert [o for r in published[1:] for o in partial.add(r.key, r.value)] == []
+
+
+def test_a_corrupt_chunk_or_record_is_refused_and_an_old_chunk_completes_nothing() -> None:
+    published = records(new_watchlist("2026.12.1", "OOO Novyi Zavod"))
+    key, value = published[0].key, published[0].value
+    assert value is not None
+    flipped = value[:-1] + bytes([value[-1] ^ 0xFF])
+    assembler = Assembler()
+    outcomes = [
+        o for r in [Record(key, flipped), *published[1:]] for o in assembler.add(r.key, r.value)
+    ]
+    [broken] = outcomes
+    assert isinstance(broken, Broken) and "chunk 0 does not match its checksum" in broken.reason
+    [garbage] = Assembler().add(b"watchlist_default", b"\x00\x01 not a record")
+    assert isinstance(garbage, Broken) and garbage.what == "watchlist_default"
+    # The chunks of an older version do not complete a newer manifest.
+    older = records(new_watchlist("2026.11.9"), version="2026.11.9")
+    newer = records(new_watchlist("2026.12.1", "OOO Novyi Zavod"))
+    mixed = Assembler()
+    outcomes = [o for r in [*older[:-1], newer[-1]] for o in mixed.add(r.key, r.value)]
+    assert outcomes == []
+    assert mixed.add(None, None) == []  # a tombstone
+
+
+class Reader:
+    """The reference reader without a broker: records handed to it as a poll would."""
+
+    def __init__(self) -> None:
+        self.metrics = Metrics(CollectorRegistry())
+        self.core = Core.build(CoreOptions())
+        self.used: list[Core] = []
+        self.reader = ReferenceReader(
+            Settings(), CoreOptions(), self.core, self.metrics, self.used.append, pytest.fail
+        )
+
+    def take(self, published: list[Record]) -> None:
+        self.reader._take(published)  # type: ignore[arg-type]
+
+    def count(self, outcome: str) -> float:
+        value = self.metrics.registry.get_sample_value(
+            "tradewatch_reference_updates_total", {"outcome": outcome}
+        )
+        return value or 0.0
+
+
+def test_a_new_watchlist_version_is_built_and_handed_over_and_alerts_cite_it() -> None:
+    reader = Reader()
+    declaration = declaration_record(importer={"name": "OOO Novyi Zavod", "country": "RU"})
+    assert not [
+        a
+        for a in reader.core.screener.engine.screen(declaration)
+        if a.category == "restricted_party"
+    ]
+    reader.take(records(new_watchlist("2026.12.1", "OOO Novyi Zavod")))
+    [core] = reader.used
+    assert core.reference.files["watchlist_default"].label == "watchlist_default@2026.12.1"
+    assert core.suppressions is reader.core.suppressions
+    [listed] = [
+        a for a in core.screener.engine.screen(declaration) if a.category == "restricted_party"
+    ]
+    assert "watchlist_default@2026.12.1" in listed.reference_data_version
+    assert reader.count("applied") == 1
+    reader.take(records(new_watchlist("2026.12.1", "OOO Novyi Zavod")))  # the same again
+    assert len(reader.used) == 1
+
+
+@pytest.mark.parametrize(
+    ("version", "content", "reason"),
+    [
+        (
+            "9",
+            b'{"kind": "watchlist", "name": "watchlist_default", "version": "9", "source": "x"}\n'
+            b'{"id": 1}\n',
+            "watchlist_default@9:2: invalid watchlist record",
+        ),
+        (
+            "2026.12.2",
+            new_watchlist("2026.12.2").replace(b'"kind": "watchlist"', b'"kind": "lexicon"'),
+            ":2: invalid lexicon record",
+        ),
+        (
+            "2026.12.3",
+            new_watchlist("2026.12.3").replace(b'"version": "2026.12.3"', b'"version": "x"'),
+            "the file's header says watchlist_default@x",
+        ),
+    ],
+)
+def test_a_broken_file_keeps_the_version_in_use(
+    version: str, content: bytes, reason: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    reader = Reader()
+    reader.take(records(content, version=version))
+    assert reader.used == []
+    assert reader.count("rejected") == 1
+    assert reason in caplog.text and "keeping the version in use" in caplog.text, caplog.text
