@@ -225,7 +225,7 @@ def _company_words(
     return out
 
 
-@lru_cache(maxsize=262_144)
+@lru_cache(maxsize=1_048_576)  # a list's every name: a new version re-reads only what changed
 def analyse(name: str) -> tuple[Token, ...]:
     """The comparable tokens of an organisation's name, in the order they are written.
 

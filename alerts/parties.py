@@ -120,6 +120,12 @@ _NOT_DISTINCTIVE = 2  # tokens this short (initials, "sa", "as") never tell a co
 _CONCEPT_SHARE = 0.15  # a company word or place weighs at most this share of the rarest word
 _ANCHOR_SHARE = 0.5  # a word this rare (relative to the rarest) can carry a match
 _CONTAINMENT_WEIGHT = 0.8
+# At real list sizes (hundreds of thousands of names) a common word's postings would make every
+# declaration compare thousands of names. A key shared by more names than a word that can anchor
+# a match (_ANCHOR_SHARE) finds no candidate (another, rarer word of the same name does), and
+# of the candidates those sharing the most rare keys are compared first, up to a bound.
+_MIN_POSTINGS = 1000
+_MAX_CANDIDATES = 64
 # Words of ordinary English weigh less, down to this share at Zipf frequency 6 ("power"),
 # in full up to Zipf 2.5 (rare words, coined names: "Sovfracht" is 0, "Kerch" 2.1).
 _COMMON_FLOOR = 0.3
@@ -185,6 +191,8 @@ class PartyMatcher:
                     self._index[key].append(name_index)
         count = max(len(self._names), 1)
         self._rarest = math.log(1 + count)
+        anchor_df = count / max((1 + count) ** _ANCHOR_SHARE - 1, 1.0)
+        self._posting_limit = max(_MIN_POSTINGS, int(2 * anchor_df))
         self._idf = {key: math.log(1 + count / df) for key, df in document_frequency.items()}
         self.match = lru_cache(maxsize=cache_size)(self._match)
 
@@ -221,10 +229,23 @@ class PartyMatcher:
         return tuple(sorted(best.values(), key=lambda m: (-m.score, m.entry.entry_id)))
 
     def _candidates(self, query: tuple[Token, ...]) -> set[int]:
-        found = set(self._exact.get(tuple(sorted(t.key for t in query)), ()))
-        for key in _index_keys(query):
-            found.update(self._index.get(key, ()))
-        return found
+        exact = set(self._exact.get(tuple(sorted(t.key for t in query)), ()))
+        limit = self._posting_limit
+        lists = [
+            postings
+            for key in _index_keys(query)
+            if (postings := self._index.get(key)) and len(postings) <= limit
+        ]
+        found = exact.union(*lists)
+        if len(found) <= _MAX_CANDIDATES:
+            return found
+        # Too many to compare: those that share the rarest keys with the query first.
+        shared: Counter[int] = Counter()
+        for postings in lists:
+            rarity = 1.0 / len(postings)
+            for name_index in postings:
+                shared[name_index] += rarity
+        return exact | {i for i, _ in shared.most_common(_MAX_CANDIDATES)}
 
     def _compare(
         self, query: tuple[Token, ...], listed: _ListedName, country: str | None
