@@ -9,6 +9,7 @@ handful of candidates however long the lists are, and recurring parties are cach
 
 import csv
 import hashlib
+import heapq
 import itertools
 import math
 import re
@@ -240,12 +241,13 @@ class PartyMatcher:
         if len(found) <= _MAX_CANDIDATES:
             return found
         # Too many to compare: those that share the rarest keys with the query first.
-        shared: Counter[int] = Counter()
+        shared: dict[int, float] = defaultdict(float)
         for postings in lists:
             rarity = 1.0 / len(postings)
             for name_index in postings:
                 shared[name_index] += rarity
-        return exact | {i for i, _ in shared.most_common(_MAX_CANDIDATES)}
+        ranked = heapq.nlargest(_MAX_CANDIDATES, shared.items(), key=lambda item: item[1])
+        return exact | {name_index for name_index, _ in ranked}
 
     def _compare(
         self, query: tuple[Token, ...], listed: _ListedName, country: str | None
