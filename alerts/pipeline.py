@@ -22,6 +22,7 @@ from alerts.building import RuleEngine, make_alert
 from alerts.cases import CaseScoring, next_series_case
 from alerts.feedback import Suppressions, series_scope
 from alerts.reference import DEFAULT_REFERENCE_DIR, ReferenceData
+from alerts.retro import DAY_MS, PartyRecord, list_changes, look_back
 from alerts.rules import Catalogue, CatalogueOptions, build_catalogue
 from alerts.screening import Screened, Screener
 from alerts.windows.config import WindowConfig
@@ -48,6 +49,8 @@ class CoreOptions:
     fx_rates_file: Path | None = None
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     max_future_ms: int = 86_400_000
+    retro_days: int = 90
+    """How far back the party index looks when a party is newly listed (0: no index)."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,15 @@ class Core:
     scoring: CaseScoring
     suppressions: Suppressions
     """Analysts' suppressions: the one mutable part, filled from the feedback topic or a file."""
+    options: CoreOptions = field(default_factory=CoreOptions)
+
+    @property
+    def retro_days(self) -> int:
+        return self.options.retro_days
+
+    @property
+    def party_threshold(self) -> float:
+        return self.options.catalogue.party_match_threshold
 
     @classmethod
     def build(
@@ -88,6 +100,7 @@ class Core:
             fx,
             options.max_message_bytes,
             max_future_ms=options.max_future_ms,
+            index_parties=options.retro_days > 0,
         )
         return cls(
             reference,
@@ -97,6 +110,7 @@ class Core:
             fx,
             CaseScoring.load(reference),
             suppressions,
+            options,
         )
 
     @property
@@ -137,6 +151,18 @@ class StateStore(Protocol):
         """Where this partition's stream started: the first frame's start, kept for good."""
         ...
 
+    def party(self, partition: int, key: bytes) -> PartyRecord | None:
+        """A party of the index (alerts/retro.py), or None if it was not seen lately."""
+        ...
+
+    def put_party(self, partition: int, key: bytes, record: PartyRecord) -> None:
+        """The party changed: it must be written before its frame is done with."""
+        ...
+
+    def party_keys(self, partition: int) -> list[bytes]:
+        """Every party key of the partition's index, in order."""
+        ...
+
 
 @dataclass
 class FrameResult:
@@ -163,7 +189,9 @@ class WindowStage:
         scoring: CaseScoring | None = None,
         series_gap_days: int = 7,
         suppressions: Suppressions | None = None,
+        retro_days: int = 90,
     ) -> None:
+        self.retro_ms = retro_days * DAY_MS
         self.engine = engine
         self.clock = clock
         self.on_error = on_error
@@ -179,6 +207,13 @@ class WindowStage:
         for table_key, observations in frame.by_key().items():
             key = table_key.encode("utf-8")
             dimension = observations[0].dimension
+            if dimension is Dimension.PARTY:
+                record = store.party(partition, key) or PartyRecord.of(observations[0])
+                fresh = record.add(observations, self.retro_ms)
+                if fresh:
+                    store.put_party(partition, key, record)
+                outcomes[(dimension, "counted" if fresh else "replayed")] += len(observations)
+                continue
             entry = store.entry(partition, key, dimension)
             try:
                 outcome = process(observations, entry, start)
@@ -234,6 +269,16 @@ class MemoryStore:
         self.engine = engine
         self.entries: dict[bytes, KeyEntry] = {}
         self.starts: dict[int, int] = {}
+        self.parties: dict[bytes, PartyRecord] = {}
+
+    def party(self, partition: int, key: bytes) -> PartyRecord | None:
+        return self.parties.get(key)
+
+    def put_party(self, partition: int, key: bytes, record: PartyRecord) -> None:
+        self.parties[key] = record
+
+    def party_keys(self, partition: int) -> list[bytes]:
+        return sorted(self.parties)
 
     def entry(self, partition: int, key: bytes, dimension: Dimension) -> KeyEntry:
         found = self.entries.get(key)
@@ -305,6 +350,22 @@ class OfflinePipeline:
                 observations.extend(outcome.observations)
         alerts.extend(self._apply(observations))
         return outcomes, alerts
+
+    def list_change(self, reference: ReferenceData, detected_at: datetime) -> list[Alert]:
+        """Use newer reference data from now on (as a live swap does); if watchlists gained or
+        changed entries, look back over the party index: the retro findings, suppressions
+        marked, in party-key order."""
+        core = self.core
+        changes = list_changes(core.reference, reference, core.party_threshold)
+        self.use(Core.build(core.options, reference=reference, suppressions=core.suppressions))
+        keys = self.store.party_keys(0)
+        return self.core.suppressions.mark(look_back(changes, self.store, 0, keys, detected_at))
+
+    def use(self, core: Core) -> None:
+        self.core = core
+        self.stage.engine = core.windows
+        self.stage.scoring = core.scoring
+        self.store.engine = core.windows
 
     @property
     def cases(self) -> list[Case]:

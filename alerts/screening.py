@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from alerts.building import RuleEngine
 from alerts.windows.fx import FxRates
-from alerts.windows.observations import Observation, observations_for
+from alerts.windows.observations import Observation, observations_for, party_observations
 from schemas.alert import Alert
 from schemas.wire import DeclarationRecord, Rejection, RejectReason, decode_declaration
 
@@ -40,7 +40,9 @@ class Screener:
         fx: FxRates,
         max_message_bytes: int,
         max_future_ms: int = 86_400_000,
+        index_parties: bool = True,
     ) -> None:
+        self.index_parties = index_parties
         self.engine = engine
         self.fx = fx
         self.max_message_bytes = max_message_bytes
@@ -80,6 +82,8 @@ class Screener:
                 source_partition=source_partition,
                 source_offset=source_offset,
             )
+            if self.index_parties:
+                observations += party_observations(declaration, source_partition, source_offset)
             return Screened(declaration, alerts, observations)
         except Exception as exc:  # a rule bug must not stop the stream or lose the declaration
             log.exception("rule failure on a declaration; sent to the dead-letter topic")

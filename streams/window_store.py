@@ -17,7 +17,10 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
+import msgspec
+
 from alerts.errors import StateDecodeError
+from alerts.retro import PARTY_TABLE_PREFIX, PartyRecord
 from alerts.windows.codec import (
     decode_state,
     decode_stream_start,
@@ -51,6 +54,8 @@ class TableStore:
         self._dirty: dict[bytes, int] = {}
         self._starts: dict[int, int] = {}
         self._dirty_starts: set[int] = set()
+        self._parties: OrderedDict[bytes, tuple[int, PartyRecord]] = OrderedDict()
+        self._dirty_parties: dict[bytes, int] = {}
         self.decode_errors = 0
 
     # -- the StateStore protocol (alerts.pipeline) ------------------------------------------
@@ -89,11 +94,51 @@ class TableStore:
             self._starts[partition] = start
         return start
 
+    def party(self, partition: int, key: bytes) -> PartyRecord | None:
+        cached = self._parties.get(key)
+        if cached is not None:
+            self._parties.move_to_end(key)
+            return cached[1]
+        stored = self._read(partition, key)
+        if stored is None:
+            return None
+        try:
+            record = PartyRecord.decode(stored)
+        except (msgspec.DecodeError, ValueError, TypeError) as exc:
+            self.decode_errors += 1
+            log.error("a party of the index is unreadable, starting it over: %s", exc)
+            return None
+        self._parties[key] = (partition, record)
+        return record
+
+    def put_party(self, partition: int, key: bytes, record: PartyRecord) -> None:
+        self._parties[key] = (partition, record)
+        self._dirty_parties[key] = partition
+
+    def party_keys(self, partition: int) -> list[bytes]:
+        """The partition's party keys: those written, and those changed since."""
+        prefix = PARTY_TABLE_PREFIX.encode()
+        keys = {k for k, p in self._dirty_parties.items() if p == partition}
+        databases = getattr(self.data, "_dbs", None)
+        if databases is not None:
+            for key in self.data._db_for_partition(partition).keys(from_key=prefix):
+                if not key.startswith(prefix):
+                    break
+                keys.add(bytes(key))
+        else:
+            owner = self.data._key_partition
+            keys.update(
+                k
+                for k in self.data.data
+                if isinstance(k, bytes) and k.startswith(prefix) and owner.get(k) == partition
+            )
+        return sorted(keys)
+
     # -- checkpoints ----------------------------------------------------------------------
 
     @property
     def dirty(self) -> int:
-        return len(self._dirty) + len(self._dirty_starts)
+        return len(self._dirty) + len(self._dirty_starts) + len(self._dirty_parties)
 
     def changes(self) -> dict[int, list[tuple[bytes, bytes]]]:
         """Every key changed since the last checkpoint, encoded once, by partition."""
@@ -105,6 +150,9 @@ class TableStore:
         for partition in self._dirty_starts:
             encoded = encode_stream_start(self._starts[partition])
             by_partition.setdefault(partition, []).append((stream_start_key(partition), encoded))
+        parties = self._parties
+        for key, partition in self._dirty_parties.items():
+            by_partition.setdefault(partition, []).append((key, parties[key][1].encode()))
         return by_partition
 
     def written(self, changes: dict[int, list[tuple[bytes, bytes]]]) -> None:
@@ -114,7 +162,8 @@ class TableStore:
                 self._write(partition, key, value)
         self._dirty.clear()
         self._dirty_starts.clear()
-        if len(self._entries) > self.cached_keys:
+        self._dirty_parties.clear()
+        if len(self._entries) > self.cached_keys or len(self._parties) > self.cached_keys:
             self._evict()
 
     def rebuild(self, engine: WindowEngine) -> None:
@@ -137,16 +186,20 @@ class TableStore:
         for partition in gone:
             self._starts.pop(partition, None)
             self._dirty_starts.discard(partition)
+        for key in [k for k, (p, _) in self._parties.items() if p in gone]:
+            del self._parties[key]
+        for key in [k for k, p in self._dirty_parties.items() if p in gone]:
+            del self._dirty_parties[key]
 
     def _evict(self) -> None:
-        entries = self._entries
-        excess = len(entries) - self.cached_keys
-        for key in list(entries):
-            if excess <= 0:
-                break
-            if key not in self._dirty:
-                del entries[key]
-                excess -= 1
+        for cache, dirty in ((self._entries, self._dirty), (self._parties, self._dirty_parties)):
+            excess = len(cache) - self.cached_keys
+            for key in list(cache):
+                if excess <= 0:
+                    break
+                if key not in dirty:
+                    del cache[key]
+                    excess -= 1
 
     # -- the faust store ------------------------------------------------------------------
 

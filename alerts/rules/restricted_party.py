@@ -46,7 +46,7 @@ def load_watchlists(
     return entries, labels
 
 
-def _severity(match: PartyMatch) -> Severity:
+def severity_of(match: PartyMatch) -> Severity:
     """Graded by how much of the names is left unexplained: an identifier or the same name
     is CRITICAL, a close variant HIGH, a name found inside a longer one MEDIUM."""
     if match.method == "tax_id" or match.score >= _EXACT:
@@ -92,7 +92,7 @@ class RestrictedParty:
             return []
         strongest = max(hits, key=lambda hit: hit[2].score)
         role, name, match = strongest
-        severity = _severity(match)
+        severity = severity_of(match)
         how = "tax id" if match.method == "tax_id" else f"name, score {match.score:.0f}"
         if match.reasons:
             how += f" via {', '.join(match.reasons)}"

@@ -26,6 +26,9 @@ class Dimension(IntEnum):
     ROUTE_CHAPTER = 2
     EXPORTER_IMPORTER_HEADING = 3
     SUBHEADING_UNIT = 4
+    PARTY = 5
+    """Not a window: the party index that looks back when a party is newly listed
+    (alerts/retro.py). Its observations carry the party as written, its role and tax id."""
 
     @property
     def label(self) -> str:
@@ -36,7 +39,7 @@ class Dimension(IntEnum):
 _KEY_PREFIX = {dimension: f"{dimension.label}|" for dimension in Dimension}
 
 
-class Observation(msgspec.Struct, array_like=True, frozen=True, gc=False):
+class Observation(msgspec.Struct, array_like=True, frozen=True, gc=False, omit_defaults=True):
     """One declaration's contribution to one aggregation key."""
 
     dimension: Dimension
@@ -53,6 +56,12 @@ class Observation(msgspec.Struct, array_like=True, frozen=True, gc=False):
     rerouted through a diversion-risk country. Only these count for the new-key and split rules."""
     unit: str
     hs_code: str
+    role: str = ""
+    """PARTY only: exporter, importer or declarant."""
+    tax_id: str = ""
+    """PARTY only: the party's tax id as declared, if any."""
+    country: str = ""
+    """PARTY only: the party's country as declared, if any."""
 
     @property
     def table_key(self) -> str:
@@ -193,3 +202,33 @@ def observations_for(
             )
         )
     return found
+
+
+def party_observations(
+    declaration: DeclarationRecord, source_partition: int, source_offset: int
+) -> list[Observation]:
+    """The declaration's parties, for the index that looks back when one is newly listed."""
+    event_ms = round(declaration.declared_at.timestamp() * 1000)
+    roles = [("exporter", declaration.exporter), ("importer", declaration.importer)]
+    if declaration.declarant is not None:
+        roles.append(("declarant", declaration.declarant))
+    return [
+        Observation(
+            Dimension.PARTY,
+            _party_key(party.name, party.country),
+            party.name[:300],
+            declaration.declaration_id,
+            event_ms,
+            source_partition,
+            source_offset,
+            0.0,
+            None,
+            False,
+            "",
+            "",
+            role,
+            party.tax_id or "",
+            party.country or "",
+        )
+        for role, party in roles
+    ]

@@ -127,8 +127,11 @@ def test_a_batch_is_sent_then_counted_once_delivered(producer: RecordingProducer
     assert letters[0].key == b"k2" and letters[0].value == b"nope"
     [frame] = producer.on(TOPICS.observations)  # one partition: one frame for the batch
     assert frame.partition == 0 and frame.key == b"0"
-    # Rifles to a diversion-risk country are watched goods: 4 observations; the laptops 3.
-    assert len(Frame.decode(frame.value).observations) == 7
+    # Rifles to a diversion-risk country are watched goods: 4 observations; the laptops 3;
+    # and each declaration's exporter and importer for the party index.
+    observations = Frame.decode(frame.value).observations
+    assert len(observations) == 7 + 4
+    assert sum(o.dimension is Dimension.PARTY for o in observations) == 4
     assert sample(registry, "tradewatch_declarations_total", outcome="ok") == 2
     assert sample(registry, "tradewatch_declarations_total", outcome="rejected") == 2
     assert sample(registry, "tradewatch_dead_letters_total", reason="not_json") == 1

@@ -1,0 +1,210 @@
+"""Looking back when a party is newly listed: the party index and retro-screening.
+
+The first question a compliance team asks when a company is newly listed is "what did we
+already let through?". The window stage keeps an index of recent parties, changelog-backed like
+the window state: normalised party key -> the party as written (name, country, tax id) and the
+declarations it appeared in over the last `retro_days` of event time (at most
+`MAX_SEEN` of them). When a watchlist version adds or changes entries, those entries are matched
+against every party of the index, with the live rule's matcher and threshold, and each hit
+raises one `restricted_party.retro` finding per past declaration. Its alert id is deterministic
+in (entry, list version, declaration), so a replay (`tradewatch backtest --list-change`) gives
+the same ids, and a look back that is interrupted and run again repeats findings but loses none.
+
+    changes = list_changes(old_reference, new_reference, threshold=85)
+    for change in changes:
+        alerts = retro_alerts(change, party_key, record, detected_at)
+"""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+import msgspec
+
+from alerts.display import printable
+from alerts.parties import PartyMatch, PartyMatcher, WatchlistEntry, entries_from_records
+from alerts.reference import ReferenceData
+from alerts.rules.restricted_party import severity_of
+from alerts.windows.observations import Observation
+from schemas.alert import Alert, AlertCategory, Subject
+
+RETRO_RULE_ID = "restricted_party.retro"
+RETRO_RULE_VERSION = "1"
+MAX_SEEN = 500
+"""Declarations kept per party: the newest, within the look-back span."""
+DAY_MS = 86_400_000
+
+
+class Seen(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    declaration_id: str
+    event_time_ms: int
+    role: str
+
+
+class PartyRecord(msgspec.Struct, array_like=True, gc=False):
+    """One party of the index: as first written, and where it was seen lately."""
+
+    name: str
+    country: str
+    tax_id: str
+    seen: list[Seen]
+
+    @classmethod
+    def of(cls, observation: Observation) -> "PartyRecord":
+        return cls(observation.label, observation.country, observation.tax_id, [])
+
+    def add(self, observations: list[Observation], keep_ms: int) -> bool:
+        """Take a party's observations in; False if they were all known (a replay)."""
+        known = {(s.declaration_id, s.role) for s in self.seen}
+        fresh = [
+            Seen(o.declaration_id, o.event_time_ms, o.role)
+            for o in observations
+            if (o.declaration_id, o.role) not in known
+        ]
+        if not fresh:
+            return False
+        if not self.tax_id:
+            self.tax_id = next((o.tax_id for o in observations if o.tax_id), "")
+        seen = sorted([*self.seen, *fresh], key=lambda s: (s.event_time_ms, s.declaration_id))
+        newest = seen[-1].event_time_ms
+        self.seen = [s for s in seen if s.event_time_ms >= newest - keep_ms][-MAX_SEEN:]
+        return True
+
+    def encode(self) -> bytes:
+        return _encoder.encode(self)
+
+    @staticmethod
+    def decode(raw: bytes) -> "PartyRecord":
+        return _decoder.decode(raw)
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(PartyRecord)
+
+
+@dataclass(frozen=True)
+class ListChange:
+    """A watchlist version's new and changed entries, and a matcher over them alone."""
+
+    label: str
+    entries: tuple[WatchlistEntry, ...]
+    matcher: PartyMatcher
+
+    @property
+    def key(self) -> str:
+        """What a look back's progress is recorded under."""
+        return self.label
+
+
+def list_changes(old: ReferenceData, new: ReferenceData, threshold: float) -> list[ListChange]:
+    """For each watchlist whose version changed, the entries it adds or changes."""
+    changes = []
+    for loaded in new.watchlist_files():
+        name = loaded.header.name
+        before = old.files.get(name)
+        if before is not None and before.label == loaded.label:
+            continue
+        previous = (
+            {r.id: r for r in before.records if hasattr(r, "id")} if before is not None else {}
+        )
+        fresh = [r for r in loaded.records if previous.get(getattr(r, "id", None)) != r]
+        if fresh:
+            entries = tuple(entries_from_records(name, fresh))
+            changes.append(ListChange(loaded.label, entries, PartyMatcher(entries, threshold)))
+    return changes
+
+
+def retro_alerts(
+    change: ListChange, party_key: str, record: PartyRecord, detected_at: datetime
+) -> list[Alert]:
+    """The findings one party of the index gives under a list change: one per (entry,
+    declaration) it matches, the declaration's event time as the finding's."""
+    matches = change.matcher.match(record.name, record.tax_id or None, record.country or None)
+    return [
+        _alert(change, party_key, record, match, seen, detected_at)
+        for match in matches
+        for seen in record.seen
+    ]
+
+
+def _alert(
+    change: ListChange,
+    party_key: str,
+    record: PartyRecord,
+    match: PartyMatch,
+    seen: Seen,
+    detected_at: datetime,
+) -> Alert:
+    entry = match.entry
+    identity = "\x1f".join(
+        (RETRO_RULE_ID, RETRO_RULE_VERSION, entry.list_name, entry.entry_id, change.label,
+         seen.declaration_id)
+    )  # fmt: skip
+    how = "tax id" if match.method == "tax_id" else f"name, score {match.score:.0f}"
+    event_time = datetime.fromtimestamp(seen.event_time_ms / 1000, tz=UTC)
+    return Alert(
+        alert_id=hashlib.sha256(identity.encode("utf-8")).hexdigest()[:32],
+        rule_id=RETRO_RULE_ID,
+        rule_version=RETRO_RULE_VERSION,
+        category=AlertCategory.RESTRICTED_PARTY,
+        severity=severity_of(match),
+        summary=(
+            f"Newly listed: {seen.role} {printable(record.name, 60)} of declaration "
+            f"{printable(seen.declaration_id, 40)} ({event_time:%Y-%m-%d}) matches "
+            f"{printable(entry.name, 60)}, added in {change.label} ({how}; "
+            f"{printable(entry.program, 80)})"
+        ),
+        declaration_ids=[seen.declaration_id],
+        subject=Subject(
+            kind="listing",
+            key=f"{change.label}|{entry.entry_id}|{party_key}",
+            label=f"{printable(record.name, 60)} newly listed as {printable(entry.name, 60)}",
+        ),
+        evidence={
+            "list": entry.list_name,
+            "list_version": change.label,
+            "entry_id": entry.entry_id,
+            "entry_name": entry.name,
+            "program": entry.program,
+            "party_name": printable(record.name, 200),
+            "party_key": party_key,
+            "role": seen.role,
+            "matched_name": match.matched_name,
+            "score": round(match.score, 1),
+            "method": match.method,
+            "reasons": list(match.reasons),
+            "declarations_of_this_party_in_the_index": len(record.seen),
+        },
+        window=None,
+        event_time=event_time,
+        detected_at=detected_at,
+        reference_data_version=change.label,
+        scope={"series": f"party:{party_key}"},
+    )
+
+
+PARTY_TABLE_PREFIX = "party|"
+
+
+def look_back(
+    changes: list[ListChange],
+    store: "PartyStore",
+    partition: int,
+    keys: list[bytes],
+    detected_at: datetime,
+) -> list[Alert]:
+    """The retro findings of these party keys of one partition under the list changes."""
+    found: list[Alert] = []
+    for key in keys:
+        record = store.party(partition, key)
+        if record is None or not record.seen:
+            continue
+        party_key = key.decode("utf-8").removeprefix(PARTY_TABLE_PREFIX)
+        for change in changes:
+            found.extend(retro_alerts(change, party_key, record, detected_at))
+    return found
+
+
+class PartyStore(Protocol):
+    def party(self, partition: int, key: bytes) -> PartyRecord | None: ...
