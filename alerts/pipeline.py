@@ -353,10 +353,11 @@ class OfflinePipeline:
 
     def list_change(self, reference: ReferenceData, detected_at: datetime) -> list[Alert]:
         """Use newer reference data from now on (as a live swap does); if watchlists gained or
-        changed entries, look back over the party index: the retro findings, suppressions
-        marked, in party-key order."""
+        changed entries, look back over the party index at the declarations before
+        `detected_at` (the version's publication): the retro findings, suppressions marked, in
+        party-key order."""
         core = self.core
-        changes = list_changes(core.reference, reference, core.party_threshold)
+        changes = list_changes(core.reference, reference, core.party_threshold, detected_at)
         self.use(Core.build(core.options, reference=reference, suppressions=core.suppressions))
         keys = self.store.party_keys(0)
         return self.core.suppressions.mark(look_back(changes, self.store, 0, keys, detected_at))

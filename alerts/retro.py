@@ -85,11 +85,14 @@ _decoder = msgspec.msgpack.Decoder(PartyRecord)
 
 @dataclass(frozen=True)
 class ListChange:
-    """A watchlist version's new and changed entries, and a matcher over them alone."""
+    """A watchlist version's new and changed entries, and a matcher over them alone. It looks
+    back at declarations before `effective_ms` (when the version was published): those after
+    it are screened live against it."""
 
     label: str
     entries: tuple[WatchlistEntry, ...]
     matcher: PartyMatcher
+    effective_ms: int
 
     @property
     def key(self) -> str:
@@ -97,8 +100,11 @@ class ListChange:
         return self.label
 
 
-def list_changes(old: ReferenceData, new: ReferenceData, threshold: float) -> list[ListChange]:
+def list_changes(
+    old: ReferenceData, new: ReferenceData, threshold: float, effective: datetime
+) -> list[ListChange]:
     """For each watchlist whose version changed, the entries it adds or changes."""
+    effective_ms = round(effective.timestamp() * 1000)
     changes = []
     for loaded in new.watchlist_files():
         name = loaded.header.name
@@ -111,7 +117,8 @@ def list_changes(old: ReferenceData, new: ReferenceData, threshold: float) -> li
         fresh = [r for r in loaded.records if previous.get(getattr(r, "id", None)) != r]
         if fresh:
             entries = tuple(entries_from_records(name, fresh))
-            changes.append(ListChange(loaded.label, entries, PartyMatcher(entries, threshold)))
+            matcher = PartyMatcher(entries, threshold)
+            changes.append(ListChange(loaded.label, entries, matcher, effective_ms))
     return changes
 
 
@@ -120,11 +127,14 @@ def retro_alerts(
 ) -> list[Alert]:
     """The findings one party of the index gives under a list change: one per (entry,
     declaration) it matches, the declaration's event time as the finding's."""
+    before = [s for s in record.seen if s.event_time_ms < change.effective_ms]
+    if not before:
+        return []
     matches = change.matcher.match(record.name, record.tax_id or None, record.country or None)
     return [
         _alert(change, party_key, record, match, seen, detected_at)
         for match in matches
-        for seen in record.seen
+        for seen in before
     ]
 
 

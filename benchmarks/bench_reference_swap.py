@@ -21,6 +21,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 
 from alerts.pipeline import Core, CoreOptions
+from alerts.retro import ListChange
 from benchmarks.bench_rules import synthetic
 from benchmarks.bench_watchlist_scale import generate
 from streams.metrics import Metrics
@@ -53,7 +54,7 @@ def main() -> None:
     core = Core.build(CoreOptions())
     in_use = {"core": core, "swapped_at": 0.0}
 
-    def use_core(new: Core) -> None:
+    def use_core(new: Core, changes: list[ListChange]) -> None:
         started = time.perf_counter()
         in_use["core"] = new  # what the worker's use_core does on the loop, between batches
         in_use["swapped_at"] = time.perf_counter()

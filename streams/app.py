@@ -38,12 +38,15 @@ from prometheus_client import CollectorRegistry
 
 from alerts.pipeline import Core, CoreOptions, WindowStage
 from alerts.reference import DEFAULT_REFERENCE_DIR
+from alerts.retro import RETRO_RULE_ID, ListChange
 from alerts.rules import CatalogueOptions
+from schemas.alert import AlertCategory
 from streams.batching import BatchConsumer, BatchTable, BatchTopic, BatchTransport
 from streams.failstop import fail_stop
 from streams.feedback_reader import FeedbackReader
 from streams.intake import Intake, Sent, Topics
 from streams.kafka_security import faust_credentials
+from streams.look_back import LookBack
 from streams.metrics import Metrics
 from streams.outbox import DeliveryError, Outbox
 from streams.partitioning import partition_of
@@ -181,8 +184,11 @@ def create_app(
     metrics = Metrics(registry)
     metrics.rules.set(core.rule_count)
     rules = [*core.catalogue.rules, *core.windows.rules]
-    metrics.prepare_alert_series([(rule.rule_id, rule.category) for rule in rules])
-    metrics.prepare_feedback_series([rule.rule_id for rule in rules])
+    metrics.prepare_alert_series(
+        [(rule.rule_id, rule.category) for rule in rules]
+        + [(RETRO_RULE_ID, AlertCategory.RESTRICTED_PARTY)]
+    )
+    metrics.prepare_feedback_series([rule.rule_id for rule in rules] + [RETRO_RULE_ID])
     metrics.reference_in_use(core.reference.files.values())
     metrics.watch_text_cache(core.catalogue.lexicon)
 
@@ -297,17 +303,21 @@ def create_app(
                 on_persisted,
                 cases_topic=settings.topic_cases,
             )
+            found.look_back = LookBack(found.store, lambda: in_use["core"], metrics)
+            found.held_partitions = lambda: {
+                tp.partition for tp in consumer().assignment() if tp.topic == observations_topic
+            }
         return found
 
     feedback = FeedbackReader(settings, core.suppressions, metrics, on_failure=fail_stop)
 
-    def use_core(new: Core) -> None:
+    def use_core(new: Core, changes: list[ListChange]) -> None:
         # On the event loop, between two batches: the next batch is screened with it, and the
-        # window stage takes it at its next checkpoint.
+        # window stage takes it at its next checkpoint (and looks back for new list entries).
         in_use["core"] = new
         intake.core = new
         if window_agent:
-            windows().use(new)
+            windows().use(new, changes)
         metrics.reference_in_use(new.reference.files.values())
         metrics.rules.set(new.rule_count)
 
@@ -382,6 +392,7 @@ def create_app(
             async with agent.lock:
                 try:
                     await agent.apply(event)
+                    await agent.look_back_step()
                     if agent.due():
                         await agent.checkpoint()
                 except DeliveryError as exc:
@@ -396,11 +407,12 @@ def create_app(
         # Frames held since the last checkpoint must not wait for the next frame to arrive.
         agent = windows()
         async with agent.lock:
-            if agent.due():
-                try:
+            try:
+                await agent.look_back_step()
+                if agent.due():
                     await agent.checkpoint()
-                except DeliveryError as exc:
-                    failed("window stage", exc)
+            except DeliveryError as exc:
+                failed("window stage", exc)
 
     async def on_revoked(sender: Any, revoked: set[TP], **_: Any) -> None:
         ours = {tp.partition for tp in revoked if tp.topic == observations_topic}

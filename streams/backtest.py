@@ -15,6 +15,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -23,6 +24,7 @@ from pydantic import ValidationError
 
 from alerts.cases import CaseBook
 from alerts.feedback import Reviews
+from alerts.reference import ReferenceFile, load_file
 from schemas.alert import Alert, AlertCategory, Severity
 from schemas.case import Case
 from schemas.feedback import Feedback
@@ -169,10 +171,14 @@ def backtest(
     batch_size: int = 1000,
     cases: CaseBook | None = None,
     feedback: list[Feedback] | None = None,
+    list_changes: list[tuple[datetime, ReferenceFile[Any]]] | None = None,
 ) -> BacktestResult:
     """Feed every row through the offline pipeline; write alerts as JSON lines to `out`.
-    Recorded decisions' suppressions hold as live: by the event time of each finding."""
+    Recorded decisions' suppressions hold as live: by the event time of each finding. Each
+    list change takes effect before the first row declared at or after its time (or after
+    the last row), and looks back over the party index as a live update does."""
     pipeline = offline_pipeline(settings)
+    pending = sorted(list_changes or [], key=lambda change: change[0])
     for decision in feedback or ():
         pipeline.core.suppressions.add(decision)
     heap.settle()
@@ -180,15 +186,7 @@ def backtest(
     started = time.perf_counter()
     batch: list[tuple[bytes | None, int]] = []
 
-    def run(batch: list[tuple[bytes | None, int]]) -> None:
-        outcomes, alerts = pipeline.feed_batch(batch)
-        for (_, number), outcome in zip(batch, outcomes, strict=True):
-            if isinstance(outcome, Rejection):
-                if strict:
-                    raise InputFileError(Path(source_name), number, outcome.detail)
-                result.rejected[outcome.reason.value] += 1
-                if len(result.bad_lines) < 20:
-                    result.bad_lines.append((number, outcome.detail))
+    def publish(alerts: list[Alert]) -> None:
         for alert in alerts:
             out.write(alert.model_dump_json() + "\n")
             result.alerts += 1
@@ -199,10 +197,29 @@ def backtest(
                 scores.add(alert)
             if cases is not None:
                 cases.add(alert)
+
+    def change(at: datetime, loaded: ReferenceFile[Any]) -> None:
+        publish(pipeline.list_change(pipeline.core.reference.replaced(loaded), at))
+
+    def run(batch: list[tuple[bytes | None, int]]) -> None:
+        outcomes, alerts = pipeline.feed_batch(batch)
+        for (_, number), outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, Rejection):
+                if strict:
+                    raise InputFileError(Path(source_name), number, outcome.detail)
+                result.rejected[outcome.reason.value] += 1
+                if len(result.bad_lines) < 20:
+                    result.bad_lines.append((number, outcome.detail))
+        publish(alerts)
         if progress is not None:
             progress.update(len(batch))
 
     for number, raw in rows:
+        if pending and _declared_at(raw) >= pending[0][0]:
+            if batch:
+                run(batch)
+                batch = []
+            change(*pending.pop(0))
         result.read += 1
         batch.append((raw, number))
         if len(batch) >= batch_size:
@@ -210,8 +227,37 @@ def backtest(
             batch = []
     if batch:
         run(batch)
+    for at, loaded in pending:
+        change(at, loaded)
     result.seconds = time.perf_counter() - started
     return result
+
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def _declared_at(raw: bytes) -> datetime:
+    """A row's declared time, as far as it can be read (a bad row: the earliest time)."""
+    try:
+        value = orjson.loads(raw).get("declared_at")
+        moment = datetime.fromisoformat(value)
+    except (orjson.JSONDecodeError, AttributeError, TypeError, ValueError):
+        return _NEVER
+    return moment if moment.tzinfo is not None else _NEVER
+
+
+def read_list_change(text: str) -> tuple[datetime, ReferenceFile[Any]]:
+    """FILE@TIME: a watchlist (or any reference file) version, and when it takes effect."""
+    path, _, when = text.rpartition("@")
+    if not path:
+        raise InputFileError(Path(text), None, "a list change is FILE@TIME (ISO 8601, with zone)")
+    try:
+        at: datetime | None = datetime.fromisoformat(when)
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        raise InputFileError(Path(path), None, f"{when!r} is not an ISO 8601 time with a zone")
+    return at, load_file(Path(path))
 
 
 def read_feedback(path: Path) -> list[Feedback]:

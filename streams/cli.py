@@ -141,6 +141,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--cases", type=Path, help="also fold the alerts into cases: latest versions, JSON lines"
     )
     backtest.add_argument(
+        "--list-change",
+        action="append",
+        default=[],
+        metavar="FILE@TIME",
+        help="a new version of a reference file (a watchlist) taking effect at that event time "
+        "(ISO 8601 with zone): screening uses it from then on, and the party index is looked "
+        "back over as a live update does; may be given several times",
+    )
+    backtest.add_argument(
         "--feedback",
         type=Path,
         help="analysts' recorded decisions (JSON lines, as on the feedback topic): their "
@@ -408,6 +417,7 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
         cases_summary,
         read_csv,
         read_feedback,
+        read_list_change,
         reviews_summary,
         summary,
     )
@@ -428,6 +438,7 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
     if args.feedback is not None and not args.feedback.is_file():
         raise InputFileError(args.feedback, None, "no such file")
     feedback = read_feedback(args.feedback) if args.feedback else None
+    list_changes = [read_list_change(text) for text in args.list_change]
     book = CaseBook(CaseScoring.load(ReferenceData.load())) if args.cases else None
     with contextlib.ExitStack() as stack:
         out = stack.enter_context(args.out.open("w", encoding="utf-8")) if args.out else sys.stdout
@@ -444,6 +455,7 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
             progress=bar,
             cases=book,
             feedback=feedback,
+            list_changes=list_changes,
         )
     print(summary(result, scores), file=sys.stderr)
     if book is not None and args.cases is not None:

@@ -210,6 +210,16 @@ class Metrics:
             "Time the last reference update took to validate and build (screening goes on).",
             registry=registry,
         )
+        self.retro_parties = Counter(
+            "tradewatch_retro_parties",
+            "Parties of the index looked back over for new or changed watchlist entries.",
+            registry=registry,
+        )
+        self.retro_pending = Gauge(
+            "tradewatch_retro_pending_parties",
+            "Parties still to look back over on this worker (0: no look back under way).",
+            registry=registry,
+        )
         self.registry = registry
         self._alert_children: dict[tuple[str, AlertCategory, Severity], Counter] = {}
 

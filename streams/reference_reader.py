@@ -14,12 +14,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from alerts.errors import ReferenceDataError
 from alerts.pipeline import Core, CoreOptions
 from alerts.reference import ReferenceFile, parse_file
+from alerts.retro import ListChange, list_changes
 from streams.global_reader import GlobalReader
 from streams.metrics import Metrics
 from streams.reference_topic import Assembler, Broken
@@ -38,7 +40,7 @@ class ReferenceReader(GlobalReader):
         options: CoreOptions,
         core: Core,
         metrics: Metrics,
-        use_core: Callable[[Core], None],
+        use_core: Callable[[Core, list[ListChange]], None],
         on_failure: Callable[[str], None],
     ) -> None:
         super().__init__(settings, settings.topic_reference, self._take, on_failure)
@@ -56,6 +58,7 @@ class ReferenceReader(GlobalReader):
 
     def _take(self, records: list[Any]) -> None:
         files: dict[str, ReferenceFile[Any]] = {}
+        published: list[datetime] = []
         for record in records:
             for outcome in self.assembler.add(record.key, record.value):
                 if isinstance(outcome, Broken):
@@ -71,6 +74,7 @@ class ReferenceReader(GlobalReader):
                     self._refuse(manifest.label, f"the file's header says {loaded.label}")
                     continue
                 files[loaded.header.name] = loaded
+                published.append(manifest.published_at)
         known = self.current.reference.files
         new = [
             f
@@ -78,9 +82,9 @@ class ReferenceReader(GlobalReader):
             if f.header.name not in known or known[f.header.name].label != f.label
         ]
         if new:
-            self._build(new)
+            self._build(new, max(published))
 
-    def _build(self, files: list[ReferenceFile[Any]]) -> None:
+    def _build(self, files: list[ReferenceFile[Any]], published_at: datetime) -> None:
         labels = ", ".join(f.label for f in files)
         started = time.perf_counter()
         try:
@@ -91,6 +95,13 @@ class ReferenceReader(GlobalReader):
         except ReferenceDataError as exc:
             self._refuse(labels, str(exc))
             return
+        # Lists that change while the worker runs are looked back for; those found at start
+        # were looked back for by the worker that was running when they came.
+        changes = (
+            list_changes(self.current.reference, reference, core.party_threshold, published_at)
+            if self.caught_up.is_set()
+            else []
+        )
         self.last_build_seconds = time.perf_counter() - started
         self.current = core
         self.metrics.reference_updates.labels(outcome="applied").inc(len(files))
@@ -98,9 +109,9 @@ class ReferenceReader(GlobalReader):
             "reference data: %s built in %.2f s; swapping it in", labels, self.last_build_seconds
         )
         if self.loop is not None:
-            self.loop.call_soon_threadsafe(self.use_core, core)
+            self.loop.call_soon_threadsafe(self.use_core, core, changes)
         else:
-            self.use_core(core)
+            self.use_core(core, changes)
 
     def _refuse(self, what: str, reason: str) -> None:
         log.error("reference data: %s refused, keeping the version in use: %s", what, reason)

@@ -13,6 +13,7 @@ from alerts.windows.observations import Frame
 from schemas.alert import Alert
 from schemas.case import Case
 from streams.intake import encode_alert, encode_case
+from streams.look_back import LookBack
 from streams.metrics import Metrics
 from streams.outbox import Outbox
 from streams.window_store import TableStore
@@ -53,6 +54,9 @@ class WindowAgent:
         self.on_persisted = on_persisted
         self.lock = asyncio.Lock()
         self._next_core: Any = None
+        self._next_changes: list[Any] = []
+        self.look_back: LookBack | None = None
+        self.held_partitions: Callable[[], set[int]] = set
         self.held: list[Any] = []
         self._alerts: list[Alert] = []
         self._last_checkpoint = time.monotonic()
@@ -71,6 +75,8 @@ class WindowAgent:
                 metrics.window_errors.inc()
                 continue
             frames += 1
+            if self.look_back is not None:
+                self.look_back.resume(partition)
             result = self.stage.apply(frame, partition, self.store)
             for alert in result.alerts:
                 await self.outbox.send(self.alerts_topic, *encode_alert(alert))
@@ -87,9 +93,23 @@ class WindowAgent:
         self.held.append(event)
 
     def due(self) -> bool:
-        return bool(self.held) and (
+        return bool(self.held or self.store.dirty or self.outbox.pending) and (
             time.monotonic() - self._last_checkpoint >= self.checkpoint_seconds
         )
+
+    async def look_back_step(self) -> bool:
+        """One step of a look back under way (streams/look_back.py); False if none is."""
+        if self.look_back is None or not self.look_back.jobs:
+            return False
+        alerts, cases = self.look_back.step()
+        for alert in alerts:
+            await self.outbox.send(self.alerts_topic, *encode_alert(alert))
+        self._alerts.extend(alerts)
+        if self.cases_topic is not None:
+            for case in cases:
+                await self.outbox.send(self.cases_topic, *encode_case(case))
+            self._cases.extend(cases)
+        return True
 
     async def checkpoint(self) -> None:
         """Alerts delivered, then changed states to the changelog, then the frames acked."""
@@ -123,11 +143,13 @@ class WindowAgent:
             time.perf_counter() - started, sum(len(r) for r in changes.values())
         )
 
-    def use(self, core: Any) -> None:
+    def use(self, core: Any, changes: list[Any] | None = None) -> None:
         """Apply frames with a new core's window engine and scoring from now on: at once if
         nothing is held, else right after the next checkpoint (the held frames were applied with
-        the engine in use, and their states must be written before the cache goes)."""
+        the engine in use, and their states must be written before the cache goes). Watchlist
+        changes start a look back over the partitions held then."""
         self._next_core = core
+        self._next_changes.extend(changes or ())
         if not self.held and not self.store.dirty and not self.lock.locked():
             self._swap()
 
@@ -138,10 +160,15 @@ class WindowAgent:
         self.stage.engine = core.windows
         self.stage.scoring = core.scoring
         self.store.rebuild(core.windows)
+        changes, self._next_changes = self._next_changes, []
+        if changes and self.look_back is not None:
+            self.look_back.start(changes, self.held_partitions())
 
     def forget(self, partitions: Iterable[int]) -> None:
         """Partitions were revoked: drop their held frames and cached states (they will be
         fetched and restored again by whichever worker gets them)."""
         gone = set(partitions)
+        if self.look_back is not None:
+            self.look_back.forget(gone)
         self.held = [e for e in self.held if e.message.partition not in gone]
         self.store.forget(gone)

@@ -56,6 +56,7 @@ class TableStore:
         self._dirty_starts: set[int] = set()
         self._parties: OrderedDict[bytes, tuple[int, PartyRecord]] = OrderedDict()
         self._dirty_parties: dict[bytes, int] = {}
+        self._dirty_markers: dict[bytes, tuple[int, bytes]] = {}
         self.decode_errors = 0
 
     # -- the StateStore protocol (alerts.pipeline) ------------------------------------------
@@ -117,8 +118,26 @@ class TableStore:
 
     def party_keys(self, partition: int) -> list[bytes]:
         """The partition's party keys: those written, and those changed since."""
-        prefix = PARTY_TABLE_PREFIX.encode()
-        keys = {k for k, p in self._dirty_parties.items() if p == partition}
+        return self.keys_with_prefix(partition, PARTY_TABLE_PREFIX.encode())
+
+    def marker(self, partition: int, key: bytes) -> bytes | None:
+        """A small record of the partition's own (a look back's progress), as last put."""
+        pending = self._dirty_markers.get(key)
+        return pending[1] if pending is not None else self._read(partition, key)
+
+    def put_marker(self, partition: int, key: bytes, value: bytes) -> None:
+        self._dirty_markers[key] = (partition, value)
+
+    def keys_with_prefix(self, partition: int, prefix: bytes) -> list[bytes]:
+        """The partition's keys that start with prefix, written or changed since, in order."""
+        keys = {
+            k for k, p in self._dirty_parties.items() if p == partition and k.startswith(prefix)
+        }
+        keys.update(
+            k
+            for k, (p, _) in self._dirty_markers.items()
+            if p == partition and k.startswith(prefix)
+        )
         databases = getattr(self.data, "_dbs", None)
         if databases is not None:
             for key in self.data._db_for_partition(partition).keys(from_key=prefix):
@@ -138,7 +157,12 @@ class TableStore:
 
     @property
     def dirty(self) -> int:
-        return len(self._dirty) + len(self._dirty_starts) + len(self._dirty_parties)
+        return (
+            len(self._dirty)
+            + len(self._dirty_starts)
+            + len(self._dirty_parties)
+            + len(self._dirty_markers)
+        )
 
     def changes(self) -> dict[int, list[tuple[bytes, bytes]]]:
         """Every key changed since the last checkpoint, encoded once, by partition."""
@@ -153,6 +177,8 @@ class TableStore:
         parties = self._parties
         for key, partition in self._dirty_parties.items():
             by_partition.setdefault(partition, []).append((key, parties[key][1].encode()))
+        for key, (partition, value) in self._dirty_markers.items():
+            by_partition.setdefault(partition, []).append((key, value))
         return by_partition
 
     def written(self, changes: dict[int, list[tuple[bytes, bytes]]]) -> None:
@@ -163,6 +189,7 @@ class TableStore:
         self._dirty.clear()
         self._dirty_starts.clear()
         self._dirty_parties.clear()
+        self._dirty_markers.clear()
         if len(self._entries) > self.cached_keys or len(self._parties) > self.cached_keys:
             self._evict()
 
@@ -190,6 +217,8 @@ class TableStore:
             del self._parties[key]
         for key in [k for k, p in self._dirty_parties.items() if p in gone]:
             del self._dirty_parties[key]
+        for key in [k for k, (p, _) in self._dirty_markers.items() if p in gone]:
+            del self._dirty_markers[key]
 
     def _evict(self) -> None:
         for cache, dirty in ((self._entries, self._dirty), (self._parties, self._dirty_parties)):

@@ -67,12 +67,15 @@ def test_a_newly_listed_party_names_its_past_declarations() -> None:
 
 def test_the_same_feed_and_change_give_the_same_ids_and_an_old_entry_none() -> None:
     messages = [shipment(n, day) for n, day in enumerate([0, 10, 20])]
-    once = {a.alert_id for a in fed(*messages).list_change(listing(), T0)}
+    once = {a.alert_id for a in fed(*messages).list_change(listing(), T0 + timedelta(days=30))}
     replayed = fed(*messages, *messages)  # a replay adds nothing to the index
-    again = {a.alert_id for a in replayed.list_change(listing(), T0 + timedelta(days=1))}
+    again = {a.alert_id for a in replayed.list_change(listing(), T0 + timedelta(days=40))}
     assert once == again and len(once) == 3
+    # Only declarations before the version's publication are looked back at.
+    later = fed(*messages).list_change(listing(), T0 + timedelta(days=15))
+    assert sorted(a.declaration_ids[0] for a in later) == ["PAST-0", "PAST-1"]
     # A later version that changes nothing about this entry looks back at nothing.
-    assert replayed.list_change(listing("2026.12.2", LISTED), T0) == []
+    assert replayed.list_change(listing("2026.12.2", LISTED), T0 + timedelta(days=50)) == []
 
 
 def test_the_index_keeps_the_look_back_span_and_a_replay_changes_nothing() -> None:

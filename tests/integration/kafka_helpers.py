@@ -212,9 +212,10 @@ def offline_buckets(pipeline: Any) -> dict[str, Any]:
 
 
 def changelog_states(broker_url: str, app_id: str) -> dict[str, Any]:
-    """The last window state of every key in a worker group's changelog."""
+    """The last window state of every key in a worker group's changelog (the party index
+    and the stream's own records left out)."""
+    from alerts.retro import PARTY_TABLE_PREFIX
     from alerts.windows.codec import decode_state
-    from streams.window_store import STREAM_START_PREFIX
 
     consumer = KafkaConsumer(
         f"{app_id}-window-state-changelog",
@@ -226,7 +227,9 @@ def changelog_states(broker_url: str, app_id: str) -> dict[str, Any]:
     raw: dict[bytes, bytes] = {}
     try:
         for record in consumer:
-            if record.value is not None and not record.key.startswith(STREAM_START_PREFIX):
+            if record.value is not None and not record.key.startswith(
+                (b"\x00", PARTY_TABLE_PREFIX.encode())
+            ):
                 raw[record.key] = record.value
     finally:
         consumer.close()

@@ -8,13 +8,14 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
 import pytest
 
 from schemas.alert import Alert
+from schemas.case import Case
 from tests.conftest import declaration_dict
 from tests.integration.kafka_helpers import (
     WorkerProcess,
@@ -122,9 +123,11 @@ def test_a_new_watchlist_version_is_picked_up_live_and_a_corrupt_record_changes_
     assert metric(samples, "tradewatch_reference_updates_total", outcome="applied") == 1
     # Every declaration of the steady feed was screened, across the swap.
     assert metric(samples, "tradewatch_declarations_total", outcome="ok") == sent[0] + 2
-    listed = [a for a in alerts if a.rule_id.startswith("restricted_party")]
-    assert [a.declaration_ids for a in listed] == [["AFTER"]]
+    listed = [a for a in alerts if a.rule_id == "restricted_party.watchlist"]
+    assert [a.declaration_ids for a in listed] == [["AFTER"]]  # screened live on the new list
     assert "watchlist_default@2026.12.1" in listed[0].reference_data_version
+    retro = [a for a in alerts if a.rule_id == "restricted_party.retro"]
+    assert [a.declaration_ids for a in retro] == [["BEFORE"]]  # looked back for
 
 
 @pytest.mark.broker
@@ -148,3 +151,82 @@ def test_a_broken_file_is_refused_with_its_line_and_nothing_is_sent(
         broker_url, env["TRADEWATCH_TOPIC_REFERENCE"], until=lambda rs: False, timeout_s=3
     )
     assert records == []
+
+
+def past(number: int, days_ago: int) -> bytes:
+    value = declaration_dict(
+        declaration_id=f"PAST-{number}",
+        declared_at=(datetime.now(UTC) - timedelta(days=days_ago)).isoformat(),
+        importer={"name": LISTED, "country": "RU"},
+        hs_code="8471.30",
+        goods_description="Laptops",
+    )
+    return orjson.dumps(value)
+
+
+@pytest.mark.broker
+def test_a_newly_listed_party_is_looked_back_for_and_backtest_gives_the_same_ids(
+    broker_url: str, unique_name: str, tmp_path: Path
+) -> None:
+    env = worker_env(broker_url, unique_name, tmp_path / "state")
+    topic = env["TRADEWATCH_TOPIC_DECLARATIONS"]
+    history = [past(n, days_ago) for n, days_ago in enumerate([30, 20, 10])]
+    with WorkerProcess(env, tmp_path / "worker.log") as worker:
+        produce(broker_url, topic, [(None, raw) for raw in history])
+        wait_for_metric(
+            worker.metrics_url,
+            "tradewatch_window_observations_total",
+            2 * len(history),
+            dimension="party",
+            outcome="counted",
+        )
+        listing = tmp_path / "watchlist_default.jsonl"
+        listing.write_bytes(new_watchlist("2026.12.1", LISTED))
+        published_at = datetime.now(UTC)
+        published = cli(env, "reference", "publish", str(listing))
+        assert published.returncode == 0, published.stderr
+        records = consume(
+            broker_url,
+            env["TRADEWATCH_TOPIC_ALERTS"],
+            until=lambda rs: sum(b"restricted_party.retro" in r.value for r in rs) >= 3,
+        )
+        cases = consume(
+            broker_url,
+            env["TRADEWATCH_TOPIC_CASES"],
+            until=lambda rs: any(b'"kind":"listing"' in r.value for r in rs),
+        )
+        samples = scrape(worker.metrics_url)
+        assert worker.stop() == 0, worker.log_tail()
+
+    retro = [
+        a
+        for a in (Alert.model_validate_json(r.value) for r in records)
+        if a.rule_id == "restricted_party.retro"
+    ]
+    assert sorted(a.declaration_ids[0] for a in retro) == ["PAST-0", "PAST-1", "PAST-2"]
+    assert {a.evidence["list_version"] for a in retro} == {"watchlist_default@2026.12.1"}
+    [case] = [Case.model_validate_json(r.value) for r in cases if b'"kind":"listing"' in r.value]
+    assert case.declaration_ids == ["PAST-0", "PAST-1", "PAST-2"]
+    assert metric(samples, "tradewatch_retro_parties_total") >= 1
+    assert metric(samples, "tradewatch_retro_pending_parties") == 0
+    # The same feed and list change through backtest: the same ids.
+    feed = tmp_path / "history.jsonl"
+    feed.write_bytes(b"\n".join(history) + b"\n")
+    replay = cli(
+        env,
+        "backtest",
+        str(feed),
+        "--quiet",
+        "--out",
+        str(tmp_path / "replayed.jsonl"),
+        "--list-change",
+        f"{listing}@{published_at.isoformat()}",
+    )
+    assert replay.returncode == 0, replay.stderr
+    replayed = [
+        Alert.model_validate_json(line)
+        for line in (tmp_path / "replayed.jsonl").read_text().splitlines()
+    ]
+    assert {a.alert_id for a in replayed if a.rule_id == "restricted_party.retro"} == {
+        a.alert_id for a in retro
+    }

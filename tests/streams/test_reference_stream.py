@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from alerts.pipeline import Core, CoreOptions
 from alerts.reference import DEFAULT_REFERENCE_DIR
+from alerts.retro import ListChange
 from streams.metrics import Metrics
 from streams.reference_reader import ReferenceReader
 from streams.reference_topic import Assembler, Broken, Complete, encode_file
@@ -92,9 +93,14 @@ class Reader:
         self.metrics = Metrics(CollectorRegistry())
         self.core = Core.build(CoreOptions())
         self.used: list[Core] = []
+        self.changes: list[list[ListChange]] = []
         self.reader = ReferenceReader(
-            Settings(), CoreOptions(), self.core, self.metrics, self.used.append, pytest.fail
+            Settings(), CoreOptions(), self.core, self.metrics, self.use, pytest.fail
         )
+
+    def use(self, core: Core, changes: list[ListChange]) -> None:
+        self.used.append(core)
+        self.changes.append(changes)
 
     def take(self, published: list[Record]) -> None:
         self.reader._take(published)  # type: ignore[arg-type]
@@ -108,6 +114,7 @@ class Reader:
 
 def test_a_new_watchlist_version_is_built_and_handed_over_and_alerts_cite_it() -> None:
     reader = Reader()
+    reader.reader.caught_up.set()  # a version that comes while the worker runs
     declaration = declaration_record(importer={"name": "OOO Novyi Zavod", "country": "RU"})
     assert not [
         a
@@ -123,6 +130,8 @@ def test_a_new_watchlist_version_is_built_and_handed_over_and_alerts_cite_it() -
     ]
     assert "watchlist_default@2026.12.1" in listed.reference_data_version
     assert reader.count("applied") == 1
+    [[change]] = reader.changes  # what is looked back for: the one new entry
+    assert [e.name for e in change.entries] == ["OOO Novyi Zavod"]
     reader.take(records(new_watchlist("2026.12.1", "OOO Novyi Zavod")))  # the same again
     assert len(reader.used) == 1
 

@@ -1,0 +1,82 @@
+"""The worker's look back on a list change: a step at a time, its progress written with the
+window table, resumed from there by a worker that starts over (nothing lost, repeats allowed)."""
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from alerts.pipeline import Core, CoreOptions, WindowStage
+from alerts.reference import parse_file
+from alerts.retro import list_changes
+from alerts.windows.observations import Frame, party_observations
+from streams.look_back import LookBack
+from streams.metrics import Metrics
+from streams.window_store import TableStore
+from tests.conftest import declaration_record
+from tests.streams.test_reference_stream import new_watchlist
+from tests.streams.test_store import MemoryData, RocksData
+
+LISTED = ["OOO Novyi Zavod Priborov", "Tekhnoeksport Trading LLC"]
+T0 = datetime(2026, 10, 1, tzinfo=UTC)
+
+
+def indexed(data: Any) -> tuple[TableStore, Core]:
+    """Parties of 12 declarations on two partitions, written to the store as a checkpoint does."""
+    core = Core.build(CoreOptions())
+    store = TableStore(core.windows, data)
+    stage = WindowStage(core.windows)
+    for number in range(12):
+        importer = LISTED[number % 2] if number < 8 else f"OOO Obychnaya Firma {number}"
+        declaration = declaration_record(
+            declaration_id=f"PAST-{number}",
+            declared_at=(T0 + timedelta(days=number)).isoformat(),
+            importer={"name": importer, "country": "RU"},
+        )
+        observations = party_observations(declaration, 0, number)
+        stage.apply(Frame(observations[0].event_time_ms, observations), number % 2, store)
+    store.written(store.changes())
+    return store, core
+
+
+def changed(core: Core) -> Core:
+    content = new_watchlist("2026.12.1", *LISTED)
+    loaded = parse_file(Path("watchlist_default@2026.12.1"), content)
+    return Core.build(CoreOptions(), reference=core.reference.replaced(loaded))
+
+
+@pytest.mark.parametrize("kind", ["memory", "rocksdb"])
+def test_a_look_back_cut_short_resumes_from_its_marker(kind: str, tmp_path: Path) -> None:
+    data = MemoryData() if kind == "memory" else RocksData(tmp_path)
+    store, core = indexed(data)
+    new = changed(core)
+    changes = list_changes(core.reference, new.reference, 85, T0 + timedelta(days=30))
+    metrics = Metrics(CollectorRegistry())
+
+    whole = LookBack(store, lambda: new, metrics)
+    whole.start(changes, {0, 1})
+    everything = []
+    while whole.jobs:
+        everything += whole.step(max_keys=1)[0]
+    assert sorted(a.declaration_ids[0] for a in everything) == [f"PAST-{n}" for n in range(8)]
+
+    # Another run of the same: one step, written, then the worker dies.
+    store, _ = indexed(MemoryData() if kind == "memory" else RocksData(tmp_path / "again"))
+    first = LookBack(store, lambda: new, metrics)
+    first.start(changes, {0, 1})
+    before = first.step(max_keys=1)[0]
+    store.written(store.changes())
+    restarted = LookBack(TableStore(new.windows, store.data), lambda: new, metrics)
+    for partition in (0, 1):
+        restarted.resume(partition)
+    after = []
+    while restarted.jobs:
+        after += restarted.step(max_keys=1)[0]
+    assert {a.alert_id for a in before + after} == {a.alert_id for a in everything}
+    restarted.store.written(restarted.store.changes())
+    done = LookBack(TableStore(new.windows, store.data), lambda: new, metrics)
+    done.resume(0)
+    done.resume(1)
+    assert not done.jobs  # finished: nothing to resume
