@@ -15,7 +15,9 @@ the same ids, and a look back that is interrupted and run again repeats findings
         alerts = retro_alerts(change, party_key, record, detected_at)
 """
 
+import bisect
 import hashlib
+import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -31,7 +33,7 @@ from schemas.alert import Alert, AlertCategory, Subject
 
 RETRO_RULE_ID = "restricted_party.retro"
 RETRO_RULE_VERSION = "1"
-MAX_SEEN = 500
+MAX_SEEN = 200
 """Declarations kept per party: the newest, within the look-back span."""
 DAY_MS = 86_400_000
 
@@ -55,20 +57,31 @@ class PartyRecord(msgspec.Struct, array_like=True, gc=False):
         return cls(observation.label, observation.country, observation.tax_id, [])
 
     def add(self, observations: list[Observation], keep_ms: int) -> bool:
-        """Take a party's observations in; False if they were all known (a replay)."""
-        known = {(s.declaration_id, s.role) for s in self.seen}
-        fresh = [
-            Seen(o.declaration_id, o.event_time_ms, o.role)
-            for o in observations
-            if (o.declaration_id, o.role) not in known
-        ]
+        """Take a party's observations in; False if they were all known (a replay). Mostly
+        they are newer than any seen, and are appended; an older or equal one is looked for
+        among those of its time first."""
+        seen = self.seen
+        fresh = False
+        for o in observations:
+            moment = o.event_time_ms
+            if seen and moment <= seen[-1].event_time_ms:
+                at = bisect.bisect_left(seen, moment, key=_time)
+                same = itertools.takewhile(lambda s, m=moment: s.event_time_ms == m, seen[at:])
+                if any(s.declaration_id == o.declaration_id and s.role == o.role for s in same):
+                    continue
+                seen.insert(at, Seen(o.declaration_id, moment, o.role))
+            else:
+                seen.append(Seen(o.declaration_id, moment, o.role))
+            fresh = True
+            if not self.tax_id and o.tax_id:
+                self.tax_id = o.tax_id
         if not fresh:
             return False
-        if not self.tax_id:
-            self.tax_id = next((o.tax_id for o in observations if o.tax_id), "")
-        seen = sorted([*self.seen, *fresh], key=lambda s: (s.event_time_ms, s.declaration_id))
-        newest = seen[-1].event_time_ms
-        self.seen = [s for s in seen if s.event_time_ms >= newest - keep_ms][-MAX_SEEN:]
+        oldest = seen[-1].event_time_ms - keep_ms
+        if seen[0].event_time_ms < oldest:
+            del seen[: bisect.bisect_left(seen, oldest, key=_time)]
+        if len(seen) > MAX_SEEN:
+            del seen[: len(seen) - MAX_SEEN]
         return True
 
     def encode(self) -> bytes:
@@ -77,6 +90,10 @@ class PartyRecord(msgspec.Struct, array_like=True, gc=False):
     @staticmethod
     def decode(raw: bytes) -> "PartyRecord":
         return _decoder.decode(raw)
+
+
+def _time(seen: Seen) -> int:
+    return seen.event_time_ms
 
 
 _encoder = msgspec.msgpack.Encoder()

@@ -33,7 +33,12 @@ sys.path.insert(0, str(ROOT))
 
 from alerts.pipeline import Core, CoreOptions, MemoryStore, WindowStage  # noqa: E402
 from alerts.windows.codec import decode_state, encode_state  # noqa: E402
-from alerts.windows.observations import Frame, Observation, observations_for  # noqa: E402
+from alerts.windows.observations import (  # noqa: E402
+    Frame,
+    Observation,
+    observations_for,
+    party_observations,
+)
 from schemas.wire import DeclarationRecord, decode_declaration  # noqa: E402
 from streams import heap  # noqa: E402
 
@@ -43,6 +48,7 @@ BUDGETS_US = {
     "observations": 5.0,
     "window update": 15.0,
     "state encode + decode": 3.0,
+    "party index": 5.0,
 }
 BATCH = 1000
 CHECKPOINT_BATCHES = 8
@@ -129,6 +135,27 @@ def main() -> None:
     seconds["state encode + decode"] = timed(
         lambda: [decode_state(encode_state(state)) for state in states]
     )
+
+    # The party index (alerts/retro.py): each declaration's parties, applied and written once
+    # per checkpoint per changed party, as the window stage does.
+    party_store = MemoryStore(core.windows)
+    party_stage = WindowStage(core.windows)
+
+    def party_index() -> None:
+        changed: set[bytes] = set()
+        for number in range(0, len(decoded), BATCH):
+            found = [
+                o
+                for n, d in enumerate(decoded[number : number + BATCH])
+                for o in party_observations(d, 0, number + n)
+            ]
+            party_stage.apply(Frame(found[0].event_time_ms, found), 0, party_store)
+            changed.update(o.table_key.encode() for o in found)
+            if (number // BATCH + 1) % CHECKPOINT_BATCHES == 0:
+                [party_store.parties[key].encode() for key in changed]
+                changed.clear()
+
+    seconds["party index"] = timed(party_index)
 
     print(f"declarations: {count} ({len(decoded)} valid), batches of {BATCH}; "
           f"keys {len(store.entries)}; state writes {len(states)} "
