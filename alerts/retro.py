@@ -17,7 +17,6 @@ the same ids, and a look back that is interrupted and run again repeats findings
 
 import bisect
 import hashlib
-import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -66,8 +65,11 @@ class PartyRecord(msgspec.Struct, array_like=True, gc=False):
             moment = o.event_time_ms
             if seen and moment <= seen[-1].event_time_ms:
                 at = bisect.bisect_left(seen, moment, key=_time)
-                same = itertools.takewhile(lambda s, m=moment: s.event_time_ms == m, seen[at:])
-                if any(s.declaration_id == o.declaration_id and s.role == o.role for s in same):
+                end = bisect.bisect_right(seen, moment, lo=at, key=_time)
+                if any(
+                    s.declaration_id == o.declaration_id and s.role == o.role
+                    for s in seen[at:end]
+                ):
                     continue
                 seen.insert(at, Seen(o.declaration_id, moment, o.role))
             else:
