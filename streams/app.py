@@ -94,6 +94,7 @@ def core_options(settings: Settings) -> CoreOptions:
         fx_rates_file=settings.fx_rates_file,
         max_message_bytes=settings.max_message_bytes,
         max_future_ms=settings.max_future_seconds * 1000,
+        retro_days=settings.retro_days,
     )
 
 

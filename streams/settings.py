@@ -86,6 +86,13 @@ class Settings(BaseSettings):
         description="Reference files (watchlists, lexicons, lists, FX rates) as a compacted "
         "stream: `tradewatch reference publish` writes it, every worker follows it.",
     )
+    retro_days: int = Field(
+        default=90,
+        ge=0,
+        le=3650,
+        description="Days of declarations the party index keeps, to look back over when a "
+        "party is newly listed (0: no index, no look back).",
+    )
     topic_partitions: int = Field(default=6, ge=1)
     topic_replication_factor: int = Field(default=1, ge=1)
     metrics_host: str = Field(default="127.0.0.1", description="Address the metrics server binds.")
