@@ -14,10 +14,11 @@ import itertools
 import math
 import re
 import unicodedata
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 from anyascii import anyascii
@@ -171,8 +172,10 @@ class PartyMatcher:
         self.threshold = threshold
         self.entries: list[WatchlistEntry] = []
         self._names: list[_ListedName] = []
-        self._index: dict[str, list[int]] = defaultdict(list)
-        self._exact: dict[tuple[str, ...], list[int]] = defaultdict(list)
+        # Postings as arrays of 4-byte ints: at list scale, lists of int objects were the
+        # largest part of the matcher.
+        self._index: dict[str, array[int]] = defaultdict(partial(array, "I"))
+        self._exact: dict[tuple[str, ...], array[int]] = defaultdict(partial(array, "I"))
         self._tax_ids: dict[str, list[int]] = defaultdict(list)
         document_frequency: Counter[str] = Counter()
         for entry in entries:
