@@ -57,6 +57,9 @@ class WindowAgent:
         self._next_changes: list[Any] = []
         self.look_back: LookBack | None = None
         self.held_partitions: Callable[[], set[int]] = set
+        self._restored = False
+        """Frames flow: the table holds every assigned partition's state (faust restores
+        them all before the streams start again after a rebalance)."""
         self.held: list[Any] = []
         self._alerts: list[Alert] = []
         self._last_checkpoint = time.monotonic()
@@ -67,6 +70,7 @@ class WindowAgent:
         metrics = self.metrics
         started = time.perf_counter()
         frames = 0
+        self._restored = True
         for record in event.value:
             try:
                 frame = Frame.decode(record.value or b"")
@@ -98,8 +102,15 @@ class WindowAgent:
         )
 
     async def look_back_step(self) -> bool:
-        """One step of a look back under way (streams/look_back.py); False if none is."""
-        if self.look_back is None or not self.look_back.jobs:
+        """One step of a look back under way (streams/look_back.py); False if none is. A
+        look back left unfinished on a partition held now is resumed first, once its state is
+        restored, even if no frame of it has come yet."""
+        if self.look_back is None:
+            return False
+        if self._restored:
+            for partition in self.held_partitions():
+                self.look_back.resume(partition)
+        if not self.look_back.jobs:
             return False
         alerts, cases = self.look_back.step()
         for alert in alerts:
@@ -168,6 +179,7 @@ class WindowAgent:
         """Partitions were revoked: drop their held frames and cached states (they will be
         fetched and restored again by whichever worker gets them)."""
         gone = set(partitions)
+        self._restored = False
         if self.look_back is not None:
             self.look_back.forget(gone)
         self.held = [e for e in self.held if e.message.partition not in gone]
