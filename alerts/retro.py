@@ -67,8 +67,7 @@ class PartyRecord(msgspec.Struct, array_like=True, gc=False):
                 at = bisect.bisect_left(seen, moment, key=_time)
                 end = bisect.bisect_right(seen, moment, lo=at, key=_time)
                 if any(
-                    s.declaration_id == o.declaration_id and s.role == o.role
-                    for s in seen[at:end]
+                    s.declaration_id == o.declaration_id and s.role == o.role for s in seen[at:end]
                 ):
                     continue
                 seen.insert(at, Seen(o.declaration_id, moment, o.role))

@@ -283,6 +283,16 @@ def create_app(
             setter(TP(changelog_topic, partition), offset)
 
     window_agent: dict[str, WindowAgent] = {}
+    restored = {"done": False}
+
+    async def table_restored() -> None:
+        # faust has restored the window table's assigned partitions: a look back left
+        # unfinished on them can resume (streams/look_back.py).
+        restored["done"] = True
+        if window_agent:
+            windows().restored = True
+
+    table.on_recover(table_restored)
 
     def windows() -> WindowAgent:
         found = window_agent.get("agent")
@@ -304,7 +314,10 @@ def create_app(
                 on_persisted,
                 cases_topic=settings.topic_cases,
             )
-            found.look_back = LookBack(found.store, lambda: in_use["core"], metrics)
+            found.restored = restored["done"]
+            found.look_back = LookBack(
+                found.store, lambda: in_use["core"], metrics, max_keys=settings.retro_step
+            )
             found.held_partitions = lambda: {
                 tp.partition for tp in consumer().assignment() if tp.topic == observations_topic
             }

@@ -65,7 +65,9 @@ class LookBack:
         core: Callable[[], Core],
         metrics: Metrics,
         clock: Callable[[], datetime] = utc_now,
+        max_keys: int = MAX_KEYS_A_STEP,
     ) -> None:
+        self.max_keys = max_keys
         self.store = store
         self.core = core
         self.metrics = metrics
@@ -136,10 +138,11 @@ class LookBack:
         self._resumed -= partitions
         self.metrics.retro_pending.set(self.pending)
 
-    def step(self, max_keys: int = MAX_KEYS_A_STEP) -> tuple[list[Alert], list[Case]]:
+    def step(self, max_keys: int | None = None) -> tuple[list[Alert], list[Case]]:
         """Look at the next parties; their findings and cases, and the marker, to be sent."""
         if not self.jobs:
             return [], []
+        max_keys = max_keys or self.max_keys
         job = self.jobs[0]
         chunk, job.keys = job.keys[:max_keys], job.keys[max_keys:]
         core = self.core()

@@ -93,6 +93,13 @@ class Settings(BaseSettings):
         description="Days of declarations the party index keeps, to look back over when a "
         "party is newly listed (0: no index, no look back).",
     )
+    retro_step: int = Field(
+        default=200,
+        ge=1,
+        le=100_000,
+        description="Parties a look back takes at a time, between frames: smaller steps keep "
+        "live screening's pauses shorter.",
+    )
     topic_partitions: int = Field(default=6, ge=1)
     topic_replication_factor: int = Field(default=1, ge=1)
     metrics_host: str = Field(default="127.0.0.1", description="Address the metrics server binds.")

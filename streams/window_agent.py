@@ -57,9 +57,9 @@ class WindowAgent:
         self._next_changes: list[Any] = []
         self.look_back: LookBack | None = None
         self.held_partitions: Callable[[], set[int]] = set
-        self._restored = False
-        """Frames flow: the table holds every assigned partition's state (faust restores
-        them all before the streams start again after a rebalance)."""
+        self.restored = False
+        """faust restored the table's assigned partitions (set by the app's recovery callback,
+        cleared when partitions are revoked)."""
         self.held: list[Any] = []
         self._alerts: list[Alert] = []
         self._last_checkpoint = time.monotonic()
@@ -70,7 +70,7 @@ class WindowAgent:
         metrics = self.metrics
         started = time.perf_counter()
         frames = 0
-        self._restored = True
+        self.restored = True  # frames flow only once the table is restored
         for record in event.value:
             try:
                 frame = Frame.decode(record.value or b"")
@@ -107,7 +107,7 @@ class WindowAgent:
         restored, even if no frame of it has come yet."""
         if self.look_back is None:
             return False
-        if self._restored:
+        if self.restored:
             for partition in self.held_partitions():
                 self.look_back.resume(partition)
         if not self.look_back.jobs:
@@ -179,7 +179,7 @@ class WindowAgent:
         """Partitions were revoked: drop their held frames and cached states (they will be
         fetched and restored again by whichever worker gets them)."""
         gone = set(partitions)
-        self._restored = False
+        self.restored = False
         if self.look_back is not None:
             self.look_back.forget(gone)
         self.held = [e for e in self.held if e.message.partition not in gone]
