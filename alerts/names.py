@@ -225,6 +225,17 @@ def _company_words(
     return out
 
 
+_SHARED: dict[Token, Token] = {}
+"""One Token object for each distinct token: names share most of their words ("trading",
+"bank", places), and a list of 500,000 names would otherwise hold millions of copies."""
+
+
+def _shared(tokens: list[Token]) -> tuple[Token, ...]:
+    if len(_SHARED) > 4_000_000:
+        _SHARED.clear()  # bounded: sharing is only a saving
+    return tuple(_SHARED.setdefault(token, token) for token in tokens)
+
+
 @lru_cache(maxsize=1_048_576)  # a list's every name: a new version re-reads only what changed
 def analyse(name: str) -> tuple[Token, ...]:
     """The comparable tokens of an organisation's name, in the order they are written.
@@ -243,7 +254,7 @@ def analyse(name: str) -> tuple[Token, ...]:
     words = remove_org_types(" ".join(words)).split()
     words = _company_words(words, concepts, drop=True)
     if not words:
-        return tuple(Token(f"={c}", w, True, a) for c, w, a in concepts)
+        return _shared([Token(f"={c}", w, True, a) for c, w, a in concepts])
     [analysed] = analyze_names(NameTypeTag.ORG, [" ".join(words)]) or [None]
     if analysed is None:
         return ()
@@ -292,7 +303,7 @@ def analyse(name: str) -> tuple[Token, ...]:
     if not tokens and analysed.parts:
         # A name made only of a legal form ("Company Ltd") still has something to compare.
         tokens = [Token(fold(p.form), p.form) for p in analysed.parts]
-    return tuple(tokens)
+    return _shared(tokens)
 
 
 @dataclass(frozen=True, slots=True)
