@@ -5,6 +5,7 @@ Sizes scale with TRADEWATCH_RELIABILITY_DECLARATIONS (default 6,000 for CI; the 
 is 100,000). Each test prints what it injected and counted (run with -s to see it).
 """
 
+import contextlib
 import os
 import random
 import time
@@ -206,7 +207,14 @@ def test_one_worker_and_a_changing_group_of_workers_give_the_same_alerts(
         # 70) so that it is restarted, as an orchestrator would. Such restarts are counted and
         # reported: the alerts must be the same all the same.
         deadline = time.monotonic() + 300
+        carried = [0.0] * len(survivors)  # screened by a survivor before its restart
+        last = [0.0] * len(survivors)
         while True:
+            for n, worker in enumerate(survivors):
+                assert worker.process is not None
+                if worker.process.poll() is None:
+                    with contextlib.suppress(OSError):  # stopping right now
+                        last[n] = screened(worker)
             try:
                 wait_for_no_lag(broker_url, group, [topic, observations], timeout_s=10)
                 break
@@ -217,10 +225,12 @@ def test_one_worker_and_a_changing_group_of_workers_give_the_same_alerts(
                     if worker.process.poll() is not None:
                         assert worker.process.returncode == EXIT_FAILSTOP, worker.log_tail()
                         restarted += 1
+                        carried[n] += last[n]
+                        last[n] = 0.0
                         again = worker.log_path.with_suffix(f".restart{restarted}.log")
                         survivors[n] = WorkerProcess(worker.env, again).__enter__()
                         workers.append(survivors[n])
-        share = [screened(w) for w in survivors]
+        share = [carried[n] + screened(w) for n, w in enumerate(survivors)]
     finally:
         for worker in workers:
             if worker.process is not None:
