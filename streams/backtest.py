@@ -27,6 +27,7 @@ from alerts.feedback import Reviews
 from alerts.reference import ReferenceFile, load_file
 from schemas.alert import Alert, AlertCategory, Severity
 from schemas.case import Case
+from schemas.errors import first_problem
 from schemas.feedback import Feedback
 from schemas.wire import Rejection
 from streams import heap
@@ -267,10 +268,7 @@ def read_feedback(path: Path) -> list[Feedback]:
         try:
             decisions.append(Feedback.model_validate_json(line))
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            reason = f"{where}: {first['msg']}" if where else first["msg"]
-            raise InputFileError(path, number, reason) from exc
+            raise InputFileError(path, number, first_problem(exc)) from exc
     return decisions
 
 

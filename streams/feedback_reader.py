@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from alerts.feedback import Suppressions
+from schemas.errors import first_problem
 from schemas.feedback import Feedback
 from streams.global_reader import GlobalReader
 from streams.metrics import Metrics
@@ -46,9 +47,7 @@ class FeedbackReader(GlobalReader):
         try:
             feedback = Feedback.model_validate_json(value or b"")
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "record"
-            log.warning("skipping an invalid record on %s: %s: %s", self.topic, where, first["msg"])
+            log.warning("skipping an invalid record on %s: %s", self.topic, first_problem(exc))
             self.metrics.feedback_read.labels(outcome="invalid").inc()
             return
         self.metrics.feedback_read.labels(outcome="applied").inc()

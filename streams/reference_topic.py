@@ -21,6 +21,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from schemas.errors import first_problem
+
 CHUNK_BYTES = 512 * 1024
 """Compressed bytes per chunk: well under the broker's default limit of 1 MB a message."""
 
@@ -123,14 +125,14 @@ class Assembler:
             try:
                 manifest = Manifest.model_validate_json(value)
             except ValidationError as exc:
-                return [Broken(what, f"invalid manifest: {_first(exc)}")]
+                return [Broken(what, f"invalid manifest: {first_problem(exc)}")]
             self.waiting[manifest.name] = manifest
             return self._check(manifest.name)
         head, _, piece = value.partition(b"\n")
         try:
             header = ChunkHeader.model_validate_json(head)
         except ValidationError as exc:
-            return [Broken(what, f"neither a manifest nor a chunk: {_first(exc)}")]
+            return [Broken(what, f"neither a manifest nor a chunk: {first_problem(exc)}")]
         self.chunks[(header.name, header.index)] = (header.version, piece)
         return self._check(header.name) if header.name in self.waiting else []
 
@@ -160,9 +162,3 @@ class Assembler:
         for ref, _ in pieces:
             self.chunks.pop((name, ref.index), None)  # the content is all that is kept
         return [Complete(manifest, content)]
-
-
-def _first(error: ValidationError) -> str:
-    first = error.errors()[0]
-    where = ".".join(str(p) for p in first["loc"])
-    return f"{where}: {first['msg']}" if where else str(first["msg"])

@@ -28,6 +28,7 @@ from tests.integration.kafka_helpers import (
     wait_for_metric,
     worker_env,
 )
+from tests.integration.test_cli_broker import run_cli
 
 SCORING = CaseScoring.load(ReferenceData.load())
 
@@ -47,16 +48,6 @@ def rifles(declaration_id: str, importer: str = "OOO Okhotnik") -> tuple[bytes, 
 
 def declaration_case_id(declaration_id: str) -> str:
     return case_id("declaration", "declaration", declaration_id)
-
-
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "streams", *args],
-        env={**{k: v for k, v in os.environ.items() if not k.startswith("TRADEWATCH_")}, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def cases_by_id(broker_url: str, topic: str, until) -> dict[str, Case]:  # type: ignore[no-untyped-def]
@@ -86,7 +77,7 @@ def test_a_benign_decision_silences_the_next_matching_finding(
         assert rifles_case.risk_score > strongest
 
         # 2. An analyst finds it benign (a licensed importer) and suppresses it for 90 days.
-        done = cli(
+        done = run_cli(
             env, "feedback", first, "--benign", "--reason", "licensed", "--suppress-days", "90"
         )
         assert done.returncode == 0, done.stderr
@@ -97,7 +88,7 @@ def test_a_benign_decision_silences_the_next_matching_finding(
 
         # 3. A decision on a case that does not exist yet, then that case's shipment.
         later = declaration_case_id("RIFLES-3")
-        early = cli(env, "feedback", later, "--confirmed", "--reason", "seen at the border")
+        early = run_cli(env, "feedback", later, "--confirmed", "--reason", "seen at the border")
         assert early.returncode == 0, early.stderr
 
         # 4. The same parties again: every finding published, marked; no case, no page.
@@ -149,9 +140,11 @@ def test_the_cli_refuses_a_suppression_of_an_unknown_case(
         capture_output=True,
         timeout=120,
     )
-    done = cli(env, "feedback", "f" * 32, "--benign", "--reason", "x", "--suppress-days", "30")
+    done = run_cli(env, "feedback", "f" * 32, "--benign", "--reason", "x", "--suppress-days", "30")
     assert done.returncode == 1
     [error] = [line for line in done.stderr.splitlines() if "error" in line]
     assert "is not on" in error and "f" * 32 in error
-    wrong = cli(env, "feedback", "f" * 32, "--confirmed", "--reason", "x", "--suppress-days", "3")
+    wrong = run_cli(
+        env, "feedback", "f" * 32, "--confirmed", "--reason", "x", "--suppress-days", "3"
+    )
     assert wrong.returncode == 2 and "--suppress-days goes with" in wrong.stderr

@@ -3,9 +3,6 @@ screening a steady feed picks up a new watchlist version from the reference topi
 restart and alerts on the newly listed party's next declaration; a corrupt record leaves it on
 the version in use, with the failure counted; a broken file is refused before anything is sent."""
 
-import os
-import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -26,19 +23,10 @@ from tests.integration.kafka_helpers import (
     wait_for_metric,
     worker_env,
 )
+from tests.integration.test_cli_broker import run_cli
 from tests.streams.test_reference_stream import new_watchlist
 
 LISTED = "OOO Novyi Zavod Priborov"
-
-
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "streams", *args],
-        env={**{k: v for k, v in os.environ.items() if not k.startswith("TRADEWATCH_")}, **env},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def declaration(declaration_id: str, importer: str = "OOO Obychnyi Import") -> tuple[None, bytes]:
@@ -88,7 +76,7 @@ def test_a_new_watchlist_version_is_picked_up_live_and_a_corrupt_record_changes_
         # A new version, published while the worker screens.
         listing = tmp_path / "watchlist_default.jsonl"
         listing.write_bytes(new_watchlist("2026.12.1", LISTED))
-        published = cli(env, "reference", "publish", str(listing))
+        published = run_cli(env, "reference", "publish", str(listing))
         assert published.returncode == 0, published.stderr
         assert "published watchlist_default@2026.12.1" in published.stdout
         deadline = time.monotonic() + 60
@@ -135,7 +123,7 @@ def test_a_broken_file_is_refused_with_its_line_and_nothing_is_sent(
     broker_url: str, unique_name: str, tmp_path: Path
 ) -> None:
     env = worker_env(broker_url, unique_name, tmp_path / "state")
-    assert cli(env, "topics").returncode == 0
+    assert run_cli(env, "topics").returncode == 0
     good = tmp_path / "watchlist_default.jsonl"
     good.write_bytes(new_watchlist("2026.12.1", LISTED))
     broken = tmp_path / "uav.jsonl"
@@ -143,7 +131,7 @@ def test_a_broken_file_is_refused_with_its_line_and_nothing_is_sent(
         b'{"kind": "lexicon", "name": "uav", "version": "2", "source": "test"}\n'
         b'{"group": "uav", "language": "xx", "term": "drone"}\n'
     )
-    refused = cli(env, "reference", "publish", str(good), str(broken))
+    refused = run_cli(env, "reference", "publish", str(good), str(broken))
     assert refused.returncode == 1
     [line] = [x for x in refused.stderr.splitlines() if "error" in x]
     assert f"{broken}:2: invalid lexicon record: language" in line, line
@@ -183,7 +171,7 @@ def test_a_newly_listed_party_is_looked_back_for_and_backtest_gives_the_same_ids
         listing = tmp_path / "watchlist_default.jsonl"
         listing.write_bytes(new_watchlist("2026.12.1", LISTED))
         published_at = datetime.now(UTC)
-        published = cli(env, "reference", "publish", str(listing))
+        published = run_cli(env, "reference", "publish", str(listing))
         assert published.returncode == 0, published.stderr
         records = consume(
             broker_url,
@@ -212,7 +200,7 @@ def test_a_newly_listed_party_is_looked_back_for_and_backtest_gives_the_same_ids
     # The same feed and list change through backtest: the same ids.
     feed = tmp_path / "history.jsonl"
     feed.write_bytes(b"\n".join(history) + b"\n")
-    replay = cli(
+    replay = run_cli(
         env,
         "backtest",
         str(feed),

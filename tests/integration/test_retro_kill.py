@@ -5,8 +5,6 @@ topic are exactly those `tradewatch backtest --list-change` gives (repeats allow
 import json
 import os
 import random
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +23,7 @@ from tests.integration.kafka_helpers import (
     wait_for_metric,
     worker_env,
 )
+from tests.integration.test_cli_broker import run_cli
 from tests.streams.test_reference_stream import WATCHLIST
 
 SEED = int(os.environ.get("TRADEWATCH_RELIABILITY_SEED", "1001"))
@@ -62,16 +61,6 @@ def listing(path: Path) -> Path:
     return path
 
 
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "streams", *args],
-        env={**{k: v for k, v in os.environ.items() if not k.startswith("TRADEWATCH_")}, **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
 @pytest.mark.broker
 def test_a_look_back_killed_midway_loses_no_finding(
     broker_url: str, unique_name: str, tmp_path: Path
@@ -91,7 +80,7 @@ def test_a_look_back_killed_midway_loses_no_finding(
             outcome="counted",
         )
         published_at = datetime.now(UTC)
-        assert cli(env, "reference", "publish", str(watchlist)).returncode == 0
+        assert run_cli(env, "reference", "publish", str(watchlist)).returncode == 0
         deadline = time.monotonic() + 60
         while metric(scrape(worker.metrics_url), "tradewatch_retro_parties_total") < 1:
             assert time.monotonic() < deadline, worker.log_tail()
@@ -118,7 +107,7 @@ def test_a_look_back_killed_midway_loses_no_finding(
 
     feed = tmp_path / "history.jsonl"
     feed.write_bytes(b"\n".join(messages) + b"\n")
-    replay = cli(
+    replay = run_cli(
         env,
         "backtest",
         str(feed),
