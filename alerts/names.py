@@ -16,6 +16,7 @@ A name goes through four steps:
 """
 
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -49,7 +50,6 @@ _SLAVIC_LEGAL_FORMS = re.compile(
 _ORDINAL = re.compile(r"\b(\d+)(?:st|nd|rd|th|y|i|oy|iy|yy)\b")
 _EZAFE = re.compile(r"-y?e\b")  # Persian "Mehr-e Eqtesad-e": the ezafe is not a word
 _PLACEHOLDER = "qqz"  # marks a company-word concept while rigour reads the rest
-_LONGEST_PHRASE = 5
 
 
 def _phrase_table() -> dict[tuple[str, ...], tuple[str, bool]]:
@@ -158,6 +158,14 @@ def stem(key: str) -> str:
 
 
 _PHRASES = _phrase_table()
+# The words a company phrase can start with, as written and folded, and the longest phrase
+# after each: most words of a name start none, and are passed over at one lookup.
+_STARTS: dict[str, int] = {}
+_FOLDED_STARTS: dict[str, int] = {}
+for _words, (_, _abbreviation) in _PHRASES.items():
+    _STARTS[_words[0]] = max(_STARTS.get(_words[0], 0), len(_words))
+    if not _abbreviation:
+        _FOLDED_STARTS[_words[0]] = max(_FOLDED_STARTS.get(_words[0], 0), len(_words))
 
 
 def _script_to_ascii(name: str) -> tuple[str, frozenset[str]]:
@@ -195,7 +203,13 @@ def _company_words(
     out: list[str] = []
     position = 0
     while position < len(words):
-        for length in range(min(_LONGEST_PHRASE, len(words) - position), 0, -1):
+        first = words[position]
+        longest = max(_STARTS.get(first, 0), _FOLDED_STARTS.get(fold(first), 0))
+        if not longest:
+            out.append(first)
+            position += 1
+            continue
+        for length in range(min(longest, len(words) - position), 0, -1):
             phrase = tuple(words[position : position + length])
             found = _PHRASES.get(phrase)
             if found is None:
@@ -225,19 +239,43 @@ def _company_words(
     return out
 
 
-_SHARED: dict[Token, Token] = {}
-"""One Token object for each distinct token: names share most of their words ("trading",
-"bank", places), and a list of 500,000 names would otherwise hold millions of copies."""
+class Vocabulary:
+    """Every distinct token analysed in this process, each with a number.
+
+    Names share most of their words ("trading", "bank", places): a list of 500,000 names
+    holds each as a number into this table, not millions of copies. Numbers never change, so
+    a matcher built on a new list version reuses the numbers of the names it shares with the
+    last one. It only grows, by the distinct tokens of the names loaded.
+    """
+
+    def __init__(self) -> None:
+        self.tokens: list[Token] = []
+        self._numbers: dict[Token, int] = {}
+        self._lock = threading.Lock()  # lists are built in the reference reader's thread too
+
+    def number(self, token: Token) -> int:
+        found = self._numbers.get(token)
+        if found is not None:
+            return found
+        with self._lock:
+            found = self._numbers.get(token)
+            if found is None:
+                found = len(self.tokens)
+                self.tokens.append(token)
+                self._numbers[token] = found
+            return found
 
 
-def _shared(tokens: list[Token]) -> tuple[Token, ...]:
-    if len(_SHARED) > 4_000_000:
-        _SHARED.clear()  # bounded: sharing is only a saving
-    return tuple(_SHARED.setdefault(token, token) for token in tokens)
+VOCABULARY = Vocabulary()
+"""Listed names only: the parties of declarations are analysed, compared and forgotten."""
 
 
-@lru_cache(maxsize=1_048_576)  # a list's every name: a new version re-reads only what changed
+@lru_cache(maxsize=65_536)  # the parties that recur in declarations
 def analyse(name: str) -> tuple[Token, ...]:
+    return analyse_uncached(name)
+
+
+def analyse_uncached(name: str) -> tuple[Token, ...]:
     """The comparable tokens of an organisation's name, in the order they are written.
 
     >>> [t.key for t in analyse("OAO Tulskiy Patronny Zavod")]
@@ -254,7 +292,7 @@ def analyse(name: str) -> tuple[Token, ...]:
     words = remove_org_types(" ".join(words)).split()
     words = _company_words(words, concepts, drop=True)
     if not words:
-        return _shared([Token(f"={c}", w, True, a) for c, w, a in concepts])
+        return tuple(Token(f"={c}", w, True, a) for c, w, a in concepts)
     [analysed] = analyze_names(NameTypeTag.ORG, [" ".join(words)]) or [None]
     if analysed is None:
         return ()
@@ -303,7 +341,7 @@ def analyse(name: str) -> tuple[Token, ...]:
     if not tokens and analysed.parts:
         # A name made only of a legal form ("Company Ltd") still has something to compare.
         tokens = [Token(fold(p.form), p.form) for p in analysed.parts]
-    return _shared(tokens)
+    return tuple(tokens)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,23 +9,25 @@ handful of candidates however long the lists are, and recurring parties are cach
 
 import csv
 import hashlib
-import heapq
 import itertools
 import math
 import re
 import unicodedata
+import weakref
 from array import array
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import lru_cache
 from pathlib import Path
 
+import numpy
 from anyascii import anyascii
 from wordfreq import zipf_frequency
 
 from alerts.errors import ReferenceDataError
-from alerts.names import Agreement, Token, agree, analyse, fold
+from alerts.names import VOCABULARY, Agreement, Token, agree, analyse, analyse_uncached, fold
+from alerts.reference import WatchlistEntry as WatchlistEntry  # where it was defined before
 
 # Legal forms and filler, compared after transliteration and lower-casing.
 _LEGAL_FORM_WORDS = frozenset(
@@ -81,19 +83,6 @@ def normalize_tax_id(tax_id: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class WatchlistEntry:
-    """One listed party: its names, identifiers and the programme that lists it."""
-
-    list_name: str
-    entry_id: str
-    name: str
-    aliases: tuple[str, ...]
-    country: str | None
-    tax_ids: tuple[str, ...]
-    program: str
-
-
-@dataclass(frozen=True, slots=True)
 class PartyMatch:
     """A watchlist entry that a party matches, how strongly, and why.
 
@@ -136,18 +125,74 @@ _COUNTRY_AGREES = 3.0
 _COUNTRY_DISAGREES = -7.0
 
 
+def _token_keys(token: Token) -> list[str]:
+    """The index keys of one word: itself, its stem, its first four letters."""
+    if token.concept:
+        return []
+    keys = []
+    if len(token.key) >= 2:
+        keys += [token.key, "~" + token.stem]
+    if len(token.key) >= 5:
+        keys.append(token.key[:4] + "*")
+    return keys
+
+
 def _index_keys(tokens: tuple[Token, ...]) -> set[str]:
-    keys: set[str] = set()
-    words = [t for t in tokens if not t.concept]
-    for token in words:
-        if len(token.key) >= 2:
-            keys.add(token.key)
-            keys.add("~" + token.stem)
-        if len(token.key) >= 5:
-            keys.add(token.key[:4] + "*")
+    keys = {key for token in tokens for key in _token_keys(token)}
     for first, second in itertools.pairwise(tokens):
         keys.add(fold(first.written + second.written))  # "hong kong" finds "hongkong"
     return keys
+
+
+def _inverted(
+    key_hashes: "array[int]", key_names: "array[int]"
+) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+    """An inverted index as three arrays: the distinct key hashes in order, where each key's
+    postings start, and the postings (name numbers), each key's in ascending order."""
+    keys = numpy.frombuffer(key_hashes, dtype=numpy.int64)
+    names = numpy.frombuffer(key_names, dtype=numpy.uint32)
+    order = numpy.lexsort((names, keys))
+    keys, postings = keys[order], names[order].copy()
+    distinct, starts = numpy.unique(keys, return_index=True)
+    return distinct, numpy.append(starts, len(keys)).astype(numpy.int64), postings
+
+
+_fold_once = fold.__wrapped__  # a list's word pairs would crowd the cache out
+
+_BUILT: list["weakref.ref[PartyMatcher]"] = []
+
+
+def _latest() -> "PartyMatcher | None":
+    """The largest matcher built in this process that is still in use."""
+    _BUILT[:] = [ref for ref in _BUILT if ref() is not None]
+    alive = [m for ref in _BUILT if (m := ref()) is not None]
+    return max(alive, key=lambda m: m.names, default=None)
+
+
+class _Reuse:
+    """The analysed names of an earlier matcher, by entry: a new version of a list re-reads
+    only the names that changed."""
+
+    def __init__(self, earlier: "PartyMatcher | None") -> None:
+        self._earlier = earlier
+        self._positions = (
+            {(e.list_name, e.entry_id): p for p, e in enumerate(earlier.entries)}
+            if earlier is not None
+            else {}
+        )
+
+    def names(self, entry: WatchlistEntry) -> dict[int, tuple[str, "array[int]"]]:
+        """The entry's names as the earlier matcher had them: number -> (name, tokens)."""
+        position = self._positions.get((entry.list_name, entry.entry_id))
+        if position is None or self._earlier is None:
+            return {}
+        earlier = self._earlier
+        found = {}
+        for name_index in range(earlier._entry_names[position], earlier._entry_names[position + 1]):
+            listed = earlier.listed(name_index)
+            tokens = earlier._tokens[earlier._starts[name_index] : earlier._starts[name_index + 1]]
+            found[earlier._number[name_index]] = (listed.original, tokens)
+        return found
 
 
 class PartyMatcher:
@@ -161,6 +206,11 @@ class PartyMatcher:
     how little of the longer one is left over, so "Vektor" against a listed "Vektor Bank
     Group" matches, a little below an exact hit.
 
+    At real list sizes (500,000 names) the matcher is arrays, not objects: each listed name is
+    a run of token numbers (`alerts.names.VOCABULARY`), and the index is one sorted array of
+    key hashes over one array of postings. A matcher built on a new list version reuses the
+    analysis of every name the last one built had, and analyses only the names that changed.
+
     >>> matcher = PartyMatcher(entries, threshold=85)
     >>> matcher.match("Tula Cartridge Works", None)[0].reasons
     ('alias', 'transliteration', 'translation')
@@ -170,38 +220,85 @@ class PartyMatcher:
         self, entries: Iterable[WatchlistEntry], threshold: float = 85, cache_size: int = 65536
     ) -> None:
         self.threshold = threshold
-        self.entries: list[WatchlistEntry] = []
-        self._names: list[_ListedName] = []
-        # Postings as arrays of 4-byte ints: at list scale, lists of int objects were the
-        # largest part of the matcher.
-        self._index: dict[str, array[int]] = defaultdict(partial(array, "I"))
-        self._exact: dict[tuple[str, ...], array[int]] = defaultdict(partial(array, "I"))
+        self.entries: list[WatchlistEntry] = list(entries)
         self._tax_ids: dict[str, list[int]] = defaultdict(list)
+        # Name n is the tokens _tokens[_starts[n]:_starts[n + 1]], of entry _entry[n], written
+        # as that entry's name (_number[n] == 0) or alias _number[n] - 1.
+        self._tokens = array("I")
+        self._starts = array("I", [0])
+        self._entry = array("I")
+        self._number = array("H")
+        # The names of entry e are _entry_names[e]:_entry_names[e + 1].
+        self._entry_names = array("I", [0])
+        key_hashes, key_names = array("q"), array("I")
+        exact_hashes = array("q")
         document_frequency: Counter[str] = Counter()
-        for entry in entries:
-            position = len(self.entries)
-            self.entries.append(entry)
+        reuse = _Reuse(_latest())
+        vocabulary = VOCABULARY.tokens
+        token_keys: dict[int, tuple[int, ...]] = {}
+        for position, entry in enumerate(self.entries):
             for tax_id in entry.tax_ids:
                 self._tax_ids[normalize_tax_id(tax_id)].append(position)
+            known = reuse.names(entry)
             for number, original in enumerate((entry.name, *entry.aliases)):
-                tokens = analyse(original)
-                if not tokens:
+                earlier = known.get(number)
+                numbers = (
+                    earlier[1]
+                    if earlier is not None and earlier[0] == original
+                    else [VOCABULARY.number(t) for t in analyse_uncached(original)]
+                )
+                if not numbers:
                     continue
-                name_index = len(self._names)
-                self._names.append(_ListedName(tokens, original, position, number > 0))
-                self._exact[tuple(sorted(t.key for t in tokens))].append(name_index)
+                name_index = len(self._entry)
+                self._tokens.extend(numbers)
+                self._starts.append(len(self._tokens))
+                self._entry.append(position)
+                self._number.append(number)
+                tokens = [vocabulary[n] for n in numbers]
+                exact_hashes.append(hash(tuple(sorted(t.key for t in tokens))))
                 document_frequency.update({t.key for t in tokens})
-                for key in _index_keys(tokens):
-                    self._index[key].append(name_index)
-        count = max(len(self._names), 1)
+                hashes: set[int] = set()
+                for n in numbers:
+                    keys = token_keys.get(n)
+                    if keys is None:
+                        keys = token_keys[n] = tuple(hash(k) for k in _token_keys(vocabulary[n]))
+                    hashes.update(keys)
+                for first, second in itertools.pairwise(tokens):
+                    hashes.add(hash(_fold_once(first.written + second.written)))
+                key_hashes.extend(hashes)
+                key_names.extend(itertools.repeat(name_index, len(hashes)))
+            self._entry_names.append(len(self._entry))
+        self._keys, self._key_starts, self._postings = _inverted(key_hashes, key_names)
+        del key_hashes, key_names
+        exact = numpy.frombuffer(exact_hashes, dtype=numpy.int64)
+        self._exact_order = numpy.argsort(exact, kind="stable").astype(numpy.uint32)
+        self._exact = exact[self._exact_order]
+        count = max(len(self._entry), 1)
         self._rarest = math.log(1 + count)
         anchor_df = count / max((1 + count) ** _ANCHOR_SHARE - 1, 1.0)
         self._posting_limit = max(_MIN_POSTINGS, int(2 * anchor_df))
         self._idf = {key: math.log(1 + count / df) for key, df in document_frequency.items()}
         self.match = lru_cache(maxsize=cache_size)(self._match)
+        _BUILT.append(weakref.ref(self))
 
     def __len__(self) -> int:
         return len(self.entries)
+
+    @property
+    def names(self) -> int:
+        """How many names and aliases are indexed."""
+        return len(self._entry)
+
+    def listed(self, name_index: int) -> _ListedName:
+        vocabulary = VOCABULARY.tokens
+        tokens = tuple(
+            vocabulary[n]
+            for n in self._tokens[self._starts[name_index] : self._starts[name_index + 1]]
+        )
+        entry = self.entries[self._entry[name_index]]
+        number = self._number[name_index]
+        original = entry.aliases[number - 1] if number else entry.name
+        return _ListedName(tokens, original, self._entry[name_index], number > 0)
 
     def weight(self, token: Token) -> float:
         """How much a token tells one listed company from another: its rarity on the lists,
@@ -223,7 +320,7 @@ class PartyMatcher:
         query = analyse(name)
         if query:
             for name_index in self._candidates(query):
-                listed = self._names[name_index]
+                listed = self.listed(name_index)
                 found = self._compare(query, listed, country)
                 if found is None or found.score < self.threshold:
                     continue
@@ -233,24 +330,28 @@ class PartyMatcher:
         return tuple(sorted(best.values(), key=lambda m: (-m.score, m.entry.entry_id)))
 
     def _candidates(self, query: tuple[Token, ...]) -> set[int]:
-        exact = set(self._exact.get(tuple(sorted(t.key for t in query)), ()))
-        limit = self._posting_limit
-        lists = [
-            postings
-            for key in _index_keys(query)
-            if (postings := self._index.get(key)) and len(postings) <= limit
-        ]
-        found = exact.union(*lists)
-        if len(found) <= _MAX_CANDIDATES:
-            return found
+        exact_hash = hash(tuple(sorted(t.key for t in query)))
+        low = int(numpy.searchsorted(self._exact, exact_hash, side="left"))
+        high = int(numpy.searchsorted(self._exact, exact_hash, side="right"))
+        exact = {int(n) for n in self._exact_order[low:high]}
+        if not len(self._keys):
+            return exact
+        hashes = numpy.fromiter((hash(k) for k in _index_keys(query)), dtype=numpy.int64)
+        at = numpy.minimum(numpy.searchsorted(self._keys, hashes), len(self._keys) - 1)
+        at = at[self._keys[at] == hashes]
+        sizes = self._key_starts[at + 1] - self._key_starts[at]
+        # A key shared by more names than an anchoring word can be finds no candidate.
+        at, sizes = at[sizes <= self._posting_limit], sizes[sizes <= self._posting_limit]
+        if not len(at):
+            return exact
+        lists = [self._postings[self._key_starts[a] : self._key_starts[a + 1]] for a in at]
+        names, inverse = numpy.unique(numpy.concatenate(lists), return_inverse=True)
+        if len(names) <= _MAX_CANDIDATES:
+            return exact | set(names.tolist())
         # Too many to compare: those that share the rarest keys with the query first.
-        shared: dict[int, float] = defaultdict(float)
-        for postings in lists:
-            rarity = 1.0 / len(postings)
-            for name_index in postings:
-                shared[name_index] += rarity
-        ranked = heapq.nlargest(_MAX_CANDIDATES, shared.items(), key=lambda item: item[1])
-        return exact | {name_index for name_index, _ in ranked}
+        shared = numpy.bincount(inverse, weights=numpy.repeat(1.0 / sizes, sizes))
+        ranked = numpy.lexsort((names, -shared))[:_MAX_CANDIDATES]
+        return exact | set(names[ranked].tolist())
 
     def _compare(
         self, query: tuple[Token, ...], listed: _ListedName, country: str | None
@@ -410,19 +511,5 @@ def load_opensanctions_csv(path: Path) -> tuple[str, list[WatchlistEntry]]:
 
 
 def entries_from_records(list_name: str, records: Sequence[object]) -> list[WatchlistEntry]:
-    """WatchlistEntry objects from the records of a tradewatch watchlist file."""
-    from alerts.reference import WatchlistRecord
-
-    return [
-        WatchlistEntry(
-            list_name=list_name,
-            entry_id=r.id,
-            name=r.name,
-            aliases=tuple(r.aliases),
-            country=r.country,
-            tax_ids=tuple(r.tax_ids),
-            program=r.program,
-        )
-        for r in records
-        if isinstance(r, WatchlistRecord)
-    ]
+    """The entries of a tradewatch watchlist file (it holds them as loaded)."""
+    return [r for r in records if isinstance(r, WatchlistEntry) and r.list_name == list_name]

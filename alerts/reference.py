@@ -5,6 +5,7 @@ further line is one record. A file is validated whole when loaded, and the first
 start-up with the file, the line and the reason, so the monitor never runs on half a list.
 """
 
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +91,41 @@ class WatchlistRecord(_Strict):
     note: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class WatchlistEntry:
+    """One listed party: its names, identifiers and the programme that lists it.
+
+    A watchlist file holds its records as these, not as the validated models: a list of
+    500,000 names would otherwise take several times the memory.
+    """
+
+    list_name: str
+    entry_id: str
+    name: str
+    aliases: tuple[str, ...]
+    country: str | None
+    tax_ids: tuple[str, ...]
+    program: str
+    note: str = ""
+
+    @classmethod
+    def of(cls, list_name: str, record: WatchlistRecord) -> "WatchlistEntry":
+        return cls(
+            list_name,
+            record.id,
+            record.name,
+            record.aliases,
+            sys.intern(record.country) if record.country else None,
+            record.tax_ids,
+            sys.intern(record.program),
+            record.note,
+        )
+
+
+LoadedRecord = _Strict | WatchlistEntry
+"""A file's records as loaded: validated models, or watchlist entries."""
+
+
 class FxRateRecord(_Strict):
     currency: CurrencyCode
     usd_per_unit: Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -110,7 +146,7 @@ class UnitValueBandRecord(_Strict):
         return self
 
 
-Record = TypeVar("Record", bound=_Strict)
+Record = TypeVar("Record", bound="_Strict | WatchlistEntry")
 
 
 class CaseScoringRecord(_Strict):
@@ -166,7 +202,7 @@ def _lines(content: bytes) -> Iterator[tuple[int, bytes]]:
             yield number, line
 
 
-def load_file(path: Path) -> ReferenceFile[_Strict]:
+def load_file(path: Path) -> ReferenceFile[LoadedRecord]:
     """Load and validate one reference file, or raise ReferenceDataError naming file and line."""
     try:
         content = path.read_bytes()
@@ -175,13 +211,14 @@ def load_file(path: Path) -> ReferenceFile[_Strict]:
     return parse_file(path, content)
 
 
-def parse_file(path: Path, content: bytes) -> ReferenceFile[_Strict]:
+def parse_file(path: Path, content: bytes) -> ReferenceFile[LoadedRecord]:
     """Validate a reference file's content (as read from `path`, or from the reference topic),
     or raise ReferenceDataError naming the file and the line."""
     header: Header | None = None
-    records: list[_Strict] = []
-    seen: dict[_Strict, int] = {}
+    records: list[LoadedRecord] = []
+    seen: dict[LoadedRecord, int] = {}
     model: type[_Strict] = _Strict
+    record: LoadedRecord
     for number, line in _lines(content):
         try:
             document = orjson.loads(line)
@@ -193,6 +230,8 @@ def parse_file(path: Path, content: bytes) -> ReferenceFile[_Strict]:
                 model = _RECORD_MODELS[header.kind]
                 continue
             record = model.model_validate(document)
+            if isinstance(record, WatchlistRecord):
+                record = WatchlistEntry.of(header.name, record)
         except ValidationError as exc:
             what = "header" if header is None else f"{header.kind} record"
             raise ReferenceDataError(path, number, f"invalid {what}: {_reason(exc)}") from exc
@@ -211,14 +250,14 @@ def parse_file(path: Path, content: bytes) -> ReferenceFile[_Strict]:
 class ReferenceData:
     """All reference files of a folder, by name, with typed accessors for the rules."""
 
-    files: dict[str, ReferenceFile[_Strict]]
+    files: dict[str, ReferenceFile[LoadedRecord]]
 
     @classmethod
     def load(cls, directory: Path = DEFAULT_REFERENCE_DIR) -> "ReferenceData":
         paths = sorted(directory.glob("*.jsonl"))
         if not paths:
             raise ReferenceDataError(directory, None, "no *.jsonl reference files")
-        files: dict[str, ReferenceFile[_Strict]] = {}
+        files: dict[str, ReferenceFile[LoadedRecord]] = {}
         for path in paths:
             loaded = load_file(path)
             if loaded.header.name in files:
@@ -227,7 +266,7 @@ class ReferenceData:
             files[loaded.header.name] = loaded
         return cls(files)
 
-    def replaced(self, *loaded: ReferenceFile[_Strict]) -> "ReferenceData":
+    def replaced(self, *loaded: ReferenceFile[LoadedRecord]) -> "ReferenceData":
         """The same data with these files in place of those of the same name (or added)."""
         files = dict(self.files)
         for file in loaded:
@@ -242,7 +281,7 @@ class ReferenceData:
             files[file.header.name] = file
         return ReferenceData(files)
 
-    def file(self, name: str, kind: str) -> ReferenceFile[_Strict]:
+    def file(self, name: str, kind: str) -> ReferenceFile[LoadedRecord]:
         try:
             found = self.files[name]
         except KeyError:
@@ -284,7 +323,7 @@ class ReferenceData:
             if isinstance(r, UnitValueBandRecord)
         )
 
-    def watchlist_files(self) -> list[ReferenceFile[_Strict]]:
+    def watchlist_files(self) -> list[ReferenceFile[LoadedRecord]]:
         return [f for f in self.files.values() if f.header.kind == "watchlist"]
 
     def hs_group(self, name: str, *groups: str) -> HsCodeSet:

@@ -130,11 +130,15 @@ def list_changes(
         if before is not None and before.label == loaded.label:
             continue
         previous = (
-            {r.id: r for r in before.records if hasattr(r, "id")} if before is not None else {}
+            {e.entry_id: e for e in entries_from_records(name, before.records)}
+            if before is not None
+            else {}
         )
-        fresh = [r for r in loaded.records if previous.get(getattr(r, "id", None)) != r]
+        fresh = [
+            e for e in entries_from_records(name, loaded.records) if previous.get(e.entry_id) != e
+        ]
         if fresh:
-            entries = tuple(entries_from_records(name, fresh))
+            entries = tuple(fresh)
             matcher = PartyMatcher(entries, threshold)
             changes.append(ListChange(loaded.label, entries, matcher, effective_ms))
     return changes

@@ -117,8 +117,11 @@ class LookBack:
                 )
                 continue
             wanted = set(marker["entries"])
-            records = [r for r in loaded.records if getattr(r, "id", None) in wanted]
-            entries = tuple(entries_from_records(loaded.header.name, records))
+            entries = tuple(
+                e
+                for e in entries_from_records(loaded.header.name, loaded.records)
+                if e.entry_id in wanted
+            )
             matcher = PartyMatcher(entries, core.party_threshold)
             change = ListChange(loaded.label, entries, matcher, marker["effective_ms"])
             start = bytes.fromhex(marker["next"]) if marker["next"] else b"\xff"
