@@ -8,26 +8,37 @@ handful of candidates however long the lists are, and recurring parties are cach
 """
 
 import csv
+import dataclasses
 import hashlib
 import itertools
+import json
+import logging
 import math
 import re
 import unicodedata
 import weakref
+import zipfile
 from array import array
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import numpy
 from anyascii import anyascii
 from wordfreq import zipf_frequency
 
+import alerts.company_words
+import alerts.names
 from alerts.errors import ReferenceDataError
+from alerts.memory import release_free_memory
 from alerts.names import VOCABULARY, Agreement, Token, agree, analyse, analyse_uncached, fold
 from alerts.reference import WatchlistEntry as WatchlistEntry  # where it was defined before
+
+log = logging.getLogger(__name__)
 
 # Legal forms and filler, compared after transliteration and lower-casing.
 _LEGAL_FORM_WORDS = frozenset(
@@ -126,7 +137,7 @@ _COUNTRY_DISAGREES = -7.0
 
 
 def _token_keys(token: Token) -> list[str]:
-    """The index keys of one word: itself, its stem, its first four letters."""
+    """The index keys of one listed word: itself, its stem, its first four letters."""
     if token.concept:
         return []
     keys = []
@@ -137,27 +148,77 @@ def _token_keys(token: Token) -> list[str]:
     return keys
 
 
-def _index_keys(tokens: tuple[Token, ...]) -> set[str]:
+_SPLIT = 6  # a query word this long may be listed as two ("Hongkong", "Hong Kong")
+
+
+def _query_keys(tokens: tuple[Token, ...]) -> set[str]:
+    """The keys a party's name is looked up under: its words' own, each pair of words joined
+    ("hong kong" finds a listed "hongkong"), and each long word's halves ("hongkong" finds a
+    listed "hong kong": the listed side holds its words only)."""
     keys = {key for token in tokens for key in _token_keys(token)}
     for first, second in itertools.pairwise(tokens):
-        keys.add(fold(first.written + second.written))  # "hong kong" finds "hongkong"
+        keys.add(fold(first.written + second.written))
+    for token in tokens:
+        if not token.concept and len(token.key) >= _SPLIT:
+            for cut in range(3, len(token.key) - 2):
+                keys.update((token.key[:cut], token.key[cut:]))
     return keys
 
 
-def _inverted(
-    key_hashes: "array[int]", key_names: "array[int]"
-) -> tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
-    """An inverted index as three arrays: the distinct key hashes in order, where each key's
-    postings start, and the postings (name numbers), each key's in ascending order."""
-    keys = numpy.frombuffer(key_hashes, dtype=numpy.int64)
-    names = numpy.frombuffer(key_names, dtype=numpy.uint32)
-    order = numpy.lexsort((names, keys))
-    keys, postings = keys[order], names[order].copy()
-    distinct, starts = numpy.unique(keys, return_index=True)
-    return distinct, numpy.append(starts, len(keys)).astype(numpy.int64), postings
+_PAIR = numpy.uint64(0x9E3779B97F4A7C15)
 
 
-_fold_once = fold.__wrapped__  # a list's word pairs would crowd the cache out
+def _pair_hash(first: Any, second: Any) -> Any:
+    """Two tokens' key hashes as the hash of the pair, in their order (arrays or ints)."""
+    if isinstance(first, int):
+        return (first * int(_PAIR) + second) % (1 << 64)
+    with numpy.errstate(over="ignore"):
+        return first * _PAIR + second
+
+
+def _written_hash(token: Token) -> int:
+    """A token as written, spelling folded: what a pair of tokens is indexed under."""
+    return _hash(fold(token.written.replace(" ", "")))
+
+
+@lru_cache(maxsize=65_536)
+def _hash(key: str) -> int:
+    """A key's 64-bit hash, the same in every process (a saved index stays valid)."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little")
+
+
+_LARGE = 10_000  # names: a matcher this large gives back the memory its build used
+_KEPT = 3  # analyses kept in a folder: the lists in use, the last version, and one more
+
+
+def _modified(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+_ANALYSIS_VERSION = hashlib.blake2b(
+    b"".join(
+        Path(module.__file__ or "").read_bytes() for module in (alerts.names, alerts.company_words)
+    )
+    + f"rigour {version('rigour')} anyascii {version('anyascii')}".encode(),
+    digest_size=8,
+).hexdigest()
+"""What a name's analysis depends on: a kept analysis made by other code is not read."""
+
+
+def _digest(entries: Sequence[WatchlistEntry]) -> str:
+    """The names of these entries, in order, with the analysis version: a kept analysis
+    is read only for exactly the names it was made from."""
+    digest = hashlib.blake2b(_ANALYSIS_VERSION.encode(), digest_size=16)
+    for entry in entries:
+        digest.update(
+            "\x1f".join((entry.list_name, entry.entry_id, entry.name, *entry.aliases)).encode()
+        )
+        digest.update(b"\x1e")
+    return digest.hexdigest()
+
 
 _BUILT: list["weakref.ref[PartyMatcher]"] = []
 
@@ -217,11 +278,20 @@ class PartyMatcher:
     """
 
     def __init__(
-        self, entries: Iterable[WatchlistEntry], threshold: float = 85, cache_size: int = 65536
+        self,
+        entries: Iterable[WatchlistEntry],
+        threshold: float = 85,
+        cache_size: int = 65536,
+        saved: Path | None = None,
     ) -> None:
+        """`saved`: a folder where the analysis of the names is kept between starts, so that
+        a restart on the same lists reads it instead of analysing every name again."""
         self.threshold = threshold
         self.entries: list[WatchlistEntry] = list(entries)
         self._tax_ids: dict[str, list[int]] = defaultdict(list)
+        for position, entry in enumerate(self.entries):
+            for tax_id in entry.tax_ids:
+                self._tax_ids[normalize_tax_id(tax_id)].append(position)
         # Name n is the tokens _tokens[_starts[n]:_starts[n + 1]], of entry _entry[n], written
         # as that entry's name (_number[n] == 0) or alias _number[n] - 1.
         self._tokens = array("I")
@@ -230,15 +300,20 @@ class PartyMatcher:
         self._number = array("H")
         # The names of entry e are _entry_names[e]:_entry_names[e + 1].
         self._entry_names = array("I", [0])
-        key_hashes, key_names = array("q"), array("I")
-        exact_hashes = array("q")
-        document_frequency: Counter[str] = Counter()
+        path = saved / f"{_digest(self.entries)}.npz" if saved is not None else None
+        if path is None or not self._read(path):
+            self._analyse()
+            if path is not None:
+                self._write(path)
+        self._index()
+        self.match = lru_cache(maxsize=cache_size)(self._match)
+        _BUILT.append(weakref.ref(self))
+        if len(self._entry) >= _LARGE:
+            release_free_memory()
+
+    def _analyse(self) -> None:
         reuse = _Reuse(_latest())
-        vocabulary = VOCABULARY.tokens
-        token_keys: dict[int, tuple[int, ...]] = {}
         for position, entry in enumerate(self.entries):
-            for tax_id in entry.tax_ids:
-                self._tax_ids[normalize_tax_id(tax_id)].append(position)
             known = reuse.names(entry)
             for number, original in enumerate((entry.name, *entry.aliases)):
                 earlier = known.get(number)
@@ -249,37 +324,131 @@ class PartyMatcher:
                 )
                 if not numbers:
                     continue
-                name_index = len(self._entry)
                 self._tokens.extend(numbers)
                 self._starts.append(len(self._tokens))
                 self._entry.append(position)
                 self._number.append(number)
-                tokens = [vocabulary[n] for n in numbers]
-                exact_hashes.append(hash(tuple(sorted(t.key for t in tokens))))
-                document_frequency.update({t.key for t in tokens})
-                hashes: set[int] = set()
-                for n in numbers:
-                    keys = token_keys.get(n)
-                    if keys is None:
-                        keys = token_keys[n] = tuple(hash(k) for k in _token_keys(vocabulary[n]))
-                    hashes.update(keys)
-                for first, second in itertools.pairwise(tokens):
-                    hashes.add(hash(_fold_once(first.written + second.written)))
-                key_hashes.extend(hashes)
-                key_names.extend(itertools.repeat(name_index, len(hashes)))
             self._entry_names.append(len(self._entry))
-        self._keys, self._key_starts, self._postings = _inverted(key_hashes, key_names)
-        del key_hashes, key_names
-        exact = numpy.frombuffer(exact_hashes, dtype=numpy.int64)
-        self._exact_order = numpy.argsort(exact, kind="stable").astype(numpy.uint32)
-        self._exact = exact[self._exact_order]
-        count = max(len(self._entry), 1)
+
+    _ARRAYS = ("_starts", "_entry", "_number", "_entry_names")
+
+    def _write(self, path: Path) -> None:
+        """Keep the analysis: the names' tokens, numbered among the tokens they use."""
+        tokens = numpy.frombuffer(self._tokens, dtype=numpy.uint32)
+        used, local = numpy.unique(tokens, return_inverse=True)
+        vocabulary = [dataclasses.astuple(VOCABULARY.tokens[n]) for n in used.tolist()]
+        arrays: dict[str, Any] = {
+            name.strip("_"): numpy.array(getattr(self, name)) for name in self._ARRAYS
+        }
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(".partial")
+            with partial.open("wb") as out:
+                numpy.savez(
+                    out,
+                    tokens=local.astype(numpy.uint32),
+                    vocabulary=numpy.frombuffer(json.dumps(vocabulary).encode(), dtype=numpy.uint8),
+                    **arrays,
+                )
+            partial.replace(path)
+            for stale in sorted(path.parent.glob("*.npz"), key=_modified)[:-_KEPT]:
+                stale.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("cannot keep the analysis of the listed names in %s: %s", path, exc)
+
+    def _read(self, path: Path) -> bool:
+        """The kept analysis of exactly these names, if there is one and it reads whole."""
+        try:
+            with numpy.load(path, allow_pickle=False) as kept:
+                vocabulary = json.loads(kept["vocabulary"].tobytes())
+                numbers = numpy.array(
+                    [VOCABULARY.number(Token(*fields)) for fields in vocabulary],
+                    dtype=numpy.uint32,
+                )
+                tokens = numbers[kept["tokens"]]
+                arrays = {name: kept[name.strip("_")] for name in self._ARRAYS}
+        except FileNotFoundError:
+            return False
+        except (OSError, ValueError, KeyError, IndexError, TypeError, zipfile.BadZipFile) as exc:
+            log.warning("the kept analysis %s is unreadable (%s): analysing again", path, exc)
+            return False
+        if len(arrays["_entry_names"]) != len(self.entries) + 1:
+            log.warning("the kept analysis %s does not fit the lists: analysing again", path)
+            return False
+        self._tokens = array("I", tokens.astype(numpy.uint32).tobytes())
+        for name, values in arrays.items():
+            kind = getattr(self, name).typecode
+            loaded = array(kind)
+            loaded.frombytes(values.astype(numpy.dtype(kind)).tobytes())
+            setattr(self, name, loaded)
+        return True
+
+    def _index(self) -> None:
+        """The inverted index, the exact-name hashes and the words' rarity, from the names'
+        token numbers: Python visits each distinct token once; the rest is array operations."""
+        tokens = numpy.frombuffer(self._tokens, dtype=numpy.uint32)
+        bounds = numpy.frombuffer(self._starts, dtype=numpy.uint32).astype(numpy.int64)
+        lengths: numpy.ndarray = bounds[1:] - bounds[:-1]
+        names = len(lengths)
+        count = max(names, 1)
         self._rarest = math.log(1 + count)
         anchor_df = count / max((1 + count) ** _ANCHOR_SHARE - 1, 1.0)
         self._posting_limit = max(_MIN_POSTINGS, int(2 * anchor_df))
-        self._idf = {key: math.log(1 + count / df) for key, df in document_frequency.items()}
-        self.match = lru_cache(maxsize=cache_size)(self._match)
-        _BUILT.append(weakref.ref(self))
+        # Each distinct token: its index keys' hashes, its key, and its key's hash.
+        used, local = numpy.unique(tokens, return_inverse=True)
+        vocabulary = VOCABULARY.tokens
+        key_numbers: dict[str, int] = {}
+        token_hashes: list[int] = []
+        token_counts = numpy.zeros(len(used), dtype=numpy.int64)
+        token_key = numpy.zeros(len(used), dtype=numpy.int64)
+        token_key_hash = numpy.zeros(len(used), dtype=numpy.uint64)
+        token_written_hash = numpy.zeros(len(used), dtype=numpy.uint64)
+        for slot, number in enumerate(used.tolist()):
+            token = vocabulary[number]
+            hashes = [_hash(key) for key in _token_keys(token)]
+            token_hashes += hashes
+            token_counts[slot] = len(hashes)
+            token_key[slot] = key_numbers.setdefault(token.key, len(key_numbers))
+            token_key_hash[slot] = _hash(token.key)
+            token_written_hash[slot] = _written_hash(token)
+        # Every (key, name) pair once, ordered by key then name: the postings.
+        name_of = numpy.repeat(numpy.arange(names, dtype=numpy.uint32), lengths)
+        counts = token_counts[local]
+        first = numpy.concatenate(([0], numpy.cumsum(token_counts)[:-1]))
+        ends = numpy.cumsum(counts)
+        gather = numpy.repeat(first[local] - (ends - counts), counts) + numpy.arange(
+            int(ends[-1]) if names else 0
+        )
+        key_hash = numpy.array(token_hashes, dtype=numpy.uint64)[gather]
+        key_name = numpy.repeat(name_of, counts)
+        # Two adjacent tokens, as written, as one key: a name of places and company words
+        # only ("Banco de Venezuela") has no word keys.
+        adjacent = numpy.flatnonzero(name_of[1:] == name_of[:-1])
+        pairs = _pair_hash(
+            token_written_hash[local[adjacent]], token_written_hash[local[adjacent + 1]]
+        )
+        key_hash = numpy.concatenate((key_hash, pairs))
+        key_name = numpy.concatenate((key_name, name_of[adjacent]))
+        order = numpy.lexsort((key_name, key_hash))
+        key_hash, key_name = key_hash[order], key_name[order]
+        distinct = numpy.ones(len(key_hash), dtype=bool)
+        distinct[1:] = (key_hash[1:] != key_hash[:-1]) | (key_name[1:] != key_name[:-1])
+        key_hash, self._postings = key_hash[distinct], key_name[distinct]
+        self._keys, starts = numpy.unique(key_hash, return_index=True)
+        self._key_starts = numpy.append(starts, len(key_hash)).astype(numpy.int64)
+        # A word's rarity: how many names hold its key.
+        held = numpy.unique(token_key[local] * count + name_of)
+        df = numpy.bincount(held // count, minlength=len(key_numbers))
+        idf = numpy.log(1 + count / numpy.maximum(df, 1))
+        self._idf = dict(zip(key_numbers, idf.tolist(), strict=True))
+        # A name's multiset of keys as one number (the sum of their hashes): the same name in
+        # another word order or spelling of its legal form is one lookup away.
+        self._exact = numpy.zeros(0, dtype=numpy.uint64)
+        self._exact_order = numpy.zeros(0, dtype=numpy.uint32)
+        if names:
+            exact = numpy.add.reduceat(token_key_hash[local], bounds[:-1])
+            self._exact_order = numpy.argsort(exact, kind="stable").astype(numpy.uint32)
+            self._exact = exact[self._exact_order]
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -330,13 +499,17 @@ class PartyMatcher:
         return tuple(sorted(best.values(), key=lambda m: (-m.score, m.entry.entry_id)))
 
     def _candidates(self, query: tuple[Token, ...]) -> set[int]:
-        exact_hash = hash(tuple(sorted(t.key for t in query)))
+        exact_hash = numpy.uint64(sum(_hash(t.key) for t in query) % (1 << 64))
         low = int(numpy.searchsorted(self._exact, exact_hash, side="left"))
         high = int(numpy.searchsorted(self._exact, exact_hash, side="right"))
-        exact = {int(n) for n in self._exact_order[low:high]}
+        exact = set(self._exact_order[low:high].tolist())
         if not len(self._keys):
             return exact
-        hashes = numpy.fromiter((hash(k) for k in _index_keys(query)), dtype=numpy.int64)
+        keys = {_hash(k) for k in _query_keys(query)}
+        keys.update(
+            _pair_hash(_written_hash(a), _written_hash(b)) for a, b in itertools.pairwise(query)
+        )
+        hashes = numpy.array(sorted(keys), dtype=numpy.uint64)
         at = numpy.minimum(numpy.searchsorted(self._keys, hashes), len(self._keys) - 1)
         at = at[self._keys[at] == hashes]
         sizes = self._key_starts[at + 1] - self._key_starts[at]

@@ -41,6 +41,7 @@ from alerts.reference import DEFAULT_REFERENCE_DIR
 from alerts.retro import RETRO_RULE_ID, ListChange
 from alerts.rules import CatalogueOptions
 from schemas.alert import AlertCategory
+from streams import heap
 from streams.batching import BatchConsumer, BatchTable, BatchTopic, BatchTransport
 from streams.failstop import fail_stop
 from streams.feedback_reader import FeedbackReader
@@ -83,6 +84,7 @@ def catalogue_options(settings: Settings) -> CatalogueOptions:
         restricted_destinations=frozenset(settings.restricted_destinations) or None,
         extra_watchlists=settings.watchlists,
         party_match_threshold=settings.party_match_threshold,
+        name_analysis_dir=settings.data_dir / "listed-names",
     )
 
 
@@ -334,6 +336,7 @@ def create_app(
             windows().use(new, changes)
         metrics.reference_in_use(new.reference.files.values())
         metrics.rules.set(new.rule_count)
+        heap.resettle()  # frees the core replaced (0.3 s at 500,000 names)
 
     reference = ReferenceReader(settings, options, core, metrics, use_core, on_failure=fail_stop)
 

@@ -23,6 +23,8 @@ class CatalogueOptions:
     """None: the shipped list (Russia, Belarus)."""
     extra_watchlists: Sequence[Path] = field(default_factory=tuple)
     party_match_threshold: float = 85
+    name_analysis_dir: Path | None = None
+    """Where the analysis of listed names is kept between starts (None: not kept)."""
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,11 @@ def build_catalogue(reference: ReferenceData, options: CatalogueOptions | None =
         MilitaryGoodsToDiversionHub.build(reference, restricted, controls),
         DiversionRoute.build(reference, restricted, controls),
         RestrictedParty.build(
-            reference, restricted, options.extra_watchlists, options.party_match_threshold
+            reference,
+            restricted,
+            options.extra_watchlists,
+            options.party_match_threshold,
+            options.name_analysis_dir,
         ),
     ]
     return Catalogue(

@@ -75,9 +75,11 @@ class RestrictedParty:
         restricted: frozenset[str],
         extra_watchlists: Sequence[Path] = (),
         threshold: float = 85,
+        saved: Path | None = None,
     ) -> "RestrictedParty":
         entries, labels = load_watchlists(reference, extra_watchlists)
-        return cls(PartyMatcher(entries, threshold), restricted, ",".join(sorted(labels)))
+        matcher = PartyMatcher(entries, threshold, saved=saved)
+        return cls(matcher, restricted, ",".join(sorted(labels)))
 
     def evaluate(self, facts: DeclarationFacts) -> list[Finding]:
         declaration = facts.declaration
