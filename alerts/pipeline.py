@@ -21,9 +21,11 @@ from typing import Protocol
 from alerts.building import RuleEngine, make_alert
 from alerts.cases import CaseScoring, next_series_case
 from alerts.feedback import Suppressions, series_scope
+from alerts.parties import PartyMatcher
 from alerts.reference import DEFAULT_REFERENCE_DIR, ReferenceData
 from alerts.retro import DAY_MS, PartyRecord, list_changes, look_back
 from alerts.rules import Catalogue, CatalogueOptions, build_catalogue
+from alerts.rules.restricted_party import RestrictedParty
 from alerts.screening import Screened, Screener
 from alerts.windows.config import WindowConfig
 from alerts.windows.engine import KeyEntry, WindowEngine
@@ -74,6 +76,17 @@ class Core:
     @property
     def party_threshold(self) -> float:
         return self.options.catalogue.party_match_threshold
+
+    @property
+    def party_matcher(self) -> PartyMatcher | None:
+        rules = self.catalogue.rules
+        return next((r.matcher for r in rules if isinstance(r, RestrictedParty)), None)
+
+    def warm(self, earlier: "Core", seconds: float) -> int:
+        """Screen-ready before it is swapped in: the parties the core in use met last are
+        matched against the new lists ahead of their next declarations."""
+        new, old = self.party_matcher, earlier.party_matcher
+        return new.warm(old, seconds) if new is not None and old is not None else 0
 
     @classmethod
     def build(

@@ -28,6 +28,8 @@ from streams.reference_topic import Assembler, Broken
 from streams.settings import Settings
 
 log = logging.getLogger("tradewatch.reference")
+_WARM_SECONDS = 30.0
+"""How long a new core may spend matching the recent parties before it is swapped in."""
 
 
 class ReferenceReader(GlobalReader):
@@ -103,10 +105,14 @@ class ReferenceReader(GlobalReader):
             else []
         )
         self.last_build_seconds = time.perf_counter() - started
+        warmed = core.warm(self.current, _WARM_SECONDS) if self.caught_up.is_set() else 0
         self.current = core
         self.metrics.reference_updates.labels(outcome="applied").inc(len(files))
         log.info(
-            "reference data: %s built in %.2f s; swapping it in", labels, self.last_build_seconds
+            "reference data: %s built in %.2f s (%d recent parties matched ahead); swapping it in",
+            labels,
+            self.last_build_seconds,
+            warmed,
         )
         if self.loop is not None:
             self.loop.call_soon_threadsafe(self.use_core, core, changes)
