@@ -38,7 +38,8 @@ import alerts.company_words
 import alerts.names
 from alerts.errors import ReferenceDataError
 from alerts.memory import release_free_memory
-from alerts.names import VOCABULARY, Agreement, Token, agree, analyse, analyse_uncached, fold
+from alerts.name_analysis import analysed
+from alerts.names import VOCABULARY, Agreement, Token, agree, analyse, fold
 from alerts.reference import WatchlistEntry as WatchlistEntry  # where it was defined before
 
 log = logging.getLogger(__name__)
@@ -168,6 +169,17 @@ def _query_keys(tokens: tuple[Token, ...]) -> set[str]:
     return keys
 
 
+def _renumbered(tokens: Any) -> tuple[Any, Any]:
+    """The distinct token numbers in order, and each token's place among them (as
+    numpy.unique's return_inverse, in linear time: token numbers are small and dense)."""
+    if not len(tokens):
+        return numpy.zeros(0, dtype=numpy.int64), numpy.zeros(0, dtype=numpy.int64)
+    present = numpy.bincount(tokens) > 0
+    used = numpy.flatnonzero(present)
+    places = numpy.cumsum(present) - 1
+    return used, places[tokens]
+
+
 def _packed(typecode: str, values: Any) -> "array[int]":
     """A numpy array as a plain array: read without numpy on the screening path."""
     return array(typecode, numpy.asarray(values).astype(numpy.dtype(typecode)).tobytes())
@@ -257,10 +269,11 @@ class _Reuse:
             return {}
         earlier = self._earlier
         found = {}
+        old = earlier.entries[position]
         for name_index in range(earlier._entry_names[position], earlier._entry_names[position + 1]):
-            listed = earlier.listed(name_index)
+            number = earlier._number[name_index]
             tokens = earlier._tokens[earlier._starts[name_index] : earlier._starts[name_index + 1]]
-            found[earlier._number[name_index]] = (listed.original, tokens)
+            found[number] = (old.aliases[number - 1] if number else old.name, tokens)
         return found
 
 
@@ -323,15 +336,26 @@ class PartyMatcher:
 
     def _analyse(self) -> None:
         reuse = _Reuse(_latest())
-        for position, entry in enumerate(self.entries):
+        names: list[array[int] | None] = []  # the tokens known, or None: to analyse
+        fresh: list[str] = []
+        for entry in self.entries:
             known = reuse.names(entry)
             for number, original in enumerate((entry.name, *entry.aliases)):
                 earlier = known.get(number)
-                numbers = (
-                    earlier[1]
-                    if earlier is not None and earlier[0] == original
-                    else [VOCABULARY.number(t) for t in analyse_uncached(original)]
-                )
+                if earlier is not None and earlier[0] == original:
+                    names.append(earlier[1])
+                else:
+                    names.append(None)
+                    fresh.append(original)
+        found = analysed(fresh)
+        at = analysed_at = 0
+        for position, entry in enumerate(self.entries):
+            for number in range(1 + len(entry.aliases)):
+                numbers = names[at]
+                at += 1
+                if numbers is None:
+                    numbers = found[analysed_at]
+                    analysed_at += 1
                 if not numbers:
                     continue
                 self._tokens.extend(numbers)
@@ -345,7 +369,7 @@ class PartyMatcher:
     def _write(self, path: Path) -> None:
         """Keep the analysis: the names' tokens, numbered among the tokens they use."""
         tokens = numpy.frombuffer(self._tokens, dtype=numpy.uint32)
-        used, local = numpy.unique(tokens, return_inverse=True)
+        used, local = _renumbered(tokens)
         vocabulary = [dataclasses.astuple(VOCABULARY.tokens[n]) for n in used.tolist()]
         arrays: dict[str, Any] = {
             name.strip("_"): numpy.array(getattr(self, name)) for name in self._ARRAYS
@@ -402,7 +426,7 @@ class PartyMatcher:
         anchor_df = count / max((1 + count) ** _ANCHOR_SHARE - 1, 1.0)
         self._posting_limit = max(_MIN_POSTINGS, int(2 * anchor_df))
         # Each distinct token: its index keys' hashes, its key, and its key's hash.
-        used, local = numpy.unique(tokens, return_inverse=True)
+        used, local = _renumbered(tokens)
         vocabulary = VOCABULARY.tokens
         key_numbers: dict[str, int] = {}
         token_hashes: list[int] = []
@@ -441,14 +465,18 @@ class PartyMatcher:
         distinct = numpy.ones(len(key_hash), dtype=bool)
         distinct[1:] = (key_hash[1:] != key_hash[:-1]) | (key_name[1:] != key_name[:-1])
         key_hash, postings = key_hash[distinct], key_name[distinct]
-        keys, starts = numpy.unique(key_hash, return_index=True)
+        first_of_key = numpy.ones(len(key_hash), dtype=bool)  # key_hash is in order
+        first_of_key[1:] = key_hash[1:] != key_hash[:-1]
+        starts = numpy.flatnonzero(first_of_key)
+        keys = key_hash[starts]
         self._keys = array("Q", keys.astype(numpy.uint64).tobytes())
         self._key_starts = array(
             "Q", numpy.append(starts, len(key_hash)).astype(numpy.uint64).tobytes()
         )
         self._postings = array("I", postings.astype(numpy.uint32).tobytes())
         # A word's rarity: how many names hold its key.
-        held = numpy.unique(token_key[local] * count + name_of)
+        held = numpy.sort(token_key[local] * count + name_of)
+        held = held[numpy.concatenate(([True], held[1:] != held[:-1]))] if len(held) else held
         df = numpy.bincount(held // count, minlength=len(key_numbers))
         idf = numpy.log(1 + count / numpy.maximum(df, 1))
         self._idf = dict(zip(key_numbers, idf.tolist(), strict=True))

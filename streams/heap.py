@@ -19,6 +19,7 @@ def settle() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*THRESHOLDS)
+    release_free_memory()  # what building the core made and dropped
 
 
 def resettle() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import alerts.name_analysis
 import alerts.parties
 from alerts.parties import PartyMatcher, WatchlistEntry
 from tests.alerts.test_parties import ENTRIES, LISTED
@@ -33,13 +34,13 @@ def results(matcher: PartyMatcher) -> list[list[tuple[str, float, tuple[str, ...
 def counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names analysed from here on; no earlier matcher to reuse."""
     analysed: list[str] = []
-    real = alerts.parties.analyse_uncached
+    real = alerts.name_analysis.analyse_uncached
 
     def counting(name: str) -> tuple[object, ...]:
         analysed.append(name)
         return real(name)
 
-    monkeypatch.setattr(alerts.parties, "analyse_uncached", counting)
+    monkeypatch.setattr(alerts.name_analysis, "analyse_uncached", counting)
     monkeypatch.setattr(alerts.parties, "_BUILT", [])
     return analysed
 
@@ -94,6 +95,38 @@ def test_a_new_version_analyses_only_the_names_that_changed(counted: list[str]) 
     assert results(after) == results(before)  # the queries do not involve what changed
 
 
+def test_a_large_list_is_analysed_in_child_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    entries = [*ENTRIES, *LISTED]
+    monkeypatch.setattr(alerts.parties, "_BUILT", [])
+    here = results(PartyMatcher(entries))
+    alerts.parties._BUILT.clear()
+    monkeypatch.setattr(alerts.name_analysis, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(alerts.name_analysis.os, "cpu_count", lambda: 2)
+    children: list[int] = []
+    real = alerts.name_analysis._child
+
+    def child(names: list[str]) -> bytes:
+        children.append(len(names))
+        return real(names)
+
+    monkeypatch.setattr(alerts.name_analysis, "_child", child)
+    assert results(PartyMatcher(entries)) == here
+    assert len(children) == 2 and sum(children) == sum(1 + len(e.aliases) for e in entries)
+
+
+def test_a_failed_child_falls_back_to_analysing_here(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(alerts.parties, "_BUILT", [])
+    here = results(PartyMatcher(LISTED))
+    alerts.parties._BUILT.clear()
+    monkeypatch.setattr(alerts.name_analysis, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(alerts.name_analysis.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(alerts.name_analysis.sys, "executable", "/nonexistent/python")
+    assert results(PartyMatcher(LISTED)) == here
+    assert "child processes failed" in caplog.text
+
+
 SWAPS = """
 import gc
 from alerts.pipeline import Core, CoreOptions
@@ -119,5 +152,5 @@ def test_a_replaced_core_is_freed_after_start_up_froze_the_heap() -> None:
         check=True,
         cwd=Path(__file__).resolve().parents[2],
     )
-    frozen = eval(run.stdout)  # noqa: S307 (our own script's list of ints)
+    frozen = eval(run.stdout)
     assert frozen[0] == frozen[1] == frozen[2], frozen
