@@ -25,7 +25,8 @@ QUERIES = [
 
 def results(matcher: PartyMatcher) -> list[list[tuple[str, float, tuple[str, ...]]]]:
     return [
-        [(m.entry.entry_id, m.score, m.reasons) for m in matcher.match(query, None)]
+        # As the rule asks: name, tax id and country (the cache's key)
+        [(m.entry.entry_id, m.score, m.reasons) for m in matcher.match(query, None, None)]
         for query in QUERIES
     ]
 
@@ -154,3 +155,27 @@ def test_a_replaced_core_is_freed_after_start_up_froze_the_heap() -> None:
     )
     frozen = eval(run.stdout)
     assert frozen[0] == frozen[1] == frozen[2], frozen
+
+
+def test_a_new_matcher_is_warmed_with_the_parties_met_last() -> None:
+    old = PartyMatcher(LISTED)
+    for query in QUERIES:
+        old.match(query, None, None)
+    old.match(QUERIES[0], None, None)  # a cache hit is not asked again
+    assert [q[0] for q in old.asked] == QUERIES
+
+    new = PartyMatcher(LISTED)
+    assert new.warm(old, seconds=60) == len(QUERIES)
+    assert new.match.cache_info().currsize == len(QUERIES)
+    hits = new.match.cache_info().hits
+    assert results(new) == results(old)
+    assert new.match.cache_info().hits == hits + len(QUERIES)  # every query was warm
+
+
+def test_warming_stops_at_its_time_budget() -> None:
+    old = PartyMatcher(LISTED)
+    for query in QUERIES:
+        old.match(query, None, None)
+    new = PartyMatcher(LISTED)
+    assert new.warm(old, seconds=-1) == 0
+    assert new.match.cache_info().currsize == 0

@@ -136,6 +136,23 @@ def test_a_new_watchlist_version_is_built_and_handed_over_and_alerts_cite_it() -
     assert len(reader.used) == 1
 
 
+@pytest.mark.parametrize("running", [True, False])
+def test_a_new_version_is_handed_over_with_the_recent_parties_matched(running: bool) -> None:
+    reader = Reader()
+    matcher = reader.core.party_matcher
+    assert matcher is not None
+    for party in ("Tekhkrim LLC", "Azu International", "Vostok Trading"):
+        matcher.match(party, None, "RU")
+    if running:
+        reader.reader.caught_up.set()
+    reader.take(records(new_watchlist("2026.12.1", "OOO Novyi Zavod")))
+    [core] = reader.used
+    assert core.party_matcher is not None
+    # While the worker runs, the parties screened last are matched before the swap; at start,
+    # the core is not yet screening anything, so there is nothing to match ahead.
+    assert core.party_matcher.match.cache_info().currsize == (3 if running else 0)
+
+
 @pytest.mark.parametrize(
     ("version", "content", "reason"),
     [
