@@ -16,7 +16,9 @@ import itertools
 import json
 import logging
 import math
+import os
 import re
+import threading
 import time
 import unicodedata
 import weakref
@@ -376,7 +378,7 @@ class PartyMatcher:
         }
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(".partial")
+            partial = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.partial")
             with partial.open("wb") as out:
                 numpy.savez(
                     out,
@@ -387,6 +389,9 @@ class PartyMatcher:
             partial.replace(path)
             for stale in sorted(path.parent.glob("*.npz"), key=_modified)[:-_KEPT]:
                 stale.unlink(missing_ok=True)
+            for left in path.parent.glob("*.partial"):  # a write cut short by a crash
+                if time.time() - _modified(left) > 3600:
+                    left.unlink(missing_ok=True)
         except OSError as exc:
             log.warning("cannot keep the analysis of the listed names in %s: %s", path, exc)
 
