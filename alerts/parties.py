@@ -145,7 +145,9 @@ _COUNTRY_DISAGREES = -7.0
 def _token_keys(token: Token) -> list[str]:
     """The index keys of one listed word: itself, its stem, its first four letters."""
     if token.concept:
-        return []
+        # A city or region finds a name ("Sevastopol", "@ua-cri"), if few names have it (the
+        # posting limit). A country does not, nor does a company word: too many names hold them.
+        return [token.key] if token.key.startswith("@") and "-" in token.key else []
     keys = []
     if len(token.key) >= 2:
         keys += [token.key, "~" + token.stem]
@@ -162,8 +164,8 @@ def _query_keys(tokens: tuple[Token, ...]) -> set[str]:
     ("hong kong" finds a listed "hongkong"), and each long word's halves ("hongkong" finds a
     listed "hong kong": the listed side holds its words only)."""
     keys = {key for token in tokens for key in _token_keys(token)}
-    for first, second in itertools.pairwise(tokens):
-        keys.add(fold(first.written + second.written))
+    for _, _, joined in _runs(tuple(t.written for t in tokens)):
+        keys.update((joined, joined[:4] + "*"))  # "chong chon gang": "chongchongang"
     for token in tokens:
         if not token.concept and len(token.key) >= _SPLIT:
             for cut in range(3, len(token.key) - 2):
