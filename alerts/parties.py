@@ -670,6 +670,23 @@ def _runs(written: tuple[str, ...]) -> tuple[tuple[int, int, str], ...]:
     )
 
 
+_ACRONYM = re.compile(r"[a-z]{3,6}")
+_INITIALISM = Agreement(0.9, "abbreviation")
+
+
+@lru_cache(maxsize=65_536)
+def _initials(written: tuple[str, ...]) -> tuple[tuple[int, int, str], ...]:
+    """Each run of two to six adjacent tokens of a name with its words' initials: (start,
+    length, initials)."""
+    firsts = ["".join(word[0] for word in w.split()) for w in written]
+    return tuple(
+        (k, size, "".join(firsts[k : k + size]))
+        for size in range(2, 7)
+        for k in range(len(written) - size + 1)
+        if 3 <= sum(len(f) for f in firsts[k : k + size]) <= 6
+    )
+
+
 def _align(
     query: tuple[Token, ...],
     listed: tuple[Token, ...],
@@ -679,6 +696,7 @@ def _align(
 
     Two or three adjacent tokens on one side may stand for one on the other ("Hong Kong" and
     "Hongkong", "Fana Moj" and "Fanamoj", "Eco-Tech" and "Ekotekh"): those are found first.
+    A word may also be the initials of a run of words on the other side: that is tried last.
     """
     aligned: list[tuple[int, int, Agreement]] = []
     used_query: set[int] = set()
@@ -724,6 +742,22 @@ def _align(
             used_query.add(i)
             used_listed.add(j)
             aligned.append((i, j, agreement))
+    # Last, among the tokens left: a short word on one side may be the initials of a run of
+    # words on the other ("MIC" for "Military-Industrial Corporation", "MSDB" for "Main System
+    # Design Bureau").
+    for one, other, flip in ((query, listed, False), (listed, query, True)):
+        used_one, used_other = (used_listed, used_query) if flip else (used_query, used_listed)
+        for m, token in enumerate(other):
+            if m in used_other or token.initials or not _ACRONYM.fullmatch(token.written):
+                continue
+            for k, size, initials in _initials(tuple(t.written for t in one)):
+                run = range(k, k + size)
+                if initials != token.written or any(r in used_one for r in run):
+                    continue
+                used_one.update(run)
+                used_other.add(m)
+                aligned += [(m, r, _INITIALISM) if flip else (r, m, _INITIALISM) for r in run]
+                break
     return aligned
 
 

@@ -235,3 +235,39 @@ def test_broken_opensanctions_csv(tmp_path: Path, content: str, reason: str) -> 
     path.write_text(content, encoding="utf-8")
     with pytest.raises(ReferenceDataError, match=reason):
         load_opensanctions_csv(path)
+
+
+LOOKUPS = PartyMatcher(
+    [
+        WatchlistEntry("t", "odesa", "State Enterprise Odesa Sea Trading Port", (), "UA", (), "x"),
+        WatchlistEntry("t", "vympel", "Main System Design Bureau Vympel", (), "RU", (), "x"),
+        WatchlistEntry("t", "ccg", "Chongchongang Shipping Co", (), "KP", (), "x"),
+        WatchlistEntry("t", "other", "Unrelated Widget Makers", (), "KP", (), "x"),
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "entry_id", "reason"),
+    [
+        # Names of places and company words only: the city finds the listed name.
+        ("Port of Odesa", "odesa", "containment"),
+        # A run of words joined on the listed side: the query's words, joined, find it.
+        ("Chong Chon Gang Shipping", "ccg", "joined words"),
+        # Initials on one side, the words on the other.
+        ("MSDB Vympel", "vympel", "abbreviation"),
+    ],
+)
+def test_names_found_by_place_joined_words_and_initials(
+    name: str, entry_id: str, reason: str
+) -> None:
+    [match] = LOOKUPS.match(name, None, None)
+    assert match.entry.entry_id == entry_id
+    assert reason in match.reasons
+
+
+def test_initials_do_not_take_words_that_match_as_they_are() -> None:
+    listed = PartyMatcher([WatchlistEntry("t", "mmt", "Metal Mineral Trade SARL", (), "", (), "x")])
+    [match] = listed.match("Metal and Mineral Trade (MMT)", None, None)
+    assert match.score >= 90
+    assert "metal = metal (exact)" in match.aligned
