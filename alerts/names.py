@@ -154,6 +154,9 @@ def stem(key: str) -> str:
     if len(key) == 4:
         return _FINAL_VOWEL.sub("", key)  # Persian ezafe: "Asre" and "Asr"
     cut = _ENDING.sub("", _FINAL_H.sub("", key))
+    if "sk" in key[len(cut) :] and cut.endswith("en") and len(cut) >= 6:
+        # An adjective made from a place: "Grodnenskoye" (Grodno), "Dolgoprudnenskoye".
+        return cut[:-2]
     return _ADJECTIVE_AL.sub("", cut) if cut == key else cut
 
 

@@ -271,3 +271,21 @@ def test_initials_do_not_take_words_that_match_as_they_are() -> None:
     [match] = listed.match("Metal and Mineral Trade (MMT)", None, None)
     assert match.score >= 90
     assert "metal = metal (exact)" in match.aligned
+
+
+@pytest.mark.parametrize(
+    ("adjective", "place"),
+    [("Grodnenskoye", "Grodno"), ("Tulskiy", "Tula"), ("Dolgoprudnenskoye", "Dolgoprudny")],
+)
+def test_an_adjective_made_from_a_place_shares_its_stem(adjective: str, place: str) -> None:
+    from alerts.names import analyse
+
+    [made], [named] = analyse(adjective), analyse(place)
+    assert made.stem == named.stem
+
+
+def test_a_word_ending_in_en_keeps_it_without_the_adjective_suffix() -> None:
+    from alerts.names import stem
+
+    assert stem("grodnen") == "grodnen"
+    assert stem("lenskoe") == "len"  # too short to be a place's adjective stem
