@@ -100,8 +100,11 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         (
             "gosudarstvennoye unitarnoye predpriyatiye", "gosudarstvennoe unitarnoe predpriyatie",
             "state unitary enterprise", "unitarnoye predpriyatiye", "unitary enterprise",
+            # Belarus: the republic's unitary enterprises (RUP), in Russian and Belarusian
+            "respublikanskoye unitarnoye predpriyatiye", "respublikanskoe unitarnoe predpriyatie",
+            "respublikanskaye unitarnaye pradpryemstva", "republican unitary enterprise",
         ),
-        ("gup", "sue"),
+        ("gup", "sue", "rup"),
     ),
     "import_export": (
         (

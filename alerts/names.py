@@ -394,6 +394,11 @@ def agree(query: Token, listed: Token) -> Agreement | None:
         ratio = fuzz.ratio(query.key, listed.key)
         if ratio >= 85:
             return Agreement(min(ratio / 100, 0.9), "spelling")
+        # Inflected the Russian way on one side, the English on the other: "Respublikanskoye"
+        # and "Republican" differ in their endings and in one letter of their stems.
+        stems = query.stem, listed.stem
+        if min(len(stems[0]), len(stems[1])) >= 6 and fuzz.ratio(*stems) >= 90:
+            return Agreement(0.85, "spelling")
     if _cut_short(query.written, listed.written) or _cut_short(listed.written, query.written):
         return Agreement(0.8, "abbreviation")
     return None

@@ -289,3 +289,20 @@ def test_a_word_ending_in_en_keeps_it_without_the_adjective_suffix() -> None:
 
     assert stem("grodnen") == "grodnen"
     assert stem("lenskoe") == "len"  # too short to be a place's adjective stem
+
+
+def test_stems_that_differ_by_a_letter_agree_as_a_spelling() -> None:
+    from alerts.names import agree, analyse
+
+    [russian], [english] = analyse("Respublikanskoye"), analyse("Republican")
+    found = agree(russian, english)
+    assert found is not None and found.kind == "spelling"
+    [short], [other] = analyse("Kamen"), analyse("Kamenskoye")
+    assert agree(short, other) is None or agree(short, other).kind != "spelling"  # type: ignore[union-attr]
+
+
+def test_a_belarusian_republican_unitary_enterprise_is_a_legal_form() -> None:
+    from alerts.names import analyse
+
+    for name in ("RUP Tsentrkurort", "Republican Unitary Enterprise Tsentrkurort"):
+        assert [t.key for t in analyse(name) if not t.concept] == ["centrkurort"]
