@@ -198,23 +198,31 @@ def test_a_newly_listed_party_is_looked_back_for_and_backtest_gives_the_same_ids
     assert metric(samples, "tradewatch_retro_parties_total") >= 1
     assert metric(samples, "tradewatch_retro_pending_parties") == 0
     # The same feed and list change through backtest: the same ids.
-    feed = tmp_path / "history.jsonl"
-    feed.write_bytes(b"\n".join(history) + b"\n")
+    replayed = backtest_retro_ids(env, tmp_path, history, listing, published_at)
+    assert replayed == {a.alert_id for a in retro}
+
+
+def backtest_retro_ids(
+    env: dict[str, str],
+    folder: Path,
+    feed: list[bytes],
+    listing: Path,
+    published_at: datetime,
+) -> set[str]:
+    """The retro alert ids `tradewatch backtest --list-change` gives for this feed and list."""
+    path = folder / "history.jsonl"
+    path.write_bytes(b"\n".join(feed) + b"\n")
+    out = folder / "replayed.jsonl"
     replay = run_cli(
         env,
         "backtest",
-        str(feed),
+        str(path),
         "--quiet",
         "--out",
-        str(tmp_path / "replayed.jsonl"),
+        str(out),
         "--list-change",
         f"{listing}@{published_at.isoformat()}",
     )
     assert replay.returncode == 0, replay.stderr
-    replayed = [
-        Alert.model_validate_json(line)
-        for line in (tmp_path / "replayed.jsonl").read_text().splitlines()
-    ]
-    assert {a.alert_id for a in replayed if a.rule_id == "restricted_party.retro"} == {
-        a.alert_id for a in retro
-    }
+    alerts = map(Alert.model_validate_json, out.read_text().splitlines())
+    return {a.alert_id for a in alerts if a.rule_id == "restricted_party.retro"}

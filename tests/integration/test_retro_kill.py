@@ -12,7 +12,6 @@ from pathlib import Path
 import orjson
 import pytest
 
-from schemas.alert import Alert
 from tests.conftest import declaration_dict
 from tests.integration.kafka_helpers import (
     WorkerProcess,
@@ -24,6 +23,7 @@ from tests.integration.kafka_helpers import (
     worker_env,
 )
 from tests.integration.test_cli_broker import run_cli
+from tests.integration.test_reference_broker import backtest_retro_ids
 from tests.streams.test_reference_stream import WATCHLIST
 
 SEED = int(os.environ.get("TRADEWATCH_RELIABILITY_SEED", "1001"))
@@ -105,26 +105,7 @@ def test_a_look_back_killed_midway_loses_no_finding(
             time.sleep(0.3)
         assert worker.stop() == 0, worker.log_tail()
 
-    feed = tmp_path / "history.jsonl"
-    feed.write_bytes(b"\n".join(messages) + b"\n")
-    replay = run_cli(
-        env,
-        "backtest",
-        str(feed),
-        "--quiet",
-        "--out",
-        str(tmp_path / "replayed.jsonl"),
-        "--list-change",
-        f"{watchlist}@{published_at.isoformat()}",
-    )
-    assert replay.returncode == 0, replay.stderr
-    wanted = {
-        a.alert_id
-        for a in map(
-            Alert.model_validate_json, (tmp_path / "replayed.jsonl").read_text().splitlines()
-        )
-        if a.rule_id == "restricted_party.retro"
-    }
+    wanted = backtest_retro_ids(env, tmp_path, messages, watchlist, published_at)
     assert len(wanted) == PARTIES
     found = consume(
         broker_url,
