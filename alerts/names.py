@@ -82,6 +82,11 @@ class Token:
     def stem(self) -> str:
         return stem(self.key) if not self.concept else self.key
 
+    @property
+    def stems(self) -> tuple[str, ...]:
+        """The stem, and the place's stem if the word is an adjective made from one."""
+        return stems(self.key) if not self.concept else (self.key,)
+
 
 _FOLDS = (
     ("shch", "sh"),
@@ -116,7 +121,7 @@ _DOUBLE = re.compile(r"(.)\1+")
 # counterparts ("electromechanical") end alike once cut; then the Russian "-skiy" family, the
 # English "-al" ("coastal"), plural s and a final vowel.
 _ENDING = re.compile(
-    r"(?:iheskogo|iheskoe|iheski|iheska|ihesk|ikal|skogo|skoe|ski|ska|sko|sk|s|e|a|o|i)$"
+    r"(?:iheskogo|iheskoe|iheski|iheska|ihesk|ikal|skogo|skoe|skaa|ski|ska|sko|sk|s|e|a|o|i)$"
 )
 _ADJECTIVE_AL = re.compile(r"(?<=\w{4})al$")
 _FINAL_VOWEL = re.compile(r"[aeiou]$")
@@ -160,15 +165,54 @@ def stem(key: str) -> str:
     return _ADJECTIVE_AL.sub("", cut) if cut == key else cut
 
 
+@lru_cache(maxsize=262_144)
+def stems(key: str) -> tuple[str, ...]:
+    """The stem, and for an adjective in "-inskiy" the stem without "in": "Yaltinskaya" is
+    made from "Yalta". It is a second stem, since the "in" often belongs to the place
+    ("Gatchinsky" from "Gatchina")."""
+    first = stem(key)
+    if first.endswith("in") and len(first) >= 5 and "sk" in key[len(first) :]:
+        return first, first[:-2]
+    return (first,)
+
+
+# Case and gender endings of Russian, Ukrainian and Belarusian words once folded: the
+# dictionary lists one form of "gosudarstvennoye" and finds "gosudarstvennogo",
+# "gosudarstvenaya" and "gosudarstvenoye" too.
+_SLAVIC_ENDING = re.compile(r"(?:ogo|ego|omu|emu|imi|ami|ih|oi|ei|ii|oe|ee|ie|om|em|im|[aeiouy])$")
+
+
+@lru_cache(maxsize=262_144)
+def _root(word: str) -> str:
+    folded = fold(word)
+    return _SLAVIC_ENDING.sub("", folded) if len(folded) >= 8 else folded
+
+
+def _root_table() -> dict[tuple[str, ...], str]:
+    """Company phrases by their words' roots; a root that two concepts share is left out."""
+    table: dict[tuple[str, ...], str] = {}
+    shared: set[tuple[str, ...]] = set()
+    for concept, (phrases, _) in COMPANY_WORDS.items():
+        for phrase in phrases:
+            roots = tuple(_root(w) for w in phrase.split())
+            if table.setdefault(roots, concept) != concept:
+                shared.add(roots)
+    return {roots: concept for roots, concept in table.items() if roots not in shared}
+
+
 _PHRASES = _phrase_table()
-# The words a company phrase can start with, as written and folded, and the longest phrase
-# after each: most words of a name start none, and are passed over at one lookup.
+_ROOTS = _root_table()
+# The words a company phrase can start with, as written, folded and by root, and the longest
+# phrase after each: most words of a name start none, and are passed over at one lookup.
 _STARTS: dict[str, int] = {}
 _FOLDED_STARTS: dict[str, int] = {}
+_ROOT_STARTS: dict[str, int] = {}
 for _words, (_, _abbreviation) in _PHRASES.items():
     _STARTS[_words[0]] = max(_STARTS.get(_words[0], 0), len(_words))
     if not _abbreviation:
         _FOLDED_STARTS[_words[0]] = max(_FOLDED_STARTS.get(_words[0], 0), len(_words))
+for _words in _ROOTS:
+    _ROOT_STARTS[_words[0]] = max(_ROOT_STARTS.get(_words[0], 0), len(_words))
 
 
 def _script_to_ascii(name: str) -> tuple[str, frozenset[str]]:
@@ -207,7 +251,11 @@ def _company_words(
     position = 0
     while position < len(words):
         first = words[position]
-        longest = max(_STARTS.get(first, 0), _FOLDED_STARTS.get(fold(first), 0))
+        longest = max(
+            _STARTS.get(first, 0),
+            _FOLDED_STARTS.get(fold(first), 0),
+            _ROOT_STARTS.get(_root(first), 0),
+        )
         if not longest:
             out.append(first)
             position += 1
@@ -220,6 +268,9 @@ def _company_words(
                 # ("CB" is a commercial bank, "KB" a design bureau).
                 folded = _PHRASES.get(tuple(fold(w) for w in phrase))
                 found = folded if folded is not None and not folded[1] else None
+            if found is None:
+                root = _ROOTS.get(tuple(_root(w) for w in phrase))
+                found = None if root is None else (root, False)
             if found is not None and found[0] == "" and not drop:
                 # The longest phrase here says only "company": several words of it ("foreign
                 # limited liability company") go now, before "foreign" alone is read as a
@@ -379,16 +430,15 @@ def agree(query: Token, listed: Token) -> Agreement | None:
         if one.startswith(("al", "el")) and one[2:] == other and len(other) >= 3:
             return Agreement(0.95, "transliteration")
     shorter = min(len(query.key), len(listed.key))
-    if shorter >= 3 and query.stem == listed.stem:
+    if shorter >= 3 and (
+        query.stem == listed.stem or not set(query.stems).isdisjoint(listed.stems)
+    ):
         return Agreement(0.85, "transliteration")
     # Vowels are what transliterations of Arabic and Persian disagree on most: "Bushra" and
-    # "Boshra", "Mashriq" and "Mashreq".
-    skeleton = _VOWELS.sub("", query.key)
-    if (
-        len(skeleton) >= 3
-        and skeleton == _VOWELS.sub("", listed.key)
-        and query.key[0] == listed.key[0]
-    ):
+    # "Boshra", "Mashriq" and "Mashreq"; Belarusian and Ukrainian write h for the Russian g
+    # ("Hrodna", "Grodno"; "Homel", "Gomel").
+    skeleton = _skeleton(query.key)
+    if len(_VOWELS.sub("", skeleton)) >= 3 and skeleton == _skeleton(listed.key):
         return Agreement(0.85, "transliteration")
     if shorter >= 4 and not (query.key.isdigit() or listed.key.isdigit()):
         ratio = fuzz.ratio(query.key, listed.key)
@@ -402,6 +452,12 @@ def agree(query: Token, listed: Token) -> Agreement | None:
     if _cut_short(query.written, listed.written) or _cut_short(listed.written, query.written):
         return Agreement(0.8, "abbreviation")
     return None
+
+
+def _skeleton(key: str) -> str:
+    """The word's consonants, g and h as one, and its first letter: vowels and the g/h of
+    Slavic transliterations aside."""
+    return key[0].replace("h", "g") + _VOWELS.sub("", key[1:]).replace("h", "g")
 
 
 def _cut_short(short: str, long: str) -> bool:

@@ -150,7 +150,7 @@ def _token_keys(token: Token) -> list[str]:
         return [token.key] if token.key.startswith("@") and "-" in token.key else []
     keys = []
     if len(token.key) >= 2:
-        keys += [token.key, "~" + token.stem]
+        keys += [token.key, *("~" + s for s in token.stems)]
     if len(token.key) >= 5:
         keys.append(token.key[:4] + "*")
     return keys

@@ -306,3 +306,54 @@ def test_a_belarusian_republican_unitary_enterprise_is_a_legal_form() -> None:
 
     for name in ("RUP Tsentrkurort", "Republican Unitary Enterprise Tsentrkurort"):
         assert [t.key for t in analyse(name) if not t.concept] == ["centrkurort"]
+
+
+@pytest.mark.parametrize(
+    ("adjective", "place"),
+    [("Grodnenskaya", "Grodno"), ("Yaltinskaya", "Yalta"), ("Gatchinsky", "Gatchina")],
+)
+def test_a_feminine_or_inskiy_adjective_agrees_with_its_place(adjective: str, place: str) -> None:
+    from alerts.names import agree, analyse
+
+    [made], [named] = analyse(adjective), analyse(place)
+    found = agree(made, named)
+    assert found is not None and found.kind == "transliteration"
+
+
+def test_an_inskiy_adjective_finds_its_place_in_the_index() -> None:
+    listed = PartyMatcher([WatchlistEntry("t", "y", "Yaltinskaya Kinostudiya", (), "", (), "x")])
+    [match] = listed.match("Yalta Film Studio", None, None)
+    assert match.entry.entry_id == "y"
+    assert "film studio = kinostudiya (translation)" in match.aligned
+
+
+def test_belarusian_h_agrees_with_russian_g() -> None:
+    from alerts.names import agree, analyse
+
+    [belarusian], [russian] = analyse("Hrodna"), analyse("Grodno")
+    assert agree(belarusian, russian) is not None
+    [one], [other] = analyse("Hamel"), analyse("Gomer")
+    assert agree(one, other) is None
+
+
+@pytest.mark.parametrize(
+    ("inflected", "concept"),
+    [
+        ("Gosudarstvennogo", "=state"),
+        ("Natsionalnogo", "=national"),
+        ("Federalnaya", "=federal"),
+        ("Mezhdunarodnogo", "=international"),
+    ],
+)
+def test_company_words_are_found_in_any_case_or_gender(inflected: str, concept: str) -> None:
+    from alerts.names import analyse
+
+    assert [t.key for t in analyse(f"{inflected} Zvezda")][0] == concept
+
+
+def test_short_words_are_not_read_as_an_inflected_company_word() -> None:
+    from alerts.names import analyse
+
+    # "Makin" is not "makina" (machine), nor "Sharqiya" "sharq" (east) without its ending.
+    assert [t.key for t in analyse("Makin Institute")][0] == "makin"
+    assert not analyse("Ahrar al-Sharqiya")[-1].concept
