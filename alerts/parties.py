@@ -598,6 +598,29 @@ class PartyMatcher:
         ranked = heapq.nsmallest(_MAX_CANDIDATES, shared.items(), key=lambda i: (-i[1], i[0]))
         return exact | {name_index for name_index, _ in ranked}
 
+    def _only_company_words_differ(
+        self,
+        query: tuple[Token, ...],
+        listed: _ListedName,
+        aligned: list[tuple[int, int, Agreement]],
+    ) -> bool:
+        """Whether the words left unpaired on both sides are all company words and places,
+        and a paired word is among the list's rarest on both sides, written the same once
+        folded ("Vektor", "Vector")."""
+        paired_query = {i for i, _, _ in aligned}
+        paired_listed = {j for _, j, _ in aligned}
+        left = [t for i, t in enumerate(query) if i not in paired_query]
+        left += [t for j, t in enumerate(listed.tokens) if j not in paired_listed]
+        if any(not t.concept and self.weight(t) > 0 for t in left):
+            return False
+        return any(
+            not listed.tokens[j].concept
+            and a.similarity >= 0.97  # as written, or spelt alike once folded
+            and min(self.weight(query[i]), self.weight(listed.tokens[j]))
+            >= _RAREST_SHARE * self._rarest
+            for i, j, a in aligned
+        )
+
     def _compare(
         self,
         query: tuple[Token, ...],
@@ -640,6 +663,12 @@ class PartyMatcher:
             score = 100.0
         elif completeness < 0.95:
             reasons.append("containment")
+        if score < self.threshold and self._only_company_words_differ(query, listed, aligned):
+            # "Kremsont Alliance Corp" and "Kremsont Commercial Inc": one of the list's rarest
+            # words agrees and everything else is company words and places. A match, at the
+            # lowest grade.
+            score = self.threshold
+            reasons.append("only company words differ")
         if country and entry.country:
             agrees = country.upper() == entry.country.upper()
             score += _COUNTRY_AGREES if agrees else _COUNTRY_DISAGREES
@@ -655,6 +684,9 @@ class PartyMatcher:
                 f"{query[i].written} = {listed.tokens[j].written} ({a.kind})" for i, j, a in aligned
             ),
         )
+
+
+_RAREST_SHARE = 0.95  # a word this rare (relative to the rarest) is all but unique to a name
 
 
 @lru_cache(maxsize=262_144)

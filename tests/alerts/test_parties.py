@@ -357,3 +357,30 @@ def test_short_words_are_not_read_as_an_inflected_company_word() -> None:
     # "Makin" is not "makina" (machine), nor "Sharqiya" "sharq" (east) without its ending.
     assert analyse("Makin Institute")[0].key == "makin"
     assert not analyse("Ahrar al-Sharqiya")[-1].concept
+
+
+def test_a_rare_word_with_only_company_words_around_it_matches_at_the_lowest_grade() -> None:
+    listed = PartyMatcher(
+        [
+            WatchlistEntry("t", "k", "Kremsont Commercial Inc.", (), "", (), "x"),
+            WatchlistEntry("t", "l", "Liberty Shipping Co Ltd", (), "", (), "x"),
+            *(
+                WatchlistEntry("t", f"f{n}", f"Liberty Filler{n} Ltd", (), "", (), "x")
+                for n in range(3)
+            ),
+            *(
+                WatchlistEntry("t", f"o{n}", f"Other{n} Trading", (), "", (), "x")
+                for n in range(40)
+            ),
+        ]
+    )
+    [match] = listed.match("Kremsont Alliance Corp", None, None)
+    assert match.entry.entry_id == "k"
+    assert match.score == listed.threshold
+    assert "only company words differ" in match.reasons
+    # A word that several listed names share does not carry such a match, nor does a
+    # distinctive word left unpaired.
+    assert not [
+        m for m in listed.match("Liberty Energy Inc", None, None) if m.entry.entry_id == "l"
+    ]
+    assert not listed.match("Kremsont Nikan Corp", None, None)
