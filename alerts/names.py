@@ -409,8 +409,16 @@ def agree(query: Token, listed: Token) -> Agreement | None:
     if query.concept or listed.concept:
         if query.key != listed.key:
             word, concept = (query, listed) if listed.concept else (listed, query)
-            if not word.concept and _cut_short(word.written, concept.written):
+            if word.concept:
+                return None
+            if _cut_short(word.written, concept.written):
                 return Agreement(0.8, "abbreviation")  # "Serv" for "Services"
+            if (
+                concept.key.startswith("@")
+                and " " not in concept.written
+                and not set(word.stems).isdisjoint(stems(fold(concept.written)))
+            ):
+                return Agreement(0.85, "transliteration")  # "Krasnodarskiy", "Krasnodar"
             return None
         if query.written == listed.written:
             kind = "exact"
@@ -446,8 +454,8 @@ def agree(query: Token, listed: Token) -> Agreement | None:
             return Agreement(min(ratio / 100, 0.9), "spelling")
         # Inflected the Russian way on one side, the English on the other: "Respublikanskoye"
         # and "Republican" differ in their endings and in one letter of their stems.
-        stems = query.stem, listed.stem
-        if min(len(stems[0]), len(stems[1])) >= 6 and fuzz.ratio(*stems) >= 90:
+        pair = query.stem, listed.stem
+        if min(len(pair[0]), len(pair[1])) >= 6 and fuzz.ratio(*pair) >= 90:
             return Agreement(0.85, "spelling")
     if _cut_short(query.written, listed.written) or _cut_short(listed.written, query.written):
         return Agreement(0.8, "abbreviation")

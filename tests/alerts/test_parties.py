@@ -384,3 +384,13 @@ def test_a_rare_word_with_only_company_words_around_it_matches_at_the_lowest_gra
         m for m in listed.match("Liberty Energy Inc", None, None) if m.entry.entry_id == "l"
     ]
     assert not listed.match("Kremsont Nikan Corp", None, None)
+
+
+def test_an_adjective_agrees_with_the_place_it_is_made_from() -> None:
+    from alerts.names import agree, analyse
+
+    [adjective], [place] = analyse("Krasnodarskiy"), analyse("Krasnodar")
+    assert place.concept and not adjective.concept
+    found = agree(adjective, place)
+    assert found is not None and found.kind == "transliteration"
+    assert agree(analyse("Krasnoyarsk")[0], place) is None
