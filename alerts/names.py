@@ -413,13 +413,18 @@ def agree(query: Token, listed: Token) -> Agreement | None:
                 return None
             if _cut_short(word.written, concept.written):
                 return Agreement(0.8, "abbreviation")  # "Serv" for "Services"
-            if (
-                concept.key.startswith("@")
-                and " " not in concept.written
-                and not set(word.stems).isdisjoint(stems(fold(concept.written)))
-            ):
-                return Agreement(0.85, "transliteration")  # "Krasnodarskiy", "Krasnodar"
-            return None
+            if " " in concept.written or concept.abbreviation or concept.key.startswith("#"):
+                return None
+            if concept.key.startswith("@"):
+                # A place's adjective: "Krasnodarskiy" and "Krasnodar" (not "Krasnoyarsk").
+                if set(word.stems).isdisjoint(stems(fold(concept.written))):
+                    return None
+                return Agreement(0.85, "transliteration")
+            # A company word spelt another way: "Kholdingz" and "Holdings".
+            spelt = agree(word, Token(fold(concept.written), concept.written))
+            if spelt is None:
+                return None
+            return Agreement(min(spelt.similarity, 0.85), spelt.kind)
         if query.written == listed.written:
             kind = "exact"
         elif query.abbreviation or listed.abbreviation:

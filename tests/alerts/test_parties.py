@@ -394,3 +394,13 @@ def test_an_adjective_agrees_with_the_place_it_is_made_from() -> None:
     found = agree(adjective, place)
     assert found is not None and found.kind == "transliteration"
     assert agree(analyse("Krasnoyarsk")[0], place) is None
+
+
+def test_a_word_may_spell_a_company_word_another_way_but_not_an_abbreviation() -> None:
+    from alerts.names import agree, analyse
+
+    [_, kholdingz], [_, holdings] = analyse("Dana Kholdingz"), analyse("Dana Holdings")
+    assert holdings.concept and not kholdingz.concept
+    assert agree(kholdingz, holdings) is not None
+    [npk], [npc] = analyse("NPK"), analyse("NPC")
+    assert npk.abbreviation and agree(npc, npk) is None
