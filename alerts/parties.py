@@ -598,6 +598,24 @@ class PartyMatcher:
         ranked = heapq.nsmallest(_MAX_CANDIDATES, shared.items(), key=lambda i: (-i[1], i[0]))
         return exact | {name_index for name_index, _ in ranked}
 
+    def _in_order(
+        self,
+        query: tuple[Token, ...],
+        listed: tuple[Token, ...],
+        aligned: list[tuple[int, int, Agreement]],
+    ) -> bool:
+        """Whether two adjacent distinctive words of the query pair with two adjacent words
+        of the listed name, in the same order."""
+        paired = {
+            i: j
+            for i, j, _ in aligned
+            if not query[i].concept
+            and not listed[j].concept
+            and self.weight(query[i]) > 0
+            and self.weight(listed[j]) > 0
+        }
+        return any(paired.get(i + 1) == j + 1 for i, j in paired.items())
+
     def _only_company_words_differ(
         self,
         query: tuple[Token, ...],
@@ -659,6 +677,10 @@ class PartyMatcher:
         score = 100 * (_CONTAINMENT_WEIGHT * containment + (1 - _CONTAINMENT_WEIGHT) * completeness)
         reasons = ["alias"] if listed.alias else []
         reasons += sorted({a.kind for _, _, a in aligned} - {"exact"})
+        if not same and self._in_order(query, listed.tokens, aligned):
+            # Two distinctive words side by side on both sides ("Imam Khomeini Foundation",
+            # "Imam Khomeini Relief Committee"): a phrase is rarer than its words apart.
+            score += _IN_ORDER
         if same:
             score = 100.0
         elif completeness < 0.95:
@@ -686,6 +708,7 @@ class PartyMatcher:
         )
 
 
+_IN_ORDER = 2.0  # points for two distinctive words that agree side by side, in order
 _RAREST_SHARE = 0.95  # a word this rare (relative to the rarest) is all but unique to a name
 
 

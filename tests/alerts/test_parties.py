@@ -404,3 +404,12 @@ def test_a_word_may_spell_a_company_word_another_way_but_not_an_abbreviation() -
     assert agree(kholdingz, holdings) is not None
     [npk], [npc] = analyse("NPK"), analyse("NPC")
     assert npk.abbreviation and agree(npc, npk) is None
+
+
+def test_distinctive_words_side_by_side_in_the_same_order_score_higher() -> None:
+    listed = PartyMatcher(
+        [WatchlistEntry("t", "z", "Zarya Kometa Relief Committee", (), "", (), "x")], threshold=50
+    )
+    [in_order] = listed.match("Zarya Kometa Foundation", None, None)
+    [swapped] = listed.match("Kometa Zarya Foundation", None, None)
+    assert in_order.score > swapped.score
