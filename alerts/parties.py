@@ -679,8 +679,9 @@ class PartyMatcher:
         reasons += sorted({a.kind for _, _, a in aligned} - {"exact"})
         if not same and self._in_order(query, listed.tokens, aligned):
             # Two distinctive words side by side on both sides ("Imam Khomeini Foundation",
-            # "Imam Khomeini Relief Committee"): a phrase is rarer than its words apart.
-            score += _IN_ORDER
+            # "Imam Khomeini Relief Committee"): a phrase is rarer than its words apart. Only
+            # the same name scores 100.
+            score = max(score, min(score + _IN_ORDER, 99.0))
         if same:
             score = 100.0
         elif completeness < 0.95:
