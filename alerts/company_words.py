@@ -469,7 +469,7 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "company", "companies", "co", "sa de cv", "sab de cv", "s de rl de cv", "s de rl",
             "gongsi", "gong si", "youxian gongsi", "you xian gong si", "youxian zeren gongsi",
             "gufen youxian gongsi", "kompaniya", "kompanii", "sherkat", "sherkate", "shirkat",
-            "sirketi", "sti", "compania", "companhia", "societe", "firm", "firma", "kampaniya",
+            "sirketi", "anonim sirketi", "anonim sirket", "sti", "compania", "companhia", "societe", "firm", "firma", "kampaniya",
             "kampanii", "taa", "ztaa", "fllc", "aat", "zat", "pat", "prat", "tdv", "the", "of",
             "and", "ve", "va", "foreign limited liability company", "y", "i", "e", "et", "und",
             "de", "des", "du", "la", "le", "el", "da", "do", "der",

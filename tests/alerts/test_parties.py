@@ -413,3 +413,10 @@ def test_distinctive_words_side_by_side_in_the_same_order_score_higher() -> None
     [in_order] = listed.match("Zarya Kometa Foundation", None, None)
     [swapped] = listed.match("Kometa Zarya Foundation", None, None)
     assert in_order.score > swapped.score
+
+
+def test_a_turkish_joint_stock_company_is_a_legal_form() -> None:
+    from alerts.names import analyse
+
+    for name in ("Ramor Anonim Sirketi", "RAMOR ANONİM ŞİRKETİ", "Ramor A.S."):
+        assert [t.key for t in analyse(name)] == ["ramor"]
