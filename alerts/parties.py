@@ -624,7 +624,8 @@ class PartyMatcher:
     ) -> bool:
         """Whether the words left unpaired on both sides are all company words and places,
         and a paired word is among the list's rarest on both sides, written the same once
-        folded ("Vektor", "Vector")."""
+        folded ("Vektor", "Vector"), or, if it is ten letters or more, spelt alike
+        ("Promsyrieimport", "Promsyrioimport")."""
         paired_query = {i for i, _, _ in aligned}
         paired_listed = {j for _, j, _ in aligned}
         left = [t for i, t in enumerate(query) if i not in paired_query]
@@ -633,7 +634,12 @@ class PartyMatcher:
             return False
         return any(
             not listed.tokens[j].concept
-            and a.similarity >= 0.97  # as written, or spelt alike once folded
+            and (
+                a.similarity >= 0.97
+                or (
+                    a.similarity >= 0.85 and min(len(query[i].key), len(listed.tokens[j].key)) >= 10
+                )
+            )
             and min(self.weight(query[i]), self.weight(listed.tokens[j]))
             >= _RAREST_SHARE * self._rarest
             for i, j, a in aligned

@@ -420,3 +420,13 @@ def test_a_turkish_joint_stock_company_is_a_legal_form() -> None:
 
     for name in ("Ramor Anonim Sirketi", "RAMOR ANONİM ŞİRKETİ", "Ramor A.S."):
         assert [t.key for t in analyse(name)] == ["ramor"]
+
+
+def test_a_long_rare_word_spelt_alike_carries_a_match_among_company_words() -> None:
+    entries = [WatchlistEntry("t", "p", "Promsyrioimport", (), "", (), "x")]
+    entries += [
+        WatchlistEntry("t", f"o{n}", f"Other{n} Trading", (), "", (), "x") for n in range(40)
+    ]
+    listed = PartyMatcher(entries)
+    [match] = listed.match("VO Promsyrieimport FGUP", None, None)
+    assert match.entry.entry_id == "p" and "only company words differ" in match.reasons
