@@ -182,7 +182,8 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         (
             "machine building", "machinebuilding", "mashinostroyeniya", "mashinostroeniya",
             "mashinostroitelny", "mashinostroitelnyy", "mashinostroitelnyi", "machinery",
-            "makina", "machine", "machines", "jixie", "ji xie",
+            "makina", "machine", "machines", "jixie", "ji xie", "mashin sazi", "mashinsazi",
+            "makina sanayi",
         ),
         (),
     ),
@@ -234,6 +235,16 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "international": (
         ("international", "intl", "guoji", "mezhdunarodny", "mezhdunarodnyy", "uluslararasi",
          "beynolmelal", "internacional"),
+        (),
+    ),
+    "cement": (("cement", "siman", "tsement", "cemento", "cimento", "cimentos", "shuini"), ()),
+    "manufacturing": (
+        (
+            "manufacturing", "manufacture", "manufacturer", "manufacturers", "production",
+            "producer", "producers", "proizvodstvo", "proizvodstvennoye", "proizvodstvennaya",
+            "vyrobnytstvo", "vyrobnyche", "sazi", "tolid", "tolidi", "uretim", "imalat",
+            "shengchan",
+        ),
         (),
     ),
     "investment": (("investment", "investments", "invest", "touzi", "yatirim", "sarmayeh"), ()),
@@ -469,7 +480,8 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "company", "companies", "co", "sa de cv", "sab de cv", "s de rl de cv", "s de rl",
             "gongsi", "gong si", "youxian gongsi", "you xian gong si", "youxian zeren gongsi",
             "gufen youxian gongsi", "kompaniya", "kompanii", "sherkat", "sherkate", "shirkat",
-            "sirketi", "anonim sirketi", "anonim sirket", "sti", "compania", "companhia",
+            "sirketi", "anonim sirketi", "anonim sirket", "sahami khass", "sahami khas",
+            "sahami khaas", "sahami am", "sahami aam", "sahami", "sti", "compania", "companhia",
             "societe", "firm", "firma", "kampaniya",
             "kampanii", "taa", "ztaa", "fllc", "aat", "zat", "pat", "prat", "tdv", "the", "of",
             "and", "ve", "va", "foreign limited liability company", "y", "i", "e", "et", "und",

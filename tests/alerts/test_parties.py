@@ -430,3 +430,17 @@ def test_a_long_rare_word_spelt_alike_carries_a_match_among_company_words() -> N
     listed = PartyMatcher(entries)
     [match] = listed.match("VO Promsyrieimport FGUP", None, None)
     assert match.entry.entry_id == "p" and "only company words differ" in match.reasons
+
+
+@pytest.mark.parametrize(
+    ("persian", "english"),
+    [
+        ("Sherkat Battery Sazi Niru Sahami Khass", "Niru Battery Manufacturing Company"),
+        ("Mashin Sazi Arak", "Machine Building Arak"),
+        ("Siman-e Kurdistan", "Kurdistan Cement"),
+    ],
+)
+def test_persian_company_words_and_legal_forms(persian: str, english: str) -> None:
+    from alerts.names import analyse
+
+    assert sorted(t.key for t in analyse(persian)) == sorted(t.key for t in analyse(english))
