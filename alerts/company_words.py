@@ -491,6 +491,25 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
 }  # fmt: skip
 
+# A concept that is a kind of another: "Commercial Bank North Credit" is the "North Credit
+# Bank". Such a pair agrees, a little less than the same concept does.
+BROADER: dict[str, str] = {
+    "commercial_bank": "bank",
+    "federal_unitary_enterprise": "unitary_enterprise",
+    "unitary_enterprise": "enterprise",
+    "science_production_enterprise": "enterprise",
+    "science_production_association": "association",
+    "experimental_design_bureau": "design_bureau",
+    "special_design_bureau": "design_bureau",
+    "research_institute": "institute",
+    "factory_tobacco": "plant",
+    "shipbuilding": "plant",
+    "ship_repair": "repair",
+    "oil_gas": "oil",
+    "petrochemical": "chemical",
+    "airline": "aviation",
+}
+
 # Chinese words replaced before transliteration, which would otherwise split them into
 # syllables: the Latin words stand for the same concepts above.
 CJK_COMPANY_WORDS: tuple[tuple[str, str], ...] = (

@@ -32,10 +32,11 @@ from rigour.names import (
 )
 from rigour.territories import lookup_territory
 
-from alerts.company_words import CJK_COMPANY_WORDS, COMPANY_WORDS
+from alerts.company_words import BROADER, CJK_COMPANY_WORDS, COMPANY_WORDS
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _DOTTED_INITIALS = re.compile(r"\b(?:[a-z]\.\s?){1,}[a-z]\b\.?")
+_POSSESSIVE = re.compile(r"(?<=[a-z])['`]s\b")
 _SLASH_PAIR = re.compile(r"\b([a-z])\s?/\s?([a-z])\b")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 # Legal forms of Russian, Belarusian and Ukrainian companies in the many transliterations
@@ -226,7 +227,9 @@ def _script_to_ascii(name: str) -> tuple[str, frozenset[str]]:
             text = text.replace(word, meaning)
         # Each remaining character is one syllable: keep them apart, as pinyin writes them.
         text = _CJK.sub(lambda m: f" {m.group(0)} ", text)
-    latin = anyascii(text).lower().replace("'", "").replace("`", "")
+    latin = anyascii(text).lower()
+    # The English possessive is not part of the word: "Iran's Revolutionary Guard".
+    latin = _POSSESSIVE.sub("", latin).replace("'", "").replace("`", "")
     initials: set[str] = set()
 
     def join(found: re.Match[str]) -> str:
@@ -406,6 +409,10 @@ class Agreement:
 
 def agree(query: Token, listed: Token) -> Agreement | None:
     """How far two tokens say the same thing, and why; None when they do not."""
+    if query.concept and listed.concept and query.key != listed.key:
+        if _broader(query.key, listed.key) or _broader(listed.key, query.key):
+            return Agreement(0.9, "translation")  # "Commercial Bank" and "Bank"
+        return None
     if query.concept or listed.concept:
         if query.key != listed.key:
             word, concept = (query, listed) if listed.concept else (listed, query)
@@ -465,6 +472,16 @@ def agree(query: Token, listed: Token) -> Agreement | None:
     if _cut_short(query.written, listed.written) or _cut_short(listed.written, query.written):
         return Agreement(0.8, "abbreviation")
     return None
+
+
+def _broader(narrow: str, broad: str) -> bool:
+    """Whether one concept is a kind of the other ("=commercial_bank", "=bank")."""
+    concept = narrow[1:]
+    while concept in BROADER:
+        concept = BROADER[concept]
+        if f"={concept}" == broad:
+            return True
+    return False
 
 
 def _skeleton(key: str) -> str:

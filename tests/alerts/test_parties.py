@@ -444,3 +444,21 @@ def test_persian_company_words_and_legal_forms(persian: str, english: str) -> No
     from alerts.names import analyse
 
     assert sorted(t.key for t in analyse(persian)) == sorted(t.key for t in analyse(english))
+
+
+def test_a_concept_agrees_a_little_less_with_the_broader_one() -> None:
+    from alerts.names import agree, analyse
+
+    [commercial_bank], [bank] = analyse("Commercial Bank"), analyse("Bank")
+    found = agree(commercial_bank, bank)
+    assert found is not None and found.similarity < 1.0
+    assert agree(bank, commercial_bank) == found
+    assert agree(analyse("Commercial Bank")[0], analyse("Plant")[0]) is None
+
+
+def test_the_english_possessive_is_not_part_of_the_word() -> None:
+    from alerts.names import analyse
+
+    assert [t.key for t in analyse("Iran's Aluminum Company")] == [
+        t.key for t in analyse("Iran Aluminum Company")
+    ]
