@@ -237,6 +237,14 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
          "beynolmelal", "internacional"),
         (),
     ),
+    "headquarters": (("headquarters", "setad", "gharargah", "gharargahe", "shtab", "karargah"), ()),
+    "agriculture": (
+        (
+            "agriculture", "agricultural", "agrarian", "agrarnoye", "agrarny", "agro",
+            "selskokhozyaystvennoye", "selskokhozyaystvenny", "keshavarzi", "tarim", "nongye",
+        ),
+        (),
+    ),
     "cement": (("cement", "siman", "tsement", "cemento", "cimento", "cimentos", "shuini"), ()),
     "manufacturing": (
         (
@@ -250,7 +258,9 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "investment": (("investment", "investments", "invest", "touzi", "yatirim", "sarmayeh"), ()),
     "services": (("services", "service", "khadamat", "hizmetleri", "uslugi", "fuwu"), ()),
     "shipping": (("shipping", "sudokhodnaya", "kashtirani", "hangyun", "denizcilik"), ()),
-    "construction": (("construction", "insaat", "stroitelnaya", "jianshe", "sakhteman"), ()),
+    "construction": (
+        ("construction", "insaat", "stroitelnaya", "jianshe", "sakhteman", "sazandegi"), ()
+    ),
     "energy": (("energy", "energiya", "enerji", "nengyuan", "energetika"), ()),
     "general": (("general", "obshchiy", "genel", "zong"), ()),
     "foreign": (("foreign", "vneshnyaya", "vneshne", "dis", "khareji"), ()),

@@ -438,6 +438,8 @@ def test_a_long_rare_word_spelt_alike_carries_a_match_among_company_words() -> N
         ("Sherkat Battery Sazi Niru Sahami Khass", "Niru Battery Manufacturing Company"),
         ("Mashin Sazi Arak", "Machine Building Arak"),
         ("Siman-e Kurdistan", "Kurdistan Cement"),
+        ("Bank Keshavarzi", "Agricultural Bank"),
+        ("Gharargah Sazandegi Nooh", "Nooh Construction Headquarters"),
     ],
 )
 def test_persian_company_words_and_legal_forms(persian: str, english: str) -> None:
