@@ -57,16 +57,28 @@ def _words(name: str) -> set[str]:
     return {w[:4] for w in text.split() if len(w) >= 3 and w not in FUNCTION_WORDS}
 
 
-def alias_cases() -> tuple[list[WatchlistEntry], list[AliasCase]]:
+def _rows(held_out: bool) -> list[dict[str, str]]:
+    with (HERE / "ofac_sdn_entities.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    if held_out:
+        with (HERE / "ofac_sdn_heldout.csv").open(encoding="utf-8") as f:
+            rows += [row | {"programs": "held out", "held_out": "1"} for row in csv.DictReader(f)]
+    return rows
+
+
+def alias_cases(held_out: bool = False) -> tuple[list[WatchlistEntry], list[AliasCase]]:
     """The list (primary names only) and every published alias as a case.
 
     An alias is a variant of its primary name when the two share a word that is rare in the
     list (found in at most RARE_SHARE of its names): "TULSKIY PATRONNY ZAVOD" and "TULA
     CARTRIDGE WORKS" share "tul"; "KOREA KUMRYONG TRADING" and "KOREA MINING DEVELOPMENT
     TRADING" share only common words, and are two names, not two spellings of one.
+
+    `held_out`: the list also holds the entities designated after January 2022
+    (`ofac_sdn_heldout.csv`, each under its first published name), and the cases are their
+    other names only. No one looked at these cases while the matcher was written.
     """
-    with (HERE / "ofac_sdn_entities.csv").open(encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
+    rows = _rows(held_out)
     frequency = Counter(w for row in rows for w in _words(row["name"]))
     rare = {w for w, n in frequency.items() if n <= max(2, RARE_SHARE * len(rows))}
     entries: list[WatchlistEntry] = []
@@ -75,6 +87,8 @@ def alias_cases() -> tuple[list[WatchlistEntry], list[AliasCase]]:
         entries.append(
             WatchlistEntry("ofac_sdn", row["ent_num"], row["name"], (), None, (), row["programs"])
         )
+        if held_out != bool(row.get("held_out")):
+            continue
         aliases = [a for a in row["aliases"].split(";") if a]
         company = any(extract_org_types(_ascii(n)) for n in (row["name"], *aliases))
         for alias in aliases:
@@ -88,7 +102,9 @@ def ordinary_companies() -> list[str]:
         return [row["name"] for row in csv.DictReader(f)]
 
 
-def evaluate_parties(sample: int | None, seed: int, show: int) -> dict[str, tuple[float, int, int]]:
+def evaluate_parties(
+    sample: int | None, seed: int, show: int, show_later: bool = False
+) -> dict[str, tuple[float, int, int]]:
     entries, cases = alias_cases()
     ordinary = ordinary_companies()
     if sample:
@@ -113,6 +129,24 @@ def evaluate_parties(sample: int | None, seed: int, show: int) -> dict[str, tupl
     alarms = [(name, matcher.match(name, None)) for name in ordinary]
     alarms = [(name, hits) for name, hits in alarms if hits]
     results["ordinary false alarms"] = (len(alarms) / len(ordinary), len(alarms), len(ordinary))
+    # Entities designated after January 2022. Those with an even entity number may be looked
+    # at while the matcher is worked on; those with an odd one are sealed: their misses are
+    # never printed, so that one figure stays a test of what generalises.
+    entries, held_out = alias_cases(held_out=True)
+    if sample:
+        held_out = random.Random(seed).sample(held_out, min(sample, len(held_out)))
+    matcher = PartyMatcher(entries)
+    for label, parity in (("party recall, later entities", 0), ("party recall, sealed", 1)):
+        chosen = [
+            c for c in held_out if c.variant and c.company and int(c.entity) % 2 == parity
+        ]
+        found = 0
+        for case in chosen:
+            if any(m.entry.entry_id == case.entity for m in matcher.match(case.alias, None)):
+                found += 1
+            elif parity == 0 and show_later:
+                print(f"  missed (later): {case.alias!r} for {case.primary!r}")
+        results[label] = (found / max(len(chosen), 1), found, len(chosen))
     for case in misses[:show]:
         print(f"  missed: {case.alias!r} for {case.primary!r}")
     for name, hits in alarms[:show]:
@@ -178,8 +212,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, default=None, help="alias cases to draw")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--show-misses", type=int, default=0)
+    parser.add_argument(
+        "--show-later-misses", action="store_true", help="misses of the later, unsealed half"
+    )
     args = parser.parse_args(argv)
-    results = evaluate_parties(args.sample, args.seed, args.show_misses)
+    results = evaluate_parties(args.sample, args.seed, args.show_misses, args.show_later_misses)
     results |= evaluate_goods(args.show_misses)
     print(f"{'measure':42} {'value':>7} {'count':>13} {'target':>8}")
     failed = False
