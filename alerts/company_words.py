@@ -20,7 +20,7 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "plant": (
         (
             "zavod", "zavoda", "zavody", "plant", "plants", "works", "factory", "factories",
-            "fabrika", "fabrikasi", "kombinat", "karkhaneh", "karkhane", "karkhanejat",
+            "fabrika", "fabrikasi", "kombinat", "combine", "yard", "verf", "verfi", "karkhaneh", "karkhane", "karkhanejat",
             "gongchang", "usine", "fabrica", "werk", "werke",
         ),
         ("zd",),
@@ -31,21 +31,28 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "konstruktorskogo byuro", "konstruktorskoye bureau", "design bureau",
             "designing bureau", "construction bureau",
         ),
-        ("kb",),
+        ("kb", "db"),
     ),
     "experimental_design_bureau": (
         (
             "opytnoye konstruktorskoye byuro", "opytnoe konstruktorskoe byuro",
             "experimental design bureau", "experimental designing bureau",
         ),
-        ("okb",),
+        ("okb", "edb"),
     ),
     "special_design_bureau": (
         (
             "spetsialnoye konstruktorskoye byuro", "spetsialnoe konstruktorskoe byuro",
             "special design bureau",
         ),
-        ("skb",),
+        ("skb", "sdb"),
+    ),
+    "central_design_bureau": (
+        (
+            "tsentralnoye konstruktorskoye byuro", "tsentralnoe konstruktorskoe byuro",
+            "central design bureau",
+        ),
+        ("tskb", "ckb", "cdb"),
     ),
     "science_production_association": (
         (
@@ -55,7 +62,7 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "research and production association", "science and production association",
             "scientific industrial association", "research production association",
         ),
-        ("npo",),
+        ("npo", "rpa", "spo"),
     ),
     "science_production_enterprise": (
         (
@@ -64,7 +71,7 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "research and production enterprise", "science and production enterprise",
             "research production enterprise",
         ),
-        ("npp",),
+        ("npp", "rpe", "spe"),
     ),
     "science_production_company": (
         (
@@ -74,7 +81,7 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "research and production complex", "scientific production complex",
             "scientific and production corporation", "research and production company",
         ),
-        ("npk",),
+        ("npk", "rpc", "spc"),
     ),
     "research_institute": (
         (
@@ -486,6 +493,7 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "": (
         (
             "aktsionerny", "aktsionernyy", "aktsionernaya", "aktsionernogo", "otkrytogo tipa",
+            "otkrytovo tipa", "zakrytovo tipa",
             "zakrytogo tipa", "imeni", "named by", "named after",
             "company", "companies", "co", "sa de cv", "sab de cv", "s de rl de cv", "s de rl",
             "gongsi", "gong si", "youxian gongsi", "you xian gong si", "youxian zeren gongsi",
@@ -511,6 +519,7 @@ BROADER: dict[str, str] = {
     "science_production_association": "association",
     "experimental_design_bureau": "design_bureau",
     "special_design_bureau": "design_bureau",
+    "central_design_bureau": "design_bureau",
     "research_institute": "institute",
     "factory_tobacco": "plant",
     "shipbuilding": "plant",

@@ -43,7 +43,7 @@ _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 # that lists and declarants use, which an exact table of forms cannot hold.
 _SLAVIC_LEGAL_FORMS = re.compile(
     r"\b(?:(?:otkr|zakr|adkr|publichn|pryvatn|privatn|vidkr)\w* )?"
-    r"(?:aktsi|aktsy|akcion|aktsyj)\w* (?:obshch|obsch|tavaryst|tovaryst)\w*\b"
+    r"(?:aktsi|aktsy|aktci|akcion|atsion|aktsyj)\w* (?:obshch|obsch|obshe|tavaryst|tovaryst)\w*\b"
     r"|\b(?:obshch|obsch|tavaryst|tovaryst)\w* (?:[sz] )?"
     r"(?:ogranich|abmezhav|obmezh|dadatkov)\w* (?:otve|adkaz|vidpovid)\w*\b"
     r"|\b(?:inostrann|dochern|dacherni)\w*\b"
@@ -186,7 +186,7 @@ _SLAVIC_ENDING = re.compile(r"(?:ogo|ego|omu|emu|imi|ami|ih|oi|ei|ii|oe|ee|ie|om
 @lru_cache(maxsize=262_144)
 def _root(word: str) -> str:
     folded = fold(word)
-    return _SLAVIC_ENDING.sub("", folded) if len(folded) >= 8 else folded
+    return _SLAVIC_ENDING.sub("", folded) if len(folded) >= 7 else folded
 
 
 def _root_table() -> dict[tuple[str, ...], str]:

@@ -464,3 +464,31 @@ def test_the_english_possessive_is_not_part_of_the_word() -> None:
     assert [t.key for t in analyse("Iran's Aluminum Company")] == [
         t.key for t in analyse("Iran Aluminum Company")
     ]
+
+
+@pytest.mark.parametrize(
+    ("english", "russian"),
+    [
+        ("RPE Almaz", "NPP Almaz"),
+        ("Turbina SDB", "SKB Turbina"),
+        ("RPA Rusbitech", "NPO Rusbitech"),
+        ("TsKB Rubin", "Central Design Bureau Rubin"),
+        ("Severnaya Verf", "Severnaya Zavod"),
+        ("Morskoye Byuro", "Morskoi Byuro"),
+    ],
+)
+def test_english_abbreviations_of_russian_company_words(english: str, russian: str) -> None:
+    from alerts.names import analyse
+
+    assert {t.key for t in analyse(english)} == {t.key for t in analyse(russian)}
+
+
+def test_misspelt_russian_legal_forms_are_legal_forms() -> None:
+    from alerts.names import analyse
+
+    for form in (
+        "Aktcionernoe Obshchestvo",
+        "Otkrytoe Atsionernoe Obshchestvo",
+        "Aktsionernoe Obshestvo",
+    ):
+        assert [t.key for t in analyse(f"{form} Luch")] == ["luh"]
