@@ -20,8 +20,8 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "plant": (
         (
             "zavod", "zavoda", "zavody", "plant", "plants", "works", "factory", "factories",
-            "fabrika", "fabrikasi", "kombinat", "combine", "yard", "verf", "verfi", "karkhaneh", "karkhane", "karkhanejat",
-            "gongchang", "usine", "fabrica", "werk", "werke",
+            "fabrika", "fabrikasi", "kombinat", "combine", "yard", "verf", "verfi", "karkhaneh",
+            "karkhane", "karkhanejat", "gongchang", "usine", "fabrica", "werk", "werke",
         ),
         ("zd",),
     ),
