@@ -89,7 +89,23 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "nauchno issledovatelskii institut", "research institute",
             "scientific research institute", "research and development institute",
         ),
-        ("nii", "niii"),
+        ("nii", "niii", "sri"),
+    ),
+    "central_research_institute": (
+        (
+            "tsentralny nauchno issledovatelsky institut",
+            "tsentralnyy nauchno issledovatelskiy institut",
+            "central research institute", "central scientific research institute",
+        ),
+        ("tsnii", "cnii", "csri", "cri"),
+    ),
+    "machine_building_design_bureau": (
+        (
+            "mashinostroitelnoye konstruktorskoye byuro",
+            "mashinostroitelnoe konstruktorskoe byuro",
+            "machine building design bureau", "engineering design bureau",
+        ),
+        ("mkb",),
     ),
     "trading_house": (
         ("torgovy dom", "torgovyi dom", "torgovyy dom", "trading house", "trade house"),
@@ -111,7 +127,7 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "respublikanskoye unitarnoye predpriyatiye", "respublikanskoe unitarnoe predpriyatie",
             "respublikanskaye unitarnaye pradpryemstva", "republican unitary enterprise",
         ),
-        ("gup", "sue", "rup"),
+        ("gup", "sue", "rup", "rue"),
     ),
     "import_export": (
         (
@@ -166,6 +182,7 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         (
             "industry", "industries", "industrial", "gongye", "gong ye", "sanayi", "san",
             "sanaye", "sanaat", "sanati", "promyshlennaya", "promyshlennost", "industriya",
+            "promyshlenny", "industrialny", "industrialnaya",
             "industrie", "industria", "shiye",
         ),
         (),
@@ -236,7 +253,10 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         (),
     ),
     "development": (
-        ("development", "razvitiya", "razvitiye", "fazhan", "tosee", "toseeh", "gostaresh"),
+        (
+            "development", "razvitiya", "razvitiye", "fazhan", "tosee", "toseeh", "gostaresh",
+            "gelistirme",
+        ),
         (),
     ),
     "international": (
@@ -262,7 +282,33 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
         (),
     ),
-    "investment": (("investment", "investments", "invest", "touzi", "yatirim", "sarmayeh"), ()),
+    "investment": (
+        (
+            "investment", "investments", "invest", "touzi", "yatirim", "sarmayeh",
+            "investitsionnaya", "investitsionny", "investitsii", "investitsiya",
+        ),
+        (),
+    ),
+    "equipment": (
+        ("equipment", "oborudovaniye", "oborudovanie", "tajhizat", "ekipman", "shebei"), ()
+    ),
+    "transport": (
+        (
+            "transport", "transportation", "transportnaya", "transportny", "nakliyat",
+            "tasimacilik", "haml va naghl", "yunshu",
+        ),
+        (),
+    ),
+    "complex": (("complex", "kompleks", "mojtame", "mojtameh"), ()),
+    "trust": (("trust", "trest"), ()),
+    "leasing": (("leasing", "lizing", "lizingovaya", "lizingovaia"), ()),
+    "refinery": (
+        (
+            "refinery", "refining", "neftepererabatyvayushchiy zavod",
+            "neftepererabatyvayushchy zavod", "palayeshgah", "palayesh", "rafineri", "lianyouchang",
+        ),
+        ("npz",),
+    ),
     "services": (("services", "service", "khadamat", "hizmetleri", "uslugi", "fuwu"), ()),
     "shipping": (("shipping", "sudokhodnaya", "kashtirani", "hangyun", "denizcilik"), ()),
     "construction": (
@@ -521,6 +567,8 @@ BROADER: dict[str, str] = {
     "special_design_bureau": "design_bureau",
     "central_design_bureau": "design_bureau",
     "research_institute": "institute",
+    "central_research_institute": "research_institute",
+    "machine_building_design_bureau": "design_bureau",
     "factory_tobacco": "plant",
     "shipbuilding": "plant",
     "ship_repair": "repair",

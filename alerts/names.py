@@ -168,19 +168,24 @@ def stem(key: str) -> str:
 
 @lru_cache(maxsize=262_144)
 def stems(key: str) -> tuple[str, ...]:
-    """The stem, and for an adjective in "-inskiy" the stem without "in": "Yaltinskaya" is
-    made from "Yalta". It is a second stem, since the "in" often belongs to the place
-    ("Gatchinsky" from "Gatchina")."""
+    """The stem, and for an adjective a second one: in "-inskiy" the stem without "in"
+    ("Yaltinskaya" is made from "Yalta"; the "in" often belongs to the place, as in
+    "Gatchinsky" from "Gatchina"), otherwise the stem with "sk" ("Omskiy" from "Omsk")."""
     first = stem(key)
-    if first.endswith("in") and len(first) >= 5 and "sk" in key[len(first) :]:
+    if "sk" not in key[len(first) :]:
+        return (first,)
+    if first.endswith("in") and len(first) >= 5:
         return first, first[:-2]
-    return (first,)
+    # A place that ends in -sk makes its adjective without a second one: "Omskiy" (Omsk).
+    return first, first + "sk"
 
 
 # Case and gender endings of Russian, Ukrainian and Belarusian words once folded: the
 # dictionary lists one form of "gosudarstvennoye" and finds "gosudarstvennogo",
 # "gosudarstvenaya" and "gosudarstvenoye" too.
-_SLAVIC_ENDING = re.compile(r"(?:ogo|ego|omu|emu|imi|ami|ih|oi|ei|ii|oe|ee|ie|om|em|im|[aeiouy])$")
+_SLAVIC_ENDING = re.compile(
+    r"(?:ogo|ego|omu|emu|imi|ami|ih|oi|ei|ii|oe|ee|ie|aa|om|em|im|[aeiouy])$"
+)
 
 
 @lru_cache(maxsize=262_144)
@@ -366,9 +371,13 @@ def analyse_uncached(name: str) -> tuple[Token, ...]:
             continue
         category = span.symbol.category
         if category in (SymbolCategory.LOCATION, SymbolCategory.SYMBOL, SymbolCategory.DOMAIN):
-            marker = "@" if category == SymbolCategory.LOCATION else "#"
+            key = f"#{span.symbol.id}".lower()
+            if category == SymbolCategory.LOCATION:
+                key = f"@{span.symbol.id}".lower()
+            elif key[1:] in COMPANY_WORDS:
+                key = f"={key[1:]}"  # rigour's "industry" is the dictionary's
             for part in span.parts:
-                spans[part.index] = (f"{marker}{span.symbol.id}".lower(), span.parts[0].index)
+                spans[part.index] = (key, span.parts[0].index)
         elif category == SymbolCategory.ORG_CLASS:
             for part in span.parts:
                 spans[part.index] = ("", part.index)

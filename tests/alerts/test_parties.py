@@ -492,3 +492,17 @@ def test_misspelt_russian_legal_forms_are_legal_forms() -> None:
         "Aktsionernoe Obshestvo",
     ):
         assert [t.key for t in analyse(f"{form} Luch")] == ["luh"]
+
+
+def test_rigour_symbols_that_the_dictionary_knows_are_its_concepts() -> None:
+    from alerts.names import analyse
+
+    # rigour reads "Industrialny" as its symbol INDUSTRY; the dictionary reads "Industrial".
+    assert analyse("Industrialny Zvezda")[0].key == analyse("Industrial Zvezda")[0].key
+
+
+def test_the_adjective_of_a_place_in_sk() -> None:
+    from alerts.names import agree, analyse
+
+    [adjective], [place] = analyse("Omskiy"), analyse("Omsk")
+    assert agree(adjective, place) is not None
