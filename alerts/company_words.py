@@ -36,6 +36,7 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "experimental_design_bureau": (
         (
             "opytnoye konstruktorskoye byuro", "opytnoe konstruktorskoe byuro",
+            "opytno konstruktorskoye byuro", "opytno konstruktorskoe byuro",
             "experimental design bureau", "experimental designing bureau",
         ),
         ("okb", "edb"),
@@ -234,13 +235,15 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "state", "gosudarstvennaya", "gosudarstvennoye", "gosudarstvennoe",
             "gosudarstvenny", "gosudarstvennyy", "dolati", "dowlati", "devlet",
         ),
-        (),
+        ("gos",),
     ),
     "engineering": (
         ("engineering", "mohandesi", "muhendislik", "inzhiniring", "gongcheng", "ingenieria"),
         ("eng", "engg"),
     ),
-    "scientific": (("scientific", "science", "nauchny", "nauchnyy", "elmi", "kexue"), ()),
+    "scientific": (
+        ("scientific", "science", "nauchny", "nauchnyy", "nauchno", "elmi", "kexue"), ()
+    ),
     "research": (("research", "issledovatelsky", "issledovatelskiy", "tahghighat", "yanjiu"), ()),
     "aviation": (
         ("aviation", "aviatsionny", "aviatsionnyy", "aviation industry", "hangkong",
@@ -539,7 +542,7 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "": (
         (
             "aktsionerny", "aktsionernyy", "aktsionernaya", "aktsionernogo", "otkrytogo tipa",
-            "otkrytovo tipa", "zakrytovo tipa",
+            "otkrytovo tipa", "zakrytovo tipa", "private", "pvt",
             "zakrytogo tipa", "imeni", "named by", "named after",
             "company", "companies", "co", "sa de cv", "sab de cv", "s de rl de cv", "s de rl",
             "gongsi", "gong si", "youxian gongsi", "you xian gong si", "youxian zeren gongsi",

@@ -221,6 +221,16 @@ for _words in _ROOTS:
     _ROOT_STARTS[_words[0]] = max(_ROOT_STARTS.get(_words[0], 0), len(_words))
 
 
+def _compound(word: str) -> tuple[str, ...]:
+    """A word made of two abbreviations of company words, "gosnii" or "gosmkb", in its
+    parts; otherwise nothing."""
+    for cut in range(2, len(word) - 1):
+        head, tail = _PHRASES.get((word[:cut],)), _PHRASES.get((word[cut:],))
+        if head and tail and head[1] and tail[1] and head[0] and tail[0]:
+            return word[:cut], word[cut:]
+    return ()
+
+
 def _script_to_ascii(name: str) -> tuple[str, frozenset[str]]:
     """The name in lower-case ASCII, and the words that were dotted initials.
 
@@ -265,7 +275,14 @@ def _company_words(
             _ROOT_STARTS.get(_root(first), 0),
         )
         if not longest:
-            out.append(first)
+            split = _compound(first)
+            if split:
+                # A Russian compound abbreviation: "GosNII" is "Gos" (state) and "NII".
+                for part in split:
+                    out.append(f"{_PLACEHOLDER}{len(concepts)}")
+                    concepts.append((_PHRASES[(part,)][0], part, True))
+            else:
+                out.append(first)
             position += 1
             continue
         for length in range(min(longest, len(words) - position), 0, -1):

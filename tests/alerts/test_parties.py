@@ -506,3 +506,13 @@ def test_the_adjective_of_a_place_in_sk() -> None:
 
     [adjective], [place] = analyse("Omskiy"), analyse("Omsk")
     assert agree(adjective, place) is not None
+
+
+def test_a_russian_compound_abbreviation_is_read_as_its_parts() -> None:
+    from alerts.names import analyse
+
+    assert [t.key for t in analyse("AO GosMKB Raduga")] == [
+        t.key for t in analyse("State Engineering Design Bureau Raduga")
+    ]
+    assert [t.key for t in analyse("GosNII Kristall")][:2] == ["=state", "=research_institute"]
+    assert [t.key for t in analyse("Gostar")] == ["gostar"]  # not "gos" and a word
