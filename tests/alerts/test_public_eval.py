@@ -8,8 +8,11 @@ import pytest
 from benchmarks.eval.evaluate import TARGETS, alias_cases, evaluate_goods, evaluate_parties
 
 # Party recall on real alias spellings is below its 0.9 target (issue 13 stays open for it):
-# this floor keeps what the matcher reaches today from slipping, and is raised as it improves.
-PARTY_RECALL_FLOOR = 0.75
+# these floors keep what the matcher reaches today from slipping, and are raised as it
+# improves. The sample reaches 0.85 on the list's own entities, 0.73 on the later ones and
+# 0.66 on the sealed ones.
+PARTY_RECALL_FLOOR = 0.8
+LATER_RECALL_FLOOR = 0.6
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +41,15 @@ def test_listed_companies_are_found_under_their_published_aliases(
     recall, _, cases = parties["party recall"]
     assert cases >= 150
     assert recall >= PARTY_RECALL_FLOOR
+
+
+@pytest.mark.parametrize("half", ["party recall, later entities", "party recall, sealed"])
+def test_entities_designated_later_are_found_under_their_other_names(
+    parties: dict[str, tuple[float, int, int]], half: str
+) -> None:
+    recall, _, cases = parties[half]
+    assert cases >= 100
+    assert recall >= LATER_RECALL_FLOOR
 
 
 def test_goods_as_customs_classified_them_raise_no_goods_finding() -> None:
