@@ -137,9 +137,7 @@ def evaluate_parties(
         held_out = random.Random(seed).sample(held_out, min(sample, len(held_out)))
     matcher = PartyMatcher(entries)
     for label, parity in (("party recall, later entities", 0), ("party recall, sealed", 1)):
-        chosen = [
-            c for c in held_out if c.variant and c.company and int(c.entity) % 2 == parity
-        ]
+        chosen = [c for c in held_out if c.variant and c.company and int(c.entity) % 2 == parity]
         found = 0
         for case in chosen:
             if any(m.entry.entry_id == case.entity for m in matcher.match(case.alias, None)):
