@@ -247,7 +247,7 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "research": (("research", "issledovatelsky", "issledovatelskiy", "tahghighat", "yanjiu"), ()),
     "aviation": (
         ("aviation", "aviatsionny", "aviatsionnyy", "aviation industry", "hangkong",
-         "havacilik", "havapeyma"),
+         "havacilik", "havapeyma", "aviatsii", "aviatsiya", "aviatsionnykh"),
         (),
     ),
     "chemical": (
@@ -356,7 +356,8 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "central": (
         (
-            "central", "centre", "center", "tsentralny", "tsentralnyy", "tsentralnaya", "markazi",
+            "central", "centre", "center", "tsentr", "tsentra", "tsentralny", "tsentralnyy",
+            "tsentralnaya", "markazi",
             "zhongyang", "merkez",
         ),
         (),
@@ -525,6 +526,55 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "movement", "dvizheniye", "dvizhenie", "harakat", "jonbesh", "hareket",
         ),
         (),
+    ),
+    "ministry_of_defence": (
+        (
+            "ministry of defence", "ministry of defense", "ministerstva oborony",
+            "ministerstvo oborony", "minoborony", "vezarat defa",
+        ),
+        (),
+    ),
+    "institution": (
+        (
+            "institution", "establishment", "uchrezhdeniye", "uchrezhdenie", "uchrezhdeniya",
+            "ustanova",
+        ),
+        (),
+    ),
+    "budgetary": (("budgetary", "budget", "byudzhetnoye", "byudzhetnoe", "bjudzhetnoe"), ()),
+    "treasury": (("treasury", "government owned", "kazennoye", "kazennoe", "kazenny"), ()),
+    "educational": (("educational", "education", "obrazovatelnoye", "obrazovatelnoe"), ()),
+    "higher_education": (
+        ("higher education", "vysshego obrazovaniya", "vysshego professionalnogo obrazovaniya"),
+        (),
+    ),
+    "military_unit": (
+        ("military unit", "voyskovaya chast", "voiskovaia chast", "voinskaya chast"),
+        ("v ch",),
+    ),
+    "automobile": (
+        (
+            "automobile", "automobiles", "automotive", "motor vehicles", "motor vehicle",
+            "avtomobilny", "avtomobilnyy", "avtomobilnyi", "avtomobilnaya", "autamabilny",
+            "autamabilly", "khodro", "otomotiv", "qiche",
+        ),
+        (),
+    ),
+    "rocket": (
+        (
+            "rocket", "rockets", "missile", "missiles", "raketny", "raketnyy", "raketnaya",
+            "raketnoye", "raketno", "mooshak", "moushak", "daodan",
+        ),
+        (),
+    ),
+    "armour": (("armored", "armoured", "armour", "armor", "bronetankovy", "bronetankovyy"), ()),
+    "civil": (("civil", "civilian", "grazhdanskaya", "grazhdanskoi", "grazhdansky"), ()),
+    "lng": (
+        (
+            "liquefied natural gas", "szhizhenny prirodny gaz", "szhizhennyi prirodnyi gaz",
+            "szhizhennyy prirodnyy gaz",
+        ),
+        ("lng", "spg"),
     ),
     "institute": (
         (

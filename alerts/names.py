@@ -42,10 +42,10 @@ _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 # Legal forms of Russian, Belarusian and Ukrainian companies in the many transliterations
 # that lists and declarants use, which an exact table of forms cannot hold.
 _SLAVIC_LEGAL_FORMS = re.compile(
-    r"\b(?:(?:otkr|zakr|adkr|publichn|pryvatn|privatn|vidkr)\w* )?"
+    r"\b(?:(?:otkr|zakr|adkr|publichn|nepublichn|pryvatn|privatn|vidkr)\w* )?"
     r"(?:aktsi|aktsy|aktci|akcion|atsion|aktsyj)\w* (?:obshch|obsch|obshe|tavaryst|tovaryst)\w*\b"
     r"|\b(?:obshch|obsch|tavaryst|tovaryst)\w* (?:[sz] )?"
-    r"(?:ogranich|abmezhav|obmezh|dadatkov)\w* (?:otve|adkaz|vidpovid)\w*\b"
+    r"(?:ogranich|organich|abmezhav|obmezh|dadatkov)\w* (?:otve|adkaz|vidpovid)\w*\b"
     r"|\b(?:inostrann|dochern|dacherni)\w*\b"
 )
 _ORDINAL = re.compile(r"\b(\d+)(?:st|nd|rd|th|y|i|oy|iy|yy)\b")

@@ -516,3 +516,29 @@ def test_a_russian_compound_abbreviation_is_read_as_its_parts() -> None:
     ]
     assert [t.key for t in analyse("GosNII Kristall")][:2] == ["=state", "=research_institute"]
     assert [t.key for t in analyse("Gostar")] == ["gostar"]  # not "gos" and a word
+
+
+@pytest.mark.parametrize(
+    ("russian", "english"),
+    [
+        ("Avtomobilny Zavod Ural", "Ural Automobile Plant"),
+        ("Raketny Tsentr Makeyev", "Makeyev Rocket Center"),
+        ("Federalnoe Byudzhetnoe Uchrezhdenie Luch", "Federal Budgetary Institution Luch"),
+        ("Voiskovaia Chast 20924", "Military Unit 20924"),
+        ("SPG Yakutia", "LNG Yakutia"),
+    ],
+)
+def test_russian_industry_and_institution_words(russian: str, english: str) -> None:
+    from alerts.names import analyse
+
+    assert sorted(t.key for t in analyse(russian)) == sorted(t.key for t in analyse(english))
+
+
+def test_misspelt_and_non_public_russian_legal_forms() -> None:
+    from alerts.names import analyse
+
+    for form in (
+        "Nepublichnoe Aktsionernoe Obshchestvo",
+        "Obschestvo s Organichennoy Otvetstvennostyu",
+    ):
+        assert [t.key for t in analyse(f"{form} Kordex")] == ["kordex"]
