@@ -740,17 +740,36 @@ _ACRONYM = re.compile(r"[a-z]{3,6}")
 _INITIALISM = Agreement(0.9, "abbreviation")
 
 
+_DIGRAPHS = ("ts", "kh", "zh", "sh", "ch")  # one Cyrillic letter, which acronyms keep whole
+
+
+def _firsts(token: str) -> tuple[str, ...]:
+    """The ways a token's words begin an acronym: "tsentr" gives "t" and "ts" (TsNII)."""
+    ways = [""]
+    for word in token.split():
+        options = [word[0]] + [d for d in _DIGRAPHS if word.startswith(d)]
+        ways = [w + o for w in ways for o in options]
+    return tuple(ways)
+
+
 @lru_cache(maxsize=65_536)
 def _initials(written: tuple[str, ...]) -> tuple[tuple[int, int, str], ...]:
     """Each run of two to six adjacent tokens of a name with its words' initials: (start,
-    length, initials)."""
-    firsts = ["".join(word[0] for word in w.split()) for w in written]
-    return tuple(
-        (k, size, "".join(firsts[k : k + size]))
-        for size in range(2, 7)
-        for k in range(len(written) - size + 1)
-        if 3 <= sum(len(f) for f in firsts[k : k + size]) <= 6
-    )
+    length, initials). Acronyms often end in the company word that the analysis dropped
+    ("TFK" is "Torgovo-Finansovaya Kompaniya"): a run's initials with k or c after them
+    count too."""
+    firsts = [_firsts(w) for w in written]
+    found = []
+    for size in range(2, 7):
+        for k in range(len(written) - size + 1):
+            ways = [""]
+            for options in firsts[k : k + size]:
+                ways = [w + o for w in ways for o in options]
+            for way in dict.fromkeys(ways):
+                for initials in (way, way + "k", way + "c"):
+                    if 3 <= len(initials) <= 6:
+                        found.append((k, size, initials))
+    return tuple(found)
 
 
 def _align(
@@ -802,7 +821,8 @@ def _align(
                 agreement = memo[pair] = agree(q, t)
             if agreement is not None:
                 pairs.append((agreement.similarity, i, j, agreement))
-    pairs.sort(key=lambda p: (-p[0], p[1], p[2]))
+    # Ties go to words written the same ("Tekhnika" to "Tekhnika", not to "Tekhnicheskii").
+    pairs.sort(key=lambda p: (-p[0], p[3].kind != "exact", p[1], p[2]))
     for _, i, j, agreement in pairs:
         if i not in used_query and j not in used_listed:
             used_query.add(i)

@@ -542,3 +542,16 @@ def test_misspelt_and_non_public_russian_legal_forms() -> None:
         "Obschestvo s Organichennoy Otvetstvennostyu",
     ):
         assert [t.key for t in analyse(f"{form} Kordex")] == ["kordex"]
+
+
+@pytest.mark.parametrize(
+    ("acronym", "listed"),
+    [
+        ("TFK Kamaz", "Torgovo-Finansovaya Kompaniya Kamaz"),  # the dropped company word
+        ("NTTs Privodnaya Tekhnika", "Nauchno Tekhnicheskii Tsentr Privodnaya Tekhnika"),
+    ],
+)
+def test_russian_acronyms_keep_digraphs_and_the_company_word(acronym: str, listed: str) -> None:
+    matcher = PartyMatcher([WatchlistEntry("t", "a", listed, (), "", (), "x")])
+    [match] = matcher.match(acronym, None, None)
+    assert "abbreviation" in match.reasons
