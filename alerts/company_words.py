@@ -498,10 +498,15 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "mining": (
         (
-            "mining", "gornaya", "gorno", "madan", "madani", "maden", "kuangye",
+            "mining", "mine", "mines", "gornaya", "gorno", "madan", "madani", "maden",
+            "kuangye", "shakhta", "rudnik", "razrez", "open pit mine", "open pit",
         ),
         (),
     ),
+    "coal": (
+        ("coal", "ugol", "ugolnaya", "ugolnaia", "ugolny", "zoghal sang", "komur", "meitan"), ()
+    ),
+    "potash": (("potash", "kaliynaya", "kaliinaia", "kaliyny", "potas"), ()),
     "petrochemical": (
         (
             "petrochemical", "petrochemicals", "neftekhimiya", "neftekhimicheskiy", "petroshimi",
