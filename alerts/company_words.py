@@ -170,6 +170,7 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "concern": (("concern", "kontsern", "konzern", "kontserna"), ()),
     "corporation": (("corporation", "korporatsiya", "korporatsii", "corp"), ()),
+    "consortium": (("consortium", "konsortsium", "konsorsiyum"), ()),
     "finance": (
         (
             "financial", "finance", "finansovaya", "finansovy", "finansovyy", "finansovoye",
@@ -633,6 +634,10 @@ BROADER: dict[str, str] = {
     "oil_gas": "oil",
     "petrochemical": "chemical",
     "airline": "aviation",
+    "concern": "group",
+    "corporation": "group",
+    "consortium": "group",
+    "holding": "group",
 }
 
 # Chinese words replaced before transliteration, which would otherwise split them into

@@ -438,6 +438,8 @@ def agree(query: Token, listed: Token) -> Agreement | None:
     if query.concept and listed.concept and query.key != listed.key:
         if _broader(query.key, listed.key) or _broader(listed.key, query.key):
             return Agreement(0.9, "translation")  # "Commercial Bank" and "Bank"
+        if _kin(query.key, listed.key):
+            return Agreement(0.8, "translation")  # "Consortium" and "Corporation"
         return None
     if query.concept or listed.concept:
         if query.key != listed.key:
@@ -508,6 +510,12 @@ def _broader(narrow: str, broad: str) -> bool:
         if f"={concept}" == broad:
             return True
     return False
+
+
+def _kin(one: str, other: str) -> bool:
+    """Whether two concepts are kinds of the same one ("=concern", "=corporation")."""
+    first, second = BROADER.get(one[1:]), BROADER.get(other[1:])
+    return first is not None and first == second
 
 
 def _skeleton(key: str) -> str:

@@ -555,3 +555,16 @@ def test_russian_acronyms_keep_digraphs_and_the_company_word(acronym: str, liste
     matcher = PartyMatcher([WatchlistEntry("t", "a", listed, (), "", (), "x")])
     [match] = matcher.match(acronym, None, None)
     assert "abbreviation" in match.reasons
+
+
+def test_kinds_of_the_same_concept_agree_less_than_either_with_it() -> None:
+    from alerts.names import agree, analyse
+
+    [consortium], [corporation], [group] = (
+        analyse("Consortium"),
+        analyse("Corporation"),
+        analyse("Group"),
+    )
+    kin, broader = agree(consortium, corporation), agree(consortium, group)
+    assert kin is not None and broader is not None
+    assert kin.similarity < broader.similarity < 1.0
