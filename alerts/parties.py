@@ -755,9 +755,7 @@ def _firsts(token: str) -> tuple[str, ...]:
 @lru_cache(maxsize=65_536)
 def _initials(written: tuple[str, ...]) -> tuple[tuple[int, int, str], ...]:
     """Each run of two to six adjacent tokens of a name with its words' initials: (start,
-    length, initials). Acronyms often end in the company word that the analysis dropped
-    ("TFK" is "Torgovo-Finansovaya Kompaniya"): a run's initials with k or c after them
-    count too."""
+    length, initials), two to six letters."""
     firsts = [_firsts(w) for w in written]
     found = []
     for size in range(2, 7):
@@ -765,10 +763,7 @@ def _initials(written: tuple[str, ...]) -> tuple[tuple[int, int, str], ...]:
             ways = [""]
             for options in firsts[k : k + size]:
                 ways = [w + o for w in ways for o in options]
-            for way in dict.fromkeys(ways):
-                for initials in (way, way + "k", way + "c"):
-                    if 3 <= len(initials) <= 6:
-                        found.append((k, size, initials))
+            found += [(k, size, way) for way in dict.fromkeys(ways) if 2 <= len(way) <= 6]
     return tuple(found)
 
 
@@ -836,9 +831,15 @@ def _align(
         for m, token in enumerate(other):
             if m in used_other or token.initials or not _ACRONYM.fullmatch(token.written):
                 continue
+            acronym = token.written
+            # Acronyms often end in the company word that the analysis dropped ("TFK" is
+            # "Torgovo-Finansovaya Kompaniya").
+            short = acronym[:-1] if acronym[-1] in "kc" else acronym
             for k, size, initials in _initials(tuple(t.written for t in one)):
+                if initials != acronym and initials != short:
+                    continue
                 run = range(k, k + size)
-                if initials != token.written or any(r in used_one for r in run):
+                if any(r in used_one for r in run):
                     continue
                 used_one.update(run)
                 used_other.add(m)
