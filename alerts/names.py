@@ -456,7 +456,10 @@ def agree(query: Token, listed: Token) -> Agreement | None:
                     return None
                 return Agreement(0.85, "transliteration")
             # A company word spelt another way: "Kholdingz" and "Holdings".
-            spelt = agree(word, Token(fold(concept.written), concept.written))
+            spelling = _as_word(concept.written)
+            if _skeleton(word.key)[0] != _skeleton(spelling.key)[0]:
+                return None  # most pairs: not even the first sound agrees
+            spelt = agree(word, spelling)
             if spelt is None:
                 return None
             return Agreement(min(spelt.similarity, 0.85), spelt.kind)
@@ -518,6 +521,13 @@ def _kin(one: str, other: str) -> bool:
     return first is not None and first == second
 
 
+@lru_cache(maxsize=4096)
+def _as_word(written: str) -> Token:
+    """A company word's own words as a word token, to compare spellings with."""
+    return Token(fold(written), written)
+
+
+@lru_cache(maxsize=262_144)
 def _skeleton(key: str) -> str:
     """The word's consonants, g and h as one, and its first letter: vowels and the g/h of
     Slavic transliterations aside."""

@@ -598,11 +598,12 @@ class PartyMatcher:
         ranked = heapq.nsmallest(_MAX_CANDIDATES, shared.items(), key=lambda i: (-i[1], i[0]))
         return exact | {name_index for name_index, _ in ranked}
 
+    @staticmethod
     def _in_order(
-        self,
         query: tuple[Token, ...],
         listed: tuple[Token, ...],
         aligned: list[tuple[int, int, Agreement]],
+        weights: tuple[list[float], list[float]],
     ) -> bool:
         """Whether two adjacent distinctive words of the query pair with two adjacent words
         of the listed name, in the same order."""
@@ -611,8 +612,8 @@ class PartyMatcher:
             for i, j, _ in aligned
             if not query[i].concept
             and not listed[j].concept
-            and self.weight(query[i]) > 0
-            and self.weight(listed[j]) > 0
+            and weights[0][i] > 0
+            and weights[1][j] > 0
         }
         return any(paired.get(i + 1) == j + 1 for i, j in paired.items())
 
@@ -621,6 +622,7 @@ class PartyMatcher:
         query: tuple[Token, ...],
         listed: _ListedName,
         aligned: list[tuple[int, int, Agreement]],
+        weights: tuple[list[float], list[float]],
     ) -> bool:
         """Whether the words left unpaired on both sides are all company words and places,
         and a paired word is among the list's rarest on both sides, written the same once
@@ -628,9 +630,15 @@ class PartyMatcher:
         ("Promsyrieimport", "Promsyrioimport")."""
         paired_query = {i for i, _, _ in aligned}
         paired_listed = {j for _, j, _ in aligned}
-        left = [t for i, t in enumerate(query) if i not in paired_query]
-        left += [t for j, t in enumerate(listed.tokens) if j not in paired_listed]
-        if any(not t.concept and self.weight(t) > 0 for t in left):
+        if any(
+            not t.concept and weights[0][i] > 0
+            for i, t in enumerate(query)
+            if i not in paired_query
+        ) or any(
+            not t.concept and weights[1][j] > 0
+            for j, t in enumerate(listed.tokens)
+            if j not in paired_listed
+        ):
             return False
         return any(
             not listed.tokens[j].concept
@@ -640,8 +648,7 @@ class PartyMatcher:
                     a.similarity >= 0.85 and min(len(query[i].key), len(listed.tokens[j].key)) >= 10
                 )
             )
-            and min(self.weight(query[i]), self.weight(listed.tokens[j]))
-            >= _RAREST_SHARE * self._rarest
+            and min(weights[0][i], weights[1][j]) >= _RAREST_SHARE * self._rarest
             for i, j, a in aligned
         )
 
@@ -655,25 +662,24 @@ class PartyMatcher:
         entry = self.entries[listed.entry]
         aligned = _align(query, listed.tokens, {} if memo is None else memo)
         same = sorted(t.key for t in query) == sorted(t.key for t in listed.tokens)
+        weights = [self.weight(t) for t in query], [self.weight(t) for t in listed.tokens]
         anchored = same or any(
             (query[i].concept or len(query[i].written) >= 3)
             and self._idf.get(listed.tokens[j].key, self._rarest) >= _ANCHOR_SHARE * self._rarest
-            and self.weight(listed.tokens[j]) > 0
+            and weights[1][j] > 0
             for i, j, _ in aligned
         )
         if not anchored:
             return None
-        query_total = sum(self.weight(t) for t in query)
-        listed_total = sum(self.weight(t) for t in listed.tokens)
+        query_total, listed_total = sum(weights[0]), sum(weights[1])
         if not same and not (query_total and listed_total):
             return None
         # A joined pair puts one token beside two: each token counts once.
         query_found = sum(
-            self.weight(query[i]) * a.similarity for i, a in {i: a for i, _, a in aligned}.items()
+            weights[0][i] * a.similarity for i, a in {i: a for i, _, a in aligned}.items()
         )
         listed_found = sum(
-            self.weight(listed.tokens[j]) * a.similarity
-            for j, a in {j: a for _, j, a in aligned}.items()
+            weights[1][j] * a.similarity for j, a in {j: a for _, j, a in aligned}.items()
         )
         coverage = (
             min(query_found / query_total, 1.0) if query_total else 1.0,
@@ -683,7 +689,7 @@ class PartyMatcher:
         score = 100 * (_CONTAINMENT_WEIGHT * containment + (1 - _CONTAINMENT_WEIGHT) * completeness)
         reasons = ["alias"] if listed.alias else []
         reasons += sorted({a.kind for _, _, a in aligned} - {"exact"})
-        if not same and self._in_order(query, listed.tokens, aligned):
+        if not same and self._in_order(query, listed.tokens, aligned, weights):
             # Two distinctive words side by side on both sides ("Imam Khomeini Foundation",
             # "Imam Khomeini Relief Committee"): a phrase is rarer than its words apart. Only
             # the same name scores 100.
@@ -692,7 +698,9 @@ class PartyMatcher:
             score = 100.0
         elif completeness < 0.95:
             reasons.append("containment")
-        if score < self.threshold and self._only_company_words_differ(query, listed, aligned):
+        if score < self.threshold and self._only_company_words_differ(
+            query, listed, aligned, weights
+        ):
             # "Kremsont Alliance Corp" and "Kremsont Commercial Inc": one of the list's rarest
             # words agrees and everything else is company words and places. A match, at the
             # lowest grade.
