@@ -474,8 +474,8 @@ def agree(query: Token, listed: Token) -> Agreement | None:
         return Agreement(1.0, kind)
     if query.written == listed.written:
         return Agreement(1.0, "exact")
-    if query.key == listed.key:
-        return Agreement(0.97, "transliteration")
+    if query.key == listed.key or query.key.replace("ks", "x") == listed.key.replace("ks", "x"):
+        return Agreement(0.97, "transliteration")  # "Kordeks", "Kordex": the s is no plural
     # The Arabic article written joined or apart: "Alnaser" and "Al-Naser" (rigour drops "al").
     for one, other in ((query.key, listed.key), (listed.key, query.key)):
         if one.startswith(("al", "el")) and one[2:] == other and len(other) >= 3:

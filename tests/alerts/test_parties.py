@@ -568,3 +568,11 @@ def test_kinds_of_the_same_concept_agree_less_than_either_with_it() -> None:
     kin, broader = agree(consortium, corporation), agree(consortium, group)
     assert kin is not None and broader is not None
     assert kin.similarity < broader.similarity < 1.0
+
+
+def test_a_final_ks_is_the_letter_x_not_a_plural() -> None:
+    from alerts.names import agree, analyse
+
+    [kordeks], [kordex] = analyse("Kordeks"), analyse("Kordex")
+    found = agree(kordeks, kordex)
+    assert found is not None and found.kind == "transliteration"
