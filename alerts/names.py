@@ -420,11 +420,43 @@ def analyse_uncached(name: str) -> tuple[Token, ...]:
         if territory is not None:
             tokens.append(Token(f"@{territory.code}", form, True))
             continue
+        place = _place_of_adjective(form)
+        if place is not None:
+            tokens.append(Token(place, form, True))
+            continue
         tokens.append(Token(fold(form), form, initials=form in initials))
     if not tokens and analysed.parts:
         # A name made only of a legal form ("Company Ltd") still has something to compare.
         tokens = [Token(fold(p.form), p.form) for p in analysed.parts]
     return tuple(tokens)
+
+
+# A Russian adjective made from a place, as transliterated: "Minskiy", "Permskaia",
+# "Krasnodarskogo".
+_ADJECTIVE = re.compile(
+    r"^(\w{3,}?)(?:en|in)?sk(?:iy|ii|ij|yi|yy|y|i|aya|aia|aja|oye|oe|oie|ogo|oy|oi|ikh|ie|iye)$"
+)
+
+
+@lru_cache(maxsize=65_536)
+def _place_of_adjective(word: str) -> str | None:
+    """The place a Russian adjective is made from, if rigour knows it as a place: "Minskiy"
+    is Minsk, "Tulskiy" Tula, "Omskaya" Omsk."""
+    found = _ADJECTIVE.match(word)
+    if found is None:
+        return None
+    base = found.group(1)
+    for candidate in (base + "sk", base + "a", base, base + "o"):
+        [analysed] = analyze_names(NameTypeTag.ORG, [candidate]) or [None]
+        if analysed is None:
+            continue
+        for span in analysed.spans:
+            if span.symbol.category == SymbolCategory.LOCATION and len(span.parts) == 1:
+                return f"@{span.symbol.id}".lower()
+        territory = lookup_territory(candidate) if len(candidate) > 3 else None
+        if territory is not None:
+            return f"@{territory.code}"
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -389,11 +389,15 @@ def test_a_rare_word_with_only_company_words_around_it_matches_at_the_lowest_gra
 def test_an_adjective_agrees_with_the_place_it_is_made_from() -> None:
     from alerts.names import agree, analyse
 
-    [adjective], [place] = analyse("Krasnodarskiy"), analyse("Krasnodar")
-    assert place.concept and not adjective.concept
+    from alerts.names import Token, fold
+
+    # As a word (rigour does not know every place's adjective as the place).
+    adjective = Token(fold("krasnodarskiy"), "krasnodarskiy")
+    [place] = analyse("Krasnodar")
+    assert place.concept
     found = agree(adjective, place)
     assert found is not None and found.kind == "transliteration"
-    assert agree(analyse("Krasnoyarsk")[0], place) is None
+    assert agree(Token(fold("krasnoyarsk"), "krasnoyarsk"), place) is None
 
 
 def test_a_word_may_spell_a_company_word_another_way_but_not_an_abbreviation() -> None:
@@ -576,3 +580,11 @@ def test_a_final_ks_is_the_letter_x_not_a_plural() -> None:
     [kordeks], [kordex] = analyse("Kordeks"), analyse("Kordex")
     found = agree(kordeks, kordex)
     assert found is not None and found.kind == "transliteration"
+
+
+def test_an_adjective_of_a_place_rigour_knows_is_the_place() -> None:
+    from alerts.names import analyse
+
+    [adjective], [place] = analyse("Krasnodarskiy"), analyse("Krasnodar")
+    assert adjective.concept and adjective.key == place.key
+    assert not analyse("Kremsontskiy")[0].concept  # no such place
