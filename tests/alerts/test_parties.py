@@ -387,9 +387,7 @@ def test_a_rare_word_with_only_company_words_around_it_matches_at_the_lowest_gra
 
 
 def test_an_adjective_agrees_with_the_place_it_is_made_from() -> None:
-    from alerts.names import agree, analyse
-
-    from alerts.names import Token, fold
+    from alerts.names import Token, agree, analyse, fold
 
     # As a word (rigour does not know every place's adjective as the place).
     adjective = Token(fold("krasnodarskiy"), "krasnodarskiy")
