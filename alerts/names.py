@@ -207,6 +207,7 @@ def _root_table() -> dict[tuple[str, ...], str]:
 
 
 _PHRASES = _phrase_table()
+_WRITTEN = frozenset(p for phrases, _ in COMPANY_WORDS.values() for p in phrases)
 _ROOTS = _root_table()
 # The words a company phrase can start with, as written, folded and by root, and the longest
 # phrase after each: most words of a name start none, and are passed over at one lookup.
@@ -296,6 +297,15 @@ def _company_words(
             if found is None:
                 root = _ROOTS.get(tuple(_root(w) for w in phrase))
                 found = None if root is None else (root, False)
+            if (
+                found is not None
+                and not found[0]
+                and len(phrase) == 1
+                and len(first) <= 3
+                and len(fold(first)) < len(first)
+                and first not in _WRITTEN
+            ):
+                found = None  # "Lia" folds to "la", an article: a short word stays a word
             if found is not None and found[0] == "" and not drop:
                 # The longest phrase here says only "company": several words of it ("foreign
                 # limited liability company") go now, before "foreign" alone is read as a

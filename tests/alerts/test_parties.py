@@ -586,3 +586,10 @@ def test_an_adjective_of_a_place_rigour_knows_is_the_place() -> None:
     [adjective], [place] = analyse("Krasnodarskiy"), analyse("Krasnodar")
     assert adjective.concept and adjective.key == place.key
     assert not analyse("Kremsontskiy")[0].concept  # no such place
+
+
+def test_a_short_name_that_folds_to_an_article_stays_a_word() -> None:
+    from alerts.names import analyse
+
+    assert [t.key for t in analyse("LIA Company")] == ["la"]  # "lia" folds to "la"
+    assert [t.key for t in analyse("TAA Bremino")] == ["bremino"]  # a legal form as written
