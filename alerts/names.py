@@ -444,14 +444,15 @@ def analyse_uncached(name: str) -> tuple[Token, ...]:
 # A Russian adjective made from a place, as transliterated: "Minskiy", "Permskaia",
 # "Krasnodarskogo".
 _ADJECTIVE = re.compile(
-    r"^(\w{3,}?)(?:en|in)?sk(?:iy|ii|ij|yi|yy|y|i|aya|aia|aja|oye|oe|oie|ogo|oy|oi|ikh|ie|iye)$"
+    r"^(\w{2,}?)(?:en|in)?sk(?:iy|ii|ij|yi|yy|y|i|aya|aia|aja|oye|oe|oie|ogo|oy|oi|ikh|ie|iye)$"
 )
 
 
 @lru_cache(maxsize=65_536)
 def _place_of_adjective(word: str) -> str | None:
-    """The place a Russian adjective is made from, if rigour knows it as a place: "Minskiy"
-    is Minsk, "Tulskiy" Tula, "Omskaya" Omsk."""
+    """The place a Russian adjective is made from, if rigour knows it as a place:
+    "Krasnodarskogo" is Krasnodar, "Permskaia" Perm, "Omskaya" Omsk. (rigour knows neither
+    Tula nor Moscow's adjective, "Moskovskiy".)"""
     found = _ADJECTIVE.match(word)
     if found is None:
         return None
