@@ -363,6 +363,13 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
         (),
     ),
+    "all_russian": (
+        (
+            "all russian", "all russia", "vserossiyskiy", "vserossiysky", "vserossiiskii",
+            "vserossiiskiy", "vserossiskiy",
+        ),
+        (),
+    ),
     "national": (
         (
             "national", "natsionalny", "natsionalnyy", "natsionalnaya", "melli", "guojia",

@@ -451,13 +451,16 @@ _ADJECTIVE = re.compile(
 @lru_cache(maxsize=65_536)
 def _place_of_adjective(word: str) -> str | None:
     """The place a Russian adjective is made from, if rigour knows it as a place:
-    "Krasnodarskogo" is Krasnodar, "Permskaia" Perm, "Omskaya" Omsk. (rigour knows neither
-    Tula nor Moscow's adjective, "Moskovskiy".)"""
+    "Krasnodarskogo" is Krasnodar, "Permskaia" Perm, "Omskaya" Omsk, "Moskovskiy" Moskva.
+    (rigour does not know Tula.)"""
     found = _ADJECTIVE.match(word)
     if found is None:
         return None
     base = found.group(1)
-    for candidate in (base + "sk", base + "a", base, base + "o"):
+    candidates = [base + "sk", base + "a", base, base + "o"]
+    if base.endswith("ov"):
+        candidates.append(base[:-2] + "va")  # "Moskovskiy" is Moskva's
+    for candidate in candidates:
         [analysed] = analyze_names(NameTypeTag.ORG, [candidate]) or [None]
         if analysed is None:
             continue

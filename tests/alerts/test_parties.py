@@ -528,6 +528,7 @@ def test_a_russian_compound_abbreviation_is_read_as_its_parts() -> None:
         ("Federalnoe Byudzhetnoe Uchrezhdenie Luch", "Federal Budgetary Institution Luch"),
         ("Voiskovaia Chast 20924", "Military Unit 20924"),
         ("SPG Yakutia", "LNG Yakutia"),
+        ("Vserossiyskiy Institut Zvezda", "All-Russian Institute Zvezda"),
     ],
 )
 def test_russian_industry_and_institution_words(russian: str, english: str) -> None:
@@ -583,8 +584,9 @@ def test_a_final_ks_is_the_letter_x_not_a_plural() -> None:
 def test_an_adjective_of_a_place_rigour_knows_is_the_place() -> None:
     from alerts.names import analyse
 
-    [adjective], [place] = analyse("Krasnodarskiy"), analyse("Krasnodar")
-    assert adjective.concept and adjective.key == place.key
+    for adjective, place in (("Krasnodarskiy", "Krasnodar"), ("Moskovskiy", "Moskva")):
+        [made], [named] = analyse(adjective), analyse(place)
+        assert made.concept and made.key == named.key
     assert not analyse("Kremsontskiy")[0].concept  # no such place
 
 
