@@ -547,6 +547,43 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
         (),
     ),
+    "space": (
+        ("space", "kosmicheskiy", "kosmicheskii", "kosmicheskaya", "kosmos", "hangtian"), ()
+    ),
+    "aerospace": (("aerospace", "aerokosmicheskiy", "aerokosmicheskaya", "havafaza"), ()),
+    "nuclear": (
+        (
+            "nuclear", "atomic", "yaderny", "yadernyy", "atomny", "atomnyy", "atomnaya",
+            "hastei", "hasteei", "hedian",
+        ),
+        (),
+    ),
+    "helicopter": (
+        ("helicopter", "helicopters", "vertolet", "vertolety", "vertoletny", "vertoletnyy"), ()
+    ),
+    "engine": (
+        (
+            "engine", "engines", "dvigatel", "dvigateli", "motorostroitelny", "engine building",
+            "motor building",
+        ),
+        (),
+    ),
+    "communications": (
+        (
+            "communications", "communication", "telecommunications", "svyaz", "svyazi",
+            "ertebatat", "iletisim", "tongxin",
+        ),
+        (),
+    ),
+    "optical": (("optical", "optics", "optiko", "opticheskiy", "optichesky", "guangxue"), ()),
+    "radar": (("radar", "radars", "radiolokatsii", "radiolokatsionny", "radiolokatsionnykh"), ()),
+    "electronic_warfare": (
+        ("electronic warfare", "radioelektronnoy borby", "radioelektronnoi borby"), ("reb",)
+    ),
+    "automation": (
+        ("automation", "automatics", "avtomatika", "avtomatiki", "avtomatizatsii"), ()
+    ),
+    "precision": (("precision", "tochnoy", "tochnogo", "tochnaya", "daghigh"), ()),
     "institution": (
         (
             "institution", "establishment", "uchrezhdeniye", "uchrezhdenie", "uchrezhdeniya",

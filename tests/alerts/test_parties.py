@@ -529,6 +529,8 @@ def test_a_russian_compound_abbreviation_is_read_as_its_parts() -> None:
         ("Voiskovaia Chast 20924", "Military Unit 20924"),
         ("SPG Yakutia", "LNG Yakutia"),
         ("Vserossiyskiy Institut Zvezda", "All-Russian Institute Zvezda"),
+        ("Vertoletny Zavod Kazan", "Helicopter Plant Kazan"),
+        ("Optiko Mekhanicheskiy Zavod Luch", "Optical Mechanical Plant Luch"),
     ],
 )
 def test_russian_industry_and_institution_words(russian: str, english: str) -> None:
