@@ -584,6 +584,17 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("automation", "automatics", "avtomatika", "avtomatiki", "avtomatizatsii"), ()
     ),
     "precision": (("precision", "tochnoy", "tochnogo", "tochnaya", "daghigh"), ()),
+    "bureau": (("bureau", "byuro", "biuro", "buro"), ()),
+    "academician": (("academician", "akademik", "akademika", "akad"), ()),
+    # Russia's second city, as rigour does not know its transliterations.
+    "saint_petersburg": (
+        (
+            "saint petersburg", "st petersburg", "sankt peterburg", "sankt petersburg",
+            "sankt peterburgskiy", "sankt peterburgskoye", "sankt peterburgskoe",
+            "sankt peterburgski", "petersburg", "peterburg", "peterburgskiy",
+        ),
+        ("spb",),
+    ),
     "institution": (
         (
             "institution", "establishment", "uchrezhdeniye", "uchrezhdenie", "uchrezhdeniya",
@@ -643,6 +654,9 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         (
             "aktsionerny", "aktsionernyy", "aktsionernaya", "aktsionernogo", "otkrytogo tipa",
             "otkrytovo tipa", "zakrytovo tipa", "private", "pvt",
+            # Soviet orders in a name, which translations drop
+            "ordena trudovogo krasnogo znameni", "ordena lenina", "ordena krasnogo znameni",
+            "order of the red banner of labour", "order of lenin",
             "zakrytogo tipa", "imeni", "named by", "named after",
             "company", "companies", "co", "sa de cv", "sab de cv", "s de rl de cv", "s de rl",
             "gongsi", "gong si", "youxian gongsi", "you xian gong si", "youxian zeren gongsi",
@@ -669,6 +683,7 @@ BROADER: dict[str, str] = {
     "experimental_design_bureau": "design_bureau",
     "special_design_bureau": "design_bureau",
     "central_design_bureau": "design_bureau",
+    "design_bureau": "bureau",
     "research_institute": "institute",
     "central_research_institute": "research_institute",
     "machine_building_design_bureau": "design_bureau",

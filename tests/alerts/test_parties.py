@@ -531,6 +531,8 @@ def test_a_russian_compound_abbreviation_is_read_as_its_parts() -> None:
         ("Vserossiyskiy Institut Zvezda", "All-Russian Institute Zvezda"),
         ("Vertoletny Zavod Kazan", "Helicopter Plant Kazan"),
         ("Optiko Mekhanicheskiy Zavod Luch", "Optical Mechanical Plant Luch"),
+        ("Sankt-Peterburgskoye Morskoye Byuro Malakhit", "St. Petersburg Marine Bureau Malakhit"),
+        ("Ordena Lenina Institut Imeni Akademika Luch", "Academician Luch Institute"),
     ],
 )
 def test_russian_industry_and_institution_words(russian: str, english: str) -> None:
