@@ -584,6 +584,13 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("automation", "automatics", "avtomatika", "avtomatiki", "avtomatizatsii"), ()
     ),
     "precision": (("precision", "tochnoy", "tochnogo", "tochnaya", "daghigh"), ()),
+    "resort": (
+        (
+            "resort", "resorts", "health resort", "sanatorium", "sanatoriy", "sanatorii",
+            "sanatori", "kurort", "sanatorno kurortny", "sanatorny kompleks",
+        ),
+        (),
+    ),
     "bureau": (("bureau", "byuro", "biuro", "buro"), ()),
     "academician": (("academician", "akademik", "akademika", "akad"), ()),
     # Russia's second city, as rigour does not know its transliterations.

@@ -533,6 +533,7 @@ def test_a_russian_compound_abbreviation_is_read_as_its_parts() -> None:
         ("Optiko Mekhanicheskiy Zavod Luch", "Optical Mechanical Plant Luch"),
         ("Sankt-Peterburgskoye Morskoye Byuro Malakhit", "St. Petersburg Marine Bureau Malakhit"),
         ("Ordena Lenina Institut Imeni Akademika Luch", "Academician Luch Institute"),
+        ("Sanatoriy Oreanda", "Oreanda Resort"),
     ],
 )
 def test_russian_industry_and_institution_words(russian: str, english: str) -> None:
