@@ -179,7 +179,7 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         (),
     ),
     "foundation": (("foundation", "fund", "bonyad", "fond", "fondu", "vakfi", "jijinhui"), ()),
-    "holding": (("holding", "holdings", "kholding", "holdingi"), ()),
+    "holding": (("holding", "holdings", "kholding", "holdingi", "konggu"), ()),
     "industry": (
         (
             "industry", "industries", "industrial", "gongye", "gong ye", "sanayi", "san",
@@ -259,6 +259,7 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "development": (
         (
             "development", "razvitiya", "razvitiye", "fazhan", "tosee", "toseeh", "gostaresh",
+            "kaifa",
             "gelistirme",
         ),
         (),
@@ -282,7 +283,7 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "manufacturing", "manufacture", "manufacturer", "manufacturers", "production",
             "producer", "producers", "proizvodstvo", "proizvodstvennoye", "proizvodstvennaya",
             "vyrobnytstvo", "vyrobnyche", "sazi", "tolid", "tolidi", "uretim", "imalat",
-            "shengchan",
+            "shengchan", "zhizao",
         ),
         (),
     ),
@@ -314,7 +315,13 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("npz",),
     ),
     "services": (("services", "service", "khadamat", "hizmetleri", "uslugi", "fuwu"), ()),
-    "shipping": (("shipping", "sudokhodnaya", "kashtirani", "hangyun", "denizcilik"), ()),
+    "shipping": (
+        ("shipping", "sudokhodnaya", "kashtirani", "hangyun", "haiyun", "denizcilik"), ()
+    ),
+    "logistics": (("logistics", "wuliu", "logistika", "lojistik"), ()),
+    "innovation": (
+        ("innovation", "innovations", "innovative", "chuangxin", "innovatsiya", "innovatsii"), ()
+    ),
     "construction": (
         ("construction", "insaat", "stroitelnaya", "jianshe", "sakhteman", "sazandegi"), ()
     ),

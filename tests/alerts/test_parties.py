@@ -534,6 +534,7 @@ def test_a_russian_compound_abbreviation_is_read_as_its_parts() -> None:
         ("Sankt-Peterburgskoye Morskoye Byuro Malakhit", "St. Petersburg Marine Bureau Malakhit"),
         ("Ordena Lenina Institut Imeni Akademika Luch", "Academician Luch Institute"),
         ("Sanatoriy Oreanda", "Oreanda Resort"),
+        ("Wu Li Chuangxin Wuliu Konggu", "Wu Li Innovation Logistics Holding"),
     ],
 )
 def test_russian_industry_and_institution_words(russian: str, english: str) -> None:
