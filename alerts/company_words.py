@@ -5,10 +5,15 @@ Byuro" as "Design Bureau" or "KB", a Chinese "Maoyi Youxian Gongsi" as "Trading 
 Each phrase below stands for one concept, in both directions, so that both names reduce to
 the same tokens. The words are written as they read after transliteration to ASCII and
 lower-casing (the form `alerts.names.analyse` compares), one entry per spelling that the
-lists use. Abbreviations are marked, so the evidence can say a match went through one.
+lists use; other case and gender endings of a Russian, Ukrainian or Belarusian word of seven
+letters or more are found by its root (`alerts.names._root`). Abbreviations are marked, so
+the evidence can say a match went through one. `BROADER` says which concept is a kind of
+which ("commercial bank" of "bank"): such pairs agree a little less than the same concept.
 
 Legal forms (LLC, OOO, A.S., S.A., GmbH, ...) are not here: rigour's organisation-type
-database removes them. Words that only say "company" are dropped the same way.
+database removes them. Words that only say "company" are dropped the same way, and so are
+the few legal forms rigour does not know (the Turkish "anonim sirketi", the Persian "sahami
+khass", "pvt").
 
 Sources: the transliterated names and their English translations as OFAC, the EU and the UK
 publish them side by side; Russian GOST abbreviations of enterprise types; Chinese enterprise

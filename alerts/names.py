@@ -18,6 +18,7 @@ A name goes through four steps:
 import re
 import threading
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -209,17 +210,21 @@ def _root_table() -> dict[tuple[str, ...], str]:
 _PHRASES = _phrase_table()
 _WRITTEN = frozenset(p for phrases, _ in COMPANY_WORDS.values() for p in phrases)
 _ROOTS = _root_table()
-# The words a company phrase can start with, as written, folded and by root, and the longest
-# phrase after each: most words of a name start none, and are passed over at one lookup.
-_STARTS: dict[str, int] = {}
-_FOLDED_STARTS: dict[str, int] = {}
-_ROOT_STARTS: dict[str, int] = {}
-for _words, (_, _abbreviation) in _PHRASES.items():
-    _STARTS[_words[0]] = max(_STARTS.get(_words[0], 0), len(_words))
-    if not _abbreviation:
-        _FOLDED_STARTS[_words[0]] = max(_FOLDED_STARTS.get(_words[0], 0), len(_words))
-for _words in _ROOTS:
-    _ROOT_STARTS[_words[0]] = max(_ROOT_STARTS.get(_words[0], 0), len(_words))
+
+
+def _longest_after(phrases: Iterable[tuple[str, ...]]) -> dict[str, int]:
+    """Each word a phrase starts with, and the longest phrase after it."""
+    longest: dict[str, int] = {}
+    for words in phrases:
+        longest[words[0]] = max(longest.get(words[0], 0), len(words))
+    return longest
+
+
+# The words a company phrase can start with, as written, folded and by root: most words of a
+# name start none, and are passed over at one lookup.
+_STARTS = _longest_after(_PHRASES)
+_FOLDED_STARTS = _longest_after(w for w, (_, abbreviation) in _PHRASES.items() if not abbreviation)
+_ROOT_STARTS = _longest_after(_ROOTS)
 
 
 def _compound(word: str) -> tuple[str, ...]:
@@ -527,9 +532,7 @@ def agree(query: Token, listed: Token) -> Agreement | None:
         if one.startswith(("al", "el")) and one[2:] == other and len(other) >= 3:
             return Agreement(0.95, "transliteration")
     shorter = min(len(query.key), len(listed.key))
-    if shorter >= 3 and (
-        query.stem == listed.stem or not set(query.stems).isdisjoint(listed.stems)
-    ):
+    if shorter >= 3 and not set(query.stems).isdisjoint(listed.stems):  # stems[0] is the stem
         return Agreement(0.85, "transliteration")
     # Vowels are what transliterations of Arabic and Persian disagree on most: "Bushra" and
     # "Boshra", "Mashriq" and "Mashreq"; Belarusian and Ukrainian write h for the Russian g
@@ -575,9 +578,9 @@ def _as_word(written: str) -> Token:
 
 @lru_cache(maxsize=262_144)
 def _skeleton(key: str) -> str:
-    """The word's consonants, g and h as one, and its first letter: vowels and the g/h of
-    Slavic transliterations aside."""
-    return key[0].replace("h", "g") + _VOWELS.sub("", key[1:]).replace("h", "g")
+    """The word's first letter and its consonants, g and h as one: what is left once the
+    vowels and the g/h of Slavic transliterations are set aside."""
+    return (key[0] + _VOWELS.sub("", key[1:])).replace("h", "g")
 
 
 def _cut_short(short: str, long: str) -> bool:

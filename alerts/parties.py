@@ -746,8 +746,6 @@ def _runs(written: tuple[str, ...]) -> tuple[tuple[int, int, str], ...]:
 
 _ACRONYM = re.compile(r"[a-z]{3,6}")
 _INITIALISM = Agreement(0.9, "abbreviation")
-
-
 _DIGRAPHS = ("ts", "kh", "zh", "sh", "ch")  # one Cyrillic letter, which acronyms keep whole
 
 
