@@ -691,6 +691,21 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
 }  # fmt: skip
 
+# Parts of the world that names carry as they carry a country or a city ("Pamchel Asia",
+# "Morgan Middle East"): places, which rigour's territories (countries and their subdivisions)
+# do not hold.
+REGIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "@region-asia": (("asia", "asian", "aziya", "aziia", "asya", "asiya", "yazhou"), ()),
+    "@region-europe": (("europe", "european", "evropa", "yevropa", "avrupa", "ouzhou"), ()),
+    "@region-africa": (("africa", "african", "afrika", "afriqa"), ()),
+    "@region-america": (("america", "americas", "amerika", "latin america", "latin american"), ()),
+    "@region-middle_east": (
+        ("middle east", "mideast", "near east", "khavarmianeh", "khavare mianeh",
+         "sharq al awsat", "orta dogu", "blizhniy vostok", "blizhny vostok"),
+        (),
+    ),
+}  # fmt: skip
+
 # A concept that is a kind of another: "Commercial Bank North Credit" is the "North Credit
 # Bank". Such a pair agrees, a little less than the same concept does.
 BROADER: dict[str, str] = {

@@ -33,7 +33,7 @@ from rigour.names import (
 )
 from rigour.territories import lookup_territory
 
-from alerts.company_words import BROADER, CJK_COMPANY_WORDS, COMPANY_WORDS
+from alerts.company_words import BROADER, CJK_COMPANY_WORDS, COMPANY_WORDS, REGIONS
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _DOTTED_INITIALS = re.compile(r"\b(?:[a-z]\.\s?){1,}[a-z]\b\.?")
@@ -58,7 +58,7 @@ def _phrase_table() -> dict[tuple[str, ...], tuple[str, bool]]:
     """Company phrases by their folded words, so that "torgovy", "torgovyy" and "torgovyi"
     are one entry."""
     table: dict[tuple[str, ...], tuple[str, bool]] = {}
-    for concept, (phrases, abbreviations) in COMPANY_WORDS.items():
+    for concept, (phrases, abbreviations) in (COMPANY_WORDS | REGIONS).items():
         for phrase in phrases:
             table[tuple(fold(w) for w in phrase.split())] = (concept, False)
         for abbreviation in abbreviations:
@@ -365,6 +365,11 @@ VOCABULARY = Vocabulary()
 
 
 @lru_cache(maxsize=65_536)  # the parties that recur in declarations
+def _concept_key(concept: str) -> str:
+    """A concept's key: "=plant" for a company word, "@asia" for a region (a place)."""
+    return concept if concept.startswith("@") else f"={concept}"
+
+
 def analyse(name: str) -> tuple[Token, ...]:
     return analyse_uncached(name)
 
@@ -386,7 +391,7 @@ def analyse_uncached(name: str) -> tuple[Token, ...]:
     words = remove_org_types(" ".join(words)).split()
     words = _company_words(words, concepts, drop=True)
     if not words:
-        return tuple(Token(f"={c}", w, True, a) for c, w, a in concepts)
+        return tuple(Token(_concept_key(c), w, True, a) for c, w, a in concepts)
     [analysed] = analyze_names(NameTypeTag.ORG, [" ".join(words)]) or [None]
     if analysed is None:
         return ()
@@ -418,7 +423,7 @@ def analyse_uncached(name: str) -> tuple[Token, ...]:
         form = part.form
         if form.startswith(_PLACEHOLDER) and form[len(_PLACEHOLDER) :].isdigit():
             concept, written, abbreviation = concepts[int(form[len(_PLACEHOLDER) :])]
-            tokens.append(Token(f"={concept}", written, True, abbreviation))
+            tokens.append(Token(_concept_key(concept), written, True, abbreviation))
             continue
         if part.tag in (NamePartTag.LEGAL, NamePartTag.STOP):
             continue
@@ -460,9 +465,16 @@ def _place_of_adjective(word: str) -> str | None:
     (rigour does not know Tula.)"""
     found = _ADJECTIVE.match(word)
     if found is None:
+        if len(word) >= 6 and word.endswith("an"):
+            # The English adjective of a region: "Crimean" (Crimea), "Moroccan" (Morocco).
+            for candidate in (word[:-1], word[:-2] + "o"):
+                territory = lookup_territory(candidate)
+                if territory is not None:
+                    return f"@{territory.code}"
         return None
     base = found.group(1)
-    candidates = [base + "sk", base + "a", base, base + "o"]
+    # "Belaruskaya" is Belarus's, "Krasnodarskogo" Krasnodar's, "Omskaya" Omsk's.
+    candidates = [base + "sk", base + "a", base, base + "o", base + "s"]
     if base.endswith("ov"):
         candidates.append(base[:-2] + "va")  # "Moskovskiy" is Moskva's
     for candidate in candidates:

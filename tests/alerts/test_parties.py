@@ -578,6 +578,42 @@ def test_an_adjective_of_a_place_rigour_knows_is_the_place() -> None:
     assert not analyse("Kremsontskiy")[0].concept  # no such place
 
 
+@pytest.mark.parametrize(
+    ("adjective", "place"),
+    [("Crimean", "Crimea"), ("Moroccan", "Morocco"), ("Belaruskaya", "Belarus")],
+)
+def test_english_and_russian_adjectives_of_a_region_are_the_region(
+    adjective: str, place: str
+) -> None:
+    from alerts.names import analyse
+
+    [made], [named] = analyse(adjective), analyse(place)
+    assert made.concept and made.key == named.key
+    assert not analyse("Kremsontian")[0].concept
+
+
+def test_a_part_of_the_world_is_a_place_the_company_words_may_differ_around() -> None:
+    from alerts.names import analyse
+
+    assert [t.key for t in analyse("Kremsont Middle East")] == [
+        "kremsont",
+        "@region-middle_east",
+    ]
+    assert analyse("Khavarmianeh")[0].key == "@region-middle_east"  # the Persian
+    listed = PartyMatcher(
+        [
+            WatchlistEntry("t", "k", "Kremsont Trading Beijing Co Ltd", (), "", (), "x"),
+            *(
+                WatchlistEntry("t", f"o{n}", f"Other{n} Asia Ltd", (), "", (), "x")
+                for n in range(40)
+            ),
+        ]
+    )
+    [match] = listed.match("Kremsont Asia Co Ltd", None, None)
+    assert match.entry.entry_id == "k"
+    assert "only company words differ" in match.reasons
+
+
 def test_a_short_name_that_folds_to_an_article_stays_a_word() -> None:
     from alerts.names import analyse
 
