@@ -229,7 +229,10 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "cartridge": (("cartridge", "cartridges", "patronny", "patronnyy", "patronnyi"), ()),
     "bank": (("bank", "banka", "banco", "banque", "yinhang", "yin hang", "bankasi"), ()),
     "enterprise": (
-        ("enterprise", "enterprises", "predpriyatiye", "predpriyatie", "qiye", "isletmeleri"),
+        ("enterprise", "enterprises", "predpriyatiye", "predpriyatie", "qiye", "isletmeleri",
+         # Ukrainian and Belarusian
+         "pidpryemstvo", "pidpryiemstvo", "pidpriemstvo", "pradpryemstva", "pradpryemstvo",
+         "pradpriemstva"),
         (),
     ),
     "association": (
@@ -240,6 +243,9 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         (
             "state", "gosudarstvennaya", "gosudarstvennoye", "gosudarstvennoe",
             "gosudarstvenny", "gosudarstvennyy", "dolati", "dowlati", "devlet",
+            # Ukrainian and Belarusian
+            "derzhavne", "derzhavnoye", "derzhavnyi", "dzyarzhaunaye", "dziarzhaunaie",
+            "dzyarzhauny",
         ),
         ("gos",),
     ),
@@ -258,6 +264,7 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "chemical": (
         ("chemical", "chemicals", "khimichesky", "khimicheskiy", "huagong", "kimya", "shimi",
+         "chemistry", "khimii", "khimiya", "khimiyi",
          "shimiai", "shimiaei"),
         (),
     ),
@@ -272,7 +279,7 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "international": (
         ("international", "intl", "guoji", "mezhdunarodny", "mezhdunarodnyy", "uluslararasi",
          "beynolmelal", "internacional"),
-        (),
+        ("int",),
     ),
     "headquarters": (("headquarters", "setad", "gharargah", "gharargahe", "shtab", "karargah"), ()),
     "agriculture": (
@@ -321,7 +328,9 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "services": (("services", "service", "khadamat", "hizmetleri", "uslugi", "fuwu"), ()),
     "shipping": (
-        ("shipping", "sudokhodnaya", "kashtirani", "hangyun", "haiyun", "denizcilik"), ()
+        ("shipping", "sudokhodnaya", "kashtirani", "hangyun", "haiyun", "denizcilik", "gemi",
+         "gemicilik"),
+        (),
     ),
     "logistics": (("logistics", "wuliu", "logistika", "lojistik"), ()),
     "innovation": (
@@ -443,6 +452,7 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "shipbuilding": (
         (
             "shipbuilding", "sudostroitelny zavod", "sudostroitelnyy zavod",
+            "shipbuilding plant", "shipbuilding yard", "shipbuilding works",
             "shipyard", "sudostroitelny", "sudostroitelnyy", "sudostroitelnyi",
             "sudoverf", "kashtisazi", "tersane", "zaochuan",
         ),
@@ -479,6 +489,7 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
         (),
     ),
+    "film": (("film", "films", "kino", "sinema", "cinema", "dianying"), ()),
     "film_studio": (
         (
             "film studio", "film studios", "kinostudiya", "kinostudia", "kinodstudiya",
@@ -488,12 +499,13 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "tobacco": (
         (
             "tobacco", "tabachnaya", "tabachny", "tutun", "dokhaniyat", "yancao",
+            "tytunyovaya", "tytunevaya", "tyutyunova",
         ),
         (),
     ),
     "factory_tobacco": (
         (
-            "tobacco factory", "tabachnaya fabrika",
+            "tobacco factory", "tabachnaya fabrika", "tytunyovaya fabryka",
         ),
         (),
     ),
@@ -516,9 +528,44 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
         (),
     ),
+    "drilling": (
+        ("drilling", "burenie", "burenia", "burovaya", "burovoy", "burovoye", "sondaj",
+         "haffari", "zuantan"),
+        (),
+    ),
+    "livestock": (
+        ("livestock", "animal husbandry", "hayvancilik", "zhivotnovodstvo", "zhivotnovodcheskiy",
+         "dam parvari", "xumu"),
+        (),
+    ),
+    "military": (
+        ("military", "voenny", "voennyy", "voennaya", "voennoye", "voenno", "voyenny",
+         "voyennaya", "voyennoye", "voyenno", "nezami", "askeri", "junshi"),
+        (),
+    ),
+    "agency": (("agency", "agentstvo", "acente", "acentesi", "acentelik", "daili"), ()),
+    "design_technological_bureau": (
+        (
+            "konstruktorsko tekhnologicheskoye byuro", "konstruktorsko tekhnologicheskoe byuro",
+            "design and technological bureau", "design technological bureau",
+            "design and technology bureau", "design technology bureau",
+        ),
+        ("ktb",),
+    ),
+    "non_bank_credit_organization": (
+        (
+            "non bank credit organization", "non bank credit organisation",
+            "nebankovskaya kreditnaya organizatsiya",
+        ),
+        ("nko", "nco"),
+    ),
+    "free_zone": (
+        ("free zone", "free trade zone", "zona franca", "serbest bolge", "mantaghe azad"),
+        ("ftz",),
+    ),
     "mining": (
         (
-            "mining", "mine", "mines", "gornaya", "gorno", "madan", "madani", "maden",
+            "mining", "mine", "mines", "gornaya", "gorno", "madan", "madani", "maden", "minerals",
             "kuangye", "shakhta", "rudnik", "razrez", "open pit mine", "open pit",
         ),
         (),
@@ -623,7 +670,11 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     ),
     "budgetary": (("budgetary", "budget", "byudzhetnoye", "byudzhetnoe", "bjudzhetnoe"), ()),
     "treasury": (("treasury", "government owned", "kazennoye", "kazennoe", "kazenny"), ()),
-    "educational": (("educational", "education", "obrazovatelnoye", "obrazovatelnoe"), ()),
+    "educational": (
+        ("educational", "education", "obrazovatelnoye", "obrazovatelnoe", "egitim", "ogretim",
+         "amoozesh", "amuzesh", "jiaoyu"),
+        (),
+    ),
     "higher_education": (
         ("higher education", "vysshego obrazovaniya", "vysshego professionalnogo obrazovaniya"),
         (),
@@ -718,6 +769,9 @@ BROADER: dict[str, str] = {
     "special_design_bureau": "design_bureau",
     "central_design_bureau": "design_bureau",
     "design_bureau": "bureau",
+    "design_technological_bureau": "design_bureau",
+    "film_studio": "film",
+    "livestock": "agriculture",
     "research_institute": "institute",
     "central_research_institute": "research_institute",
     "machine_building_design_bureau": "design_bureau",

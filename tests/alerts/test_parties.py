@@ -510,6 +510,17 @@ def test_a_russian_compound_abbreviation_is_read_as_its_parts() -> None:
         ("Ordena Lenina Institut Imeni Akademika Luch", "Academician Luch Institute"),
         ("Sanatoriy Oreanda", "Oreanda Resort"),
         ("Wu Li Chuangxin Wuliu Konggu", "Wu Li Innovation Logistics Holding"),
+        ("Voenno Promyshlennaya Korporatsiya Luch", "Military Industrial Corporation Luch"),
+        ("Burovaya Kompaniya Luch", "Luch Drilling"),
+        ("KTB Luch", "Design and Technological Bureau Luch"),
+        ("NKO Luch", "Non-Bank Credit Organization Luch"),
+        ("Kinostudiya Luch", "Luch Film Studio"),
+        # Ukrainian, Belarusian and Turkish enterprise words, and a free zone
+        ("Derzhavne Pidpryemstvo Luch", "State Enterprise Luch"),
+        ("Dzyarzhaunaye Pradpryemstva Luch", "Gosudarstvennoye Predpriyatiye Luch"),
+        ("Luch Gemi Acentelik", "Luch Shipping Agency"),
+        ("Luch Tarim ve Hayvancilik", "Luch Agriculture and Livestock"),
+        ("Luch Zona Franca", "Luch Free Zone"),
     ],
 )
 def test_company_words_read_alike_across_languages(written: str, translated: str) -> None:
