@@ -543,6 +543,11 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
          "voyennaya", "voyennoye", "voyenno", "nezami", "askeri", "junshi"),
         (),
     ),
+    "economic": (
+        ("economic", "economy", "jingji", "ekonomicheskiy", "ekonomicheskaya", "eqtesadi",
+         "iqtisadi", "ekonomik"),
+        (),
+    ),
     "agency": (("agency", "agentstvo", "acente", "acentesi", "acentelik", "daili"), ()),
     "design_technological_bureau": (
         (

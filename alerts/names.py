@@ -21,6 +21,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 from anyascii import anyascii
 from rapidfuzz import fuzz
@@ -207,6 +208,14 @@ def _root_table() -> dict[tuple[str, ...], str]:
     return {roots: concept for roots, concept in table.items() if roots not in shared}
 
 
+def _chinese_cities() -> frozenset[str]:
+    """The cities a Chinese company's name starts with, as its registered division
+    (`cn_cities.txt`, from GeoNames)."""
+    text = (Path(__file__).parent / "cn_cities.txt").read_text(encoding="utf-8")
+    return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
+
+
+_CHINESE_CITIES = _chinese_cities()
 _PHRASES = _phrase_table()
 _WRITTEN = frozenset(p for phrases, _ in COMPANY_WORDS.values() for p in phrases)
 _ROOTS = _root_table()
@@ -439,6 +448,9 @@ def analyse_uncached(name: str) -> tuple[Token, ...]:
         territory = lookup_territory(form) if len(form) > 3 else None
         if territory is not None:
             tokens.append(Token(f"@{territory.code}", form, True))
+            continue
+        if form in _CHINESE_CITIES:
+            tokens.append(Token(f"@cn-{form}", form, True))  # rigour knows the provinces only
             continue
         place = _place_of_adjective(form)
         if place is not None:

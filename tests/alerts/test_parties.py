@@ -603,6 +603,16 @@ def test_english_and_russian_adjectives_of_a_region_are_the_region(
     assert not analyse("Kremsontian")[0].concept
 
 
+def test_a_chinese_city_that_starts_a_company_name_is_a_place() -> None:
+    from alerts.names import agree, analyse
+
+    dalian, *_ = analyse("Dalian Kremsont Economic and Trade Co Ltd")
+    wuhan, *_ = analyse("Wuhan Kremsont Trading")
+    assert dalian.concept and dalian.key == "@cn-dalian"
+    assert agree(dalian, wuhan) is None  # each city is its own place
+    assert [t.key for t in analyse("Economic and Trade")] == ["=economic", "=trade"]
+
+
 def test_a_part_of_the_world_is_a_place_the_company_words_may_differ_around() -> None:
     from alerts.names import analyse
 
