@@ -531,6 +531,15 @@ class PartyMatcher:
             return min(rarity, _CONCEPT_SHARE * self._rarest)
         return rarity * _ordinariness(token.written)
 
+    def _weights(self, tokens: tuple[Token, ...]) -> list[float]:
+        """Each token's weight; a word the name repeats ("Magarach ... Magarach") counts once."""
+        seen: set[str] = set()
+        weights = []
+        for token in tokens:
+            weights.append(0.0 if token.key in seen else self.weight(token))
+            seen.add(token.key)
+        return weights
+
     def warm(self, earlier: "PartyMatcher", seconds: float) -> int:
         """Ask about the parties `earlier` was asked about last, newest first, for at most
         `seconds`: a new list version then meets recurring parties with its cache warm. At
@@ -663,7 +672,7 @@ class PartyMatcher:
         entry = self.entries[listed.entry]
         aligned = _align(query, listed.tokens, {} if memo is None else memo)
         same = sorted(t.key for t in query) == sorted(t.key for t in listed.tokens)
-        weights = [self.weight(t) for t in query], [self.weight(t) for t in listed.tokens]
+        weights = self._weights(query), self._weights(listed.tokens)
         anchored = same or any(
             (query[i].concept or len(query[i].written) >= 3)
             and self._idf.get(listed.tokens[j].key, self._rarest) >= _ANCHOR_SHARE * self._rarest

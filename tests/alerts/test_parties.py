@@ -640,3 +640,18 @@ def test_a_short_name_that_folds_to_an_article_stays_a_word() -> None:
 
     assert [t.key for t in analyse("LIA Company")] == ["la"]  # "lia" folds to "la"
     assert [t.key for t in analyse("TAA Bremino")] == ["bremino"]  # a legal form as written
+
+
+def test_a_word_the_name_repeats_counts_once() -> None:
+    listed = PartyMatcher(
+        [
+            WatchlistEntry("t", "k", "Kremsont Institute of Wine", (), "", (), "x"),
+            *(
+                WatchlistEntry("t", f"o{n}", f"Other{n} Trading", (), "", (), "x")
+                for n in range(40)
+            ),
+        ]
+    )
+    once = listed.match("Kremsont Institute of Wine Vinograd", None, None)
+    twice = listed.match("Kremsont Institute of Wine Vinograd Kremsont", None, None)
+    assert once and twice and twice[0].score == once[0].score
