@@ -756,6 +756,7 @@ def _runs(written: tuple[str, ...]) -> tuple[tuple[int, int, str], ...]:
 
 _ACRONYM = re.compile(r"[a-z]{3,6}")
 _INITIALISM = Agreement(0.9, "abbreviation")
+_CONJUNCTIONS = frozenset(("and", "i", "ve", "va", "y", "et", "und"))
 _DIGRAPHS = ("ts", "kh", "zh", "sh", "ch")  # one Cyrillic letter, which acronyms keep whole
 
 
@@ -763,6 +764,8 @@ def _firsts(token: str) -> tuple[str, ...]:
     """The ways a token's words begin an acronym: "tsentr" gives "t" and "ts" (TsNII)."""
     ways = [""]
     for word in token.split():
+        if word in _CONJUNCTIONS:
+            continue  # "SRPE" is "State Research and Production Enterprise"
         options = [word[0]] + [d for d in _DIGRAPHS if word.startswith(d)]
         ways = [w + o for w in ways for o in options]
     return tuple(ways)

@@ -551,6 +551,7 @@ def test_misspelt_and_non_public_russian_legal_forms_are_legal_forms(form: str) 
     [
         ("TFK Kamaz", "Torgovo-Finansovaya Kompaniya Kamaz"),  # the dropped company word
         ("NTTs Privodnaya Tekhnika", "Nauchno Tekhnicheskii Tsentr Privodnaya Tekhnika"),
+        ("SRPE Luch", "State Research and Production Enterprise Luch"),  # "and" is no initial
     ],
 )
 def test_russian_acronyms_keep_digraphs_and_the_company_word(acronym: str, listed: str) -> None:
