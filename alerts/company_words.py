@@ -732,7 +732,7 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             # Soviet orders in a name, which translations drop
             "ordena trudovogo krasnogo znameni", "ordena lenina", "ordena krasnogo znameni",
             "order of the red banner of labour", "order of lenin",
-            "zakrytogo tipa", "imeni", "named by", "named after",
+            "zakrytogo tipa", "imeni", "named by", "named after", "ozel",
             "company", "companies", "co", "sa de cv", "sab de cv", "s de rl de cv", "s de rl",
             "gongsi", "gong si", "youxian gongsi", "you xian gong si", "youxian zeren gongsi",
             "gufen youxian gongsi", "kompaniya", "kompanii", "sherkat", "sherkate", "shirkat",

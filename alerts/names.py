@@ -551,6 +551,8 @@ def agree(query: Token, listed: Token) -> Agreement | None:
         return Agreement(1.0, "exact")
     if query.key == listed.key or query.key.replace("ks", "x") == listed.key.replace("ks", "x"):
         return Agreement(0.97, "transliteration")  # "Kordeks", "Kordex": the s is no plural
+    if _english_y(query.key) == _english_y(listed.key):
+        return Agreement(0.9, "transliteration")  # "Skai", "Sky": English as Cyrillic writes it
     # The Arabic article written joined or apart: "Alnaser" and "Al-Naser" (rigour drops "al").
     for one, other in ((query.key, listed.key), (listed.key, query.key)):
         if one.startswith(("al", "el")) and one[2:] == other and len(other) >= 3:
@@ -576,6 +578,12 @@ def agree(query: Token, listed: Token) -> Agreement | None:
     if _cut_short(query.written, listed.written) or _cut_short(listed.written, query.written):
         return Agreement(0.8, "abbreviation")
     return None
+
+
+def _english_y(key: str) -> str:
+    """A folded word with a final "ai" read as the English y it may transliterate: "Skai" and
+    "Sky" (Russian "скай"), "Flai" and "Fly". Short words stay as they are."""
+    return key[:-2] + "i" if len(key) >= 4 and key.endswith("ai") else key
 
 
 def _broader(narrow: str, broad: str) -> bool:

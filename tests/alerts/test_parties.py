@@ -656,3 +656,15 @@ def test_a_word_the_name_repeats_counts_once() -> None:
     once = listed.match("Kremsont Institute of Wine Vinograd", None, None)
     twice = listed.match("Kremsont Institute of Wine Vinograd Kremsont", None, None)
     assert once and twice and twice[0].score == once[0].score
+
+
+def test_an_english_y_written_the_cyrillic_way_agrees() -> None:
+    from alerts.names import Token, agree, fold
+
+    def word(written: str) -> Token:
+        return Token(fold(written), written)
+
+    found = agree(word("skai"), word("sky"))
+    assert found is not None and found.kind == "transliteration"
+    assert agree(word("flai"), word("fly")) is not None
+    assert agree(word("mai"), word("mi")) is None  # too short to tell
