@@ -246,6 +246,18 @@ def _compound(word: str) -> tuple[str, ...]:
     return ()
 
 
+def _hyphenated(first: str, second: str) -> str | None:
+    """The company word that two words written apart make together ("proiz" and
+    "vodstvenno"), when neither is a word on its own; otherwise None."""
+    if len(first) < 3 or len(second) < 3 or (fold(second),) in _PHRASES:
+        return None
+    joined = first + second
+    found = _PHRASES.get((fold(joined),))
+    if found is not None and not found[1]:
+        return found[0] or None
+    return _ROOTS.get((_root(joined),))
+
+
 def _script_to_ascii(name: str) -> tuple[str, frozenset[str]]:
     """The name in lower-case ASCII, and the words that were dotted initials.
 
@@ -291,6 +303,13 @@ def _company_words(
         )
         if not longest:
             split = _compound(first)
+            joined = _hyphenated(first, words[position + 1] if position + 1 < len(words) else "")
+            if joined is not None:
+                # A word broken across a line or a hyphen: "Proiz-vodstvenno".
+                out.append(f"{_PLACEHOLDER}{len(concepts)}")
+                concepts.append((joined, first + words[position + 1], False))
+                position += 2
+                continue
             if split:
                 # A Russian compound abbreviation: "GosNII" is "Gos" (state) and "NII".
                 for part in split:

@@ -668,3 +668,12 @@ def test_an_english_y_written_the_cyrillic_way_agrees() -> None:
     assert found is not None and found.kind == "transliteration"
     assert agree(word("flai"), word("fly")) is not None
     assert agree(word("mai"), word("mi")) is None  # too short to tell
+
+
+def test_a_company_word_broken_by_a_hyphen_is_the_company_word() -> None:
+    from alerts.names import analyse
+
+    assert [t.key for t in analyse("Proiz-vodstvennoye Obyedineniye Luch")] == [
+        t.key for t in analyse("Proizvodstvennoye Obyedineniye Luch")
+    ]
+    assert [t.key for t in analyse("Kremsont-Luch")] == ["kremsont", "luh"]  # not one word
