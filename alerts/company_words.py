@@ -548,6 +548,22 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
          "iqtisadi", "ekonomik"),
         (),
     ),
+    "wine": (
+        ("wine", "wines", "vino", "vina", "vin", "vyna", "vyno", "sharab", "sarap",
+         "putaojiu"),
+        (),
+    ),
+    "viticulture": (
+        ("viticulture", "grape", "grapes", "vinograd", "vinograda", "vinogradarstvo",
+         "vynograd", "vynogradu", "uzum", "angur"),
+        (),
+    ),
+    "power_plant": (
+        ("power plant", "power station", "thermal power plant", "heat and power plant",
+         "combined heat and power plant", "teploelektrotsentral", "teploelektrostantsiya",
+         "elektrostantsiya", "nirogah", "santral"),
+        ("tets", "tes", "gres"),
+    ),
     "agency": (("agency", "agentstvo", "acente", "acentesi", "acentelik", "daili"), ()),
     "design_technological_bureau": (
         (

@@ -521,6 +521,8 @@ def test_a_russian_compound_abbreviation_is_read_as_its_parts() -> None:
         ("Luch Gemi Acentelik", "Luch Shipping Agency"),
         ("Luch Tarim ve Hayvancilik", "Luch Agriculture and Livestock"),
         ("Luch Zona Franca", "Luch Free Zone"),
+        ("Institut Vinograda i Vina Luch", "Luch Institute of Grapes and Wine"),
+        ("Luch TETs", "Luch Teploelektrotsentral"),
     ],
 )
 def test_company_words_read_alike_across_languages(written: str, translated: str) -> None:
