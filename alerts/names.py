@@ -246,6 +246,23 @@ def _compound(word: str) -> tuple[str, ...]:
     return ()
 
 
+@lru_cache(maxsize=65_536)
+def _suffixed(word: str) -> tuple[str, str, str, bool] | None:
+    """A place and a company word written as one ("Krymtets": Krym, TETs): the place (three
+    letters or more), the concept, the company word (an abbreviation of three letters or
+    more, or a word of five or more) and whether it is an abbreviation; otherwise None."""
+    for cut in range(3, len(word) - 2):
+        tail = word[cut:]
+        found = _PHRASES.get((tail,))
+        if found is None or not found[1]:
+            found = _PHRASES.get((fold(tail),)) if len(tail) >= 5 else None
+            if found is not None and found[1]:
+                found = None
+        if found is not None and found[0] and lookup_territory(word[:cut]) is not None:
+            return word[:cut], found[0], tail, found[1]
+    return None
+
+
 def _hyphenated(first: str, second: str) -> str | None:
     """The company word that two words written apart make together ("proiz" and
     "vodstvenno"), when neither is a word on its own; otherwise None."""
@@ -309,6 +326,15 @@ def _company_words(
                 out.append(f"{_PLACEHOLDER}{len(concepts)}")
                 concepts.append((joined, first + words[position + 1], False))
                 position += 2
+                continue
+            suffixed = None if split else _suffixed(first)
+            if suffixed is not None:
+                # A name and a company word written as one: "Krymtets" (Krym, TETs).
+                head, concept, tail, abbreviation = suffixed
+                out.append(head)
+                out.append(f"{_PLACEHOLDER}{len(concepts)}")
+                concepts.append((concept, tail, abbreviation))
+                position += 1
                 continue
             if split:
                 # A Russian compound abbreviation: "GosNII" is "Gos" (state) and "NII".

@@ -679,3 +679,13 @@ def test_a_company_word_broken_by_a_hyphen_is_the_company_word() -> None:
         t.key for t in analyse("Proizvodstvennoye Obyedineniye Luch")
     ]
     assert [t.key for t in analyse("Kremsont-Luch")] == ["kremsont", "luh"]  # not one word
+
+
+def test_a_place_and_a_company_word_written_as_one_are_read_apart() -> None:
+    from alerts.names import analyse
+
+    assert [t.key for t in analyse("Krymtets")] == [t.key for t in analyse("Krym TETs")]
+    assert [t.key for t in analyse("Krymteploelektrotsentral")] == [
+        t.key for t in analyse("Krymtets")
+    ]
+    assert [t.written for t in analyse("Transservis")] == ["transservis"]  # "trans" is no place
