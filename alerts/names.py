@@ -596,6 +596,8 @@ def agree(query: Token, listed: Token) -> Agreement | None:
         return Agreement(1.0, "exact")
     if query.key == listed.key or query.key.replace("ks", "x") == listed.key.replace("ks", "x"):
         return Agreement(0.97, "transliteration")  # "Kordeks", "Kordex": the s is no plural
+    if len(query.key) >= 3 and _leading_i(query.key) == _leading_i(listed.key):
+        return Agreement(0.9, "transliteration")  # "Elya", "Ilya"; "Esfahan", "Isfahan"
     if _english_y(query.key) == _english_y(listed.key):
         return Agreement(0.9, "transliteration")  # "Skai", "Sky": English as Cyrillic writes it
     # The Arabic article written joined or apart: "Alnaser" and "Al-Naser" (rigour drops "al").
@@ -623,6 +625,12 @@ def agree(query: Token, listed: Token) -> Agreement | None:
     if _cut_short(query.written, listed.written) or _cut_short(listed.written, query.written):
         return Agreement(0.8, "abbreviation")
     return None
+
+
+def _leading_i(key: str) -> str:
+    """A word with a leading e read as i: Persian names are written with either
+    ("Ebrahim", "Ibrahim"; "Emdad", "Imdad")."""
+    return "i" + key[1:] if key[0] == "e" else key
 
 
 def _english_y(key: str) -> str:

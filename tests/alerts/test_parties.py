@@ -689,3 +689,12 @@ def test_a_place_and_a_company_word_written_as_one_are_read_apart() -> None:
         t.key for t in analyse("Krymtets")
     ]
     assert [t.written for t in analyse("Transservis")] == ["transservis"]  # "trans" is no place
+
+
+@pytest.mark.parametrize(("one", "other"), [("elya", "ilya"), ("esfahan", "isfahan")])
+def test_a_leading_e_or_i_of_a_persian_name_agree(one: str, other: str) -> None:
+    from alerts.names import Token, agree, fold
+
+    found = agree(Token(fold(one), one), Token(fold(other), other))
+    assert found is not None and found.kind == "transliteration"
+    assert agree(Token(fold("elya"), "elya"), Token(fold("olya"), "olya")) is None
