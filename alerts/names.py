@@ -612,7 +612,7 @@ def agree(query: Token, listed: Token) -> Agreement | None:
     # ("Hrodna", "Grodno"; "Homel", "Gomel").
     skeleton = _skeleton(query.key)
     if len(_VOWELS.sub("", skeleton)) >= 3 and skeleton == _skeleton(listed.key):
-        return Agreement(0.85, "transliteration")
+        return Agreement(0.9, "transliteration")
     if shorter >= 4 and not (query.key.isdigit() or listed.key.isdigit()):
         ratio = fuzz.ratio(query.key, listed.key)
         if ratio >= 85:
