@@ -425,7 +425,7 @@ def test_a_turkish_joint_stock_company_is_a_legal_form() -> None:
 
 
 def test_a_long_rare_word_spelt_alike_carries_a_match_among_company_words() -> None:
-    entries = [WatchlistEntry("t", "p", "Promsyrioimport", (), "", (), "x")]
+    entries = [WatchlistEntry("t", "p", "Promsyrioimport Machinery Plant", (), "", (), "x")]
     entries += [
         WatchlistEntry("t", f"o{n}", f"Other{n} Trading", (), "", (), "x") for n in range(40)
     ]
