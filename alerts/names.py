@@ -237,11 +237,13 @@ _ROOT_STARTS = _longest_after(_ROOTS)
 
 
 def _compound(word: str) -> tuple[str, ...]:
-    """A word made of two abbreviations of company words, "gosnii" or "gosmkb", in its
-    parts; otherwise nothing."""
+    """A word made of two company words, "gosnii" or "gosmkb" (abbreviations), "agrofirma"
+    (words of four letters or more), in its parts; otherwise nothing."""
     for cut in range(2, len(word) - 1):
         head, tail = _PHRASES.get((word[:cut],)), _PHRASES.get((word[cut:],))
-        if head and tail and head[1] and tail[1] and head[0] and tail[0]:
+        if not (head and tail and (head[0] or tail[0])):
+            continue
+        if (head[1] or cut >= 4) and (tail[1] or len(word) - cut >= 4):
             return word[:cut], word[cut:]
     return ()
 
@@ -339,8 +341,10 @@ def _company_words(
             if split:
                 # A Russian compound abbreviation: "GosNII" is "Gos" (state) and "NII".
                 for part in split:
-                    out.append(f"{_PLACEHOLDER}{len(concepts)}")
-                    concepts.append((_PHRASES[(part,)][0], part, True))
+                    concept, abbreviation = _PHRASES[(part,)]
+                    if concept:
+                        out.append(f"{_PLACEHOLDER}{len(concepts)}")
+                        concepts.append((concept, part, abbreviation))
             else:
                 out.append(first)
             position += 1

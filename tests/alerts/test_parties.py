@@ -523,6 +523,7 @@ def test_a_russian_compound_abbreviation_is_read_as_its_parts() -> None:
         ("Luch Zona Franca", "Luch Free Zone"),
         ("Institut Vinograda i Vina Luch", "Luch Institute of Grapes and Wine"),
         ("Luch TETs", "Luch Teploelektrotsentral"),
+        ("Agrofirma Luch", "Luch Agricultural Firm"),  # two company words written as one
     ],
 )
 def test_company_words_read_alike_across_languages(written: str, translated: str) -> None:
