@@ -560,7 +560,7 @@ class Agreement:
 def agree(query: Token, listed: Token) -> Agreement | None:
     """How far two tokens say the same thing, and why; None when they do not."""
     if query.concept and listed.concept and query.key != listed.key:
-        if _broader(query.key, listed.key) or _broader(listed.key, query.key):
+        if broader(query.key, listed.key) or broader(listed.key, query.key):
             return Agreement(0.9, "translation")  # "Commercial Bank" and "Bank"
         if _kin(query.key, listed.key):
             return Agreement(0.8, "translation")  # "Consortium" and "Corporation"
@@ -643,7 +643,7 @@ def _english_y(key: str) -> str:
     return key[:-2] + "i" if len(key) >= 4 and key.endswith("ai") else key
 
 
-def _broader(narrow: str, broad: str) -> bool:
+def broader(narrow: str, broad: str) -> bool:
     """Whether one concept is a kind of the other ("=commercial_bank", "=bank")."""
     concept = narrow[1:]
     while concept in BROADER:

@@ -41,7 +41,7 @@ import alerts.names
 from alerts.errors import ReferenceDataError
 from alerts.memory import release_free_memory
 from alerts.name_analysis import analysed
-from alerts.names import VOCABULARY, Agreement, Token, agree, analyse, fold
+from alerts.names import VOCABULARY, Agreement, Token, agree, analyse, broader, fold
 from alerts.reference import WatchlistEntry as WatchlistEntry  # where it was defined before
 
 log = logging.getLogger(__name__)
@@ -681,6 +681,8 @@ class PartyMatcher:
         )
         if not anchored:
             return None
+        _implied(query, {i for i, _, _ in aligned}, weights[0])
+        _implied(listed.tokens, {j for _, j, _ in aligned}, weights[1])
         query_total, listed_total = sum(weights[0]), sum(weights[1])
         if not same and not (query_total and listed_total):
             return None
@@ -731,6 +733,15 @@ class PartyMatcher:
                 f"{query[i].written} = {listed.tokens[j].written} ({a.kind})" for i, j, a in aligned
             ),
         )
+
+
+def _implied(tokens: tuple[Token, ...], paired: set[int], weights: list[float]) -> None:
+    """Unpaired company words that a paired one of the same name implies weigh nothing: the
+    "film" of "Film Studio Yalta-Film", the "bank" of "Commercial Bank Rossiya Bank"."""
+    kinds = [tokens[i].key for i in paired if tokens[i].concept]
+    for k, token in enumerate(tokens):
+        if token.concept and k not in paired and any(broader(c, token.key) for c in kinds):
+            weights[k] = 0.0
 
 
 _IN_ORDER = 2.0  # points for two distinctive words that agree side by side, in order

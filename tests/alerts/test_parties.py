@@ -699,3 +699,18 @@ def test_a_leading_e_or_i_of_a_persian_name_agree(one: str, other: str) -> None:
     found = agree(Token(fold(one), one), Token(fold(other), other))
     assert found is not None and found.kind == "transliteration"
     assert agree(Token(fold("elya"), "elya"), Token(fold("olya"), "olya")) is None
+
+
+def test_a_company_word_implied_by_a_narrower_one_of_the_same_name_weighs_nothing() -> None:
+    listed = PartyMatcher(
+        [
+            WatchlistEntry("t", "k", "Kremsont Film Studio", (), "", (), "x"),
+            *(
+                WatchlistEntry("t", f"o{n}", f"Other{n} Trading", (), "", (), "x")
+                for n in range(40)
+            ),
+        ]
+    )
+    [plain] = listed.match("Kremsont Kinostudiya", None, None)
+    [twice] = listed.match("Kinostudiya Kremsont-Film", None, None)  # "film" says it again
+    assert twice.score == plain.score
