@@ -422,12 +422,12 @@ VOCABULARY = Vocabulary()
 """Listed names only: the parties of declarations are analysed, compared and forgotten."""
 
 
-@lru_cache(maxsize=65_536)  # the parties that recur in declarations
 def _concept_key(concept: str) -> str:
     """A concept's key: "=plant" for a company word, "@asia" for a region (a place)."""
     return concept if concept.startswith("@") else f"={concept}"
 
 
+@lru_cache(maxsize=65_536)  # the parties that recur in declarations
 def analyse(name: str) -> tuple[Token, ...]:
     return analyse_uncached(name)
 

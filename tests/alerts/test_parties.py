@@ -714,3 +714,9 @@ def test_a_company_word_implied_by_a_narrower_one_of_the_same_name_weighs_nothin
     [plain] = listed.match("Kremsont Kinostudiya", None, None)
     [twice] = listed.match("Kinostudiya Kremsont-Film", None, None)  # "film" says it again
     assert twice.score == plain.score
+
+
+def test_a_name_is_analysed_once_however_often_it_is_asked_about() -> None:
+    from alerts.names import analyse
+
+    assert analyse("Kremsont Trading Luch") is analyse("Kremsont Trading Luch")
