@@ -234,6 +234,13 @@ def _longest_after(phrases: Iterable[tuple[str, ...]]) -> dict[str, int]:
 _STARTS = _longest_after(_PHRASES)
 _FOLDED_STARTS = _longest_after(w for w, (_, abbreviation) in _PHRASES.items() if not abbreviation)
 _ROOT_STARTS = _longest_after(_ROOTS)
+# The beginnings of the one-word company words, folded: a word that is none of them is not
+# the first half of one broken by a hyphen ("proiz" of "proizvodstvennoye").
+_FOLDED_HEADS = frozenset(
+    word[:cut]
+    for word in {w[0] for w in _PHRASES if len(w) == 1} | {r[0] for r in _ROOTS if len(r) == 1}
+    for cut in range(3, len(word))
+)
 
 
 def _compound(word: str) -> tuple[str, ...]:
@@ -248,27 +255,40 @@ def _compound(word: str) -> tuple[str, ...]:
     return ()
 
 
-@lru_cache(maxsize=65_536)
+def _tails() -> dict[str, tuple[str, bool]]:
+    """The company words a place can be written together with, as written: abbreviations
+    of three letters or more ("tets"), words of five or more ("teploelektrotsentral")."""
+    tails: dict[str, tuple[str, bool]] = {}
+    for concept, (phrases, abbreviations) in COMPANY_WORDS.items():
+        if concept:
+            tails.update((p, (concept, False)) for p in phrases if " " not in p and len(p) >= 5)
+            tails.update((a, (concept, True)) for a in abbreviations if len(a) >= 3)
+    return tails
+
+
+_TAILS = _tails()
+_TAIL_ENDS = frozenset(tail[-3:] for tail in _TAILS)
+
+
 def _suffixed(word: str) -> tuple[str, str, str, bool] | None:
     """A place and a company word written as one ("Krymtets": Krym, TETs): the place (three
-    letters or more), the concept, the company word (an abbreviation of three letters or
-    more, or a word of five or more) and whether it is an abbreviation; otherwise None."""
+    letters or more), the concept, the company word and whether it is an abbreviation;
+    otherwise None."""
+    if word[-3:] not in _TAIL_ENDS:
+        return None  # most words: no company word ends as they do
     for cut in range(3, len(word) - 2):
-        tail = word[cut:]
-        found = _PHRASES.get((tail,))
-        if found is None or not found[1]:
-            found = _PHRASES.get((fold(tail),)) if len(tail) >= 5 else None
-            if found is not None and found[1]:
-                found = None
-        if found is not None and found[0] and lookup_territory(word[:cut]) is not None:
-            return word[:cut], found[0], tail, found[1]
+        found = _TAILS.get(word[cut:])
+        if found is not None and lookup_territory(word[:cut]) is not None:
+            return word[:cut], found[0], word[cut:], found[1]
     return None
 
 
 def _hyphenated(first: str, second: str) -> str | None:
     """The company word that two words written apart make together ("proiz" and
     "vodstvenno"), when neither is a word on its own; otherwise None."""
-    if len(first) < 3 or len(second) < 3 or (fold(second),) in _PHRASES:
+    if len(first) < 3 or len(second) < 3 or fold(first) not in _FOLDED_HEADS:
+        return None
+    if (fold(second),) in _PHRASES:
         return None
     joined = first + second
     found = _PHRASES.get((fold(joined),))
