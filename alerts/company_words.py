@@ -333,6 +333,20 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         (),
     ),
     "logistics": (("logistics", "wuliu", "logistika", "lojistik"), ()),
+    "freight": (
+        ("freight", "cargo", "gruzovoy", "gruzovaya", "gruzoperevozki", "huoyun", "kargo",
+         "nakliye"),
+        (),
+    ),
+    "agro_industrial_complex": (
+        ("agro industrial complex", "agropromyshlenny kompleks", "agropromyshlennyy kompleks"),
+        ("apk",),
+    ),
+    "microcredit_company": (
+        ("microcredit company", "microfinance organization", "microfinance organisation",
+         "mikrokreditnaya kompaniya", "mikrofinansovaya organizatsiya"),
+        ("mkk", "mcc", "mfo"),
+    ),
     "innovation": (
         ("innovation", "innovations", "innovative", "chuangxin", "innovatsiya", "innovatsii"), ()
     ),
@@ -630,7 +644,10 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "space": (
         ("space", "kosmicheskiy", "kosmicheskii", "kosmicheskaya", "kosmos", "hangtian"), ()
     ),
-    "aerospace": (("aerospace", "aerokosmicheskiy", "aerokosmicheskaya", "havafaza"), ()),
+    "aerospace": (
+        ("aerospace", "aerokosmicheskiy", "aerokosmicheskaya", "havafaza", "yuhang", "hangtian"),
+        (),
+    ),
     "nuclear": (
         (
             "nuclear", "atomic", "yaderny", "yadernyy", "atomny", "atomnyy", "atomnaya",
@@ -757,6 +774,8 @@ COMPANY_WORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "societe", "firm", "firma", "kampaniya",
             "kampanii", "taa", "ztaa", "fllc", "aat", "zat", "pat", "prat", "tdv", "the", "of",
             "and", "ve", "va", "foreign limited liability company", "y", "i", "e", "et", "und",
+            # single-member limited companies of French-speaking countries
+            "surl", "sarlu", "eurl",
             "de", "des", "du", "la", "le", "el", "da", "do", "der",
         ),
         (),
@@ -793,6 +812,8 @@ BROADER: dict[str, str] = {
     "design_technological_bureau": "design_bureau",
     "film_studio": "film",
     "livestock": "agriculture",
+    "freight": "logistics",
+    "agro_industrial_complex": "agriculture",
     "research_institute": "institute",
     "central_research_institute": "research_institute",
     "machine_building_design_bureau": "design_bureau",

@@ -524,6 +524,11 @@ def test_a_russian_compound_abbreviation_is_read_as_its_parts() -> None:
         ("Institut Vinograda i Vina Luch", "Luch Institute of Grapes and Wine"),
         ("Luch TETs", "Luch Teploelektrotsentral"),
         ("Agrofirma Luch", "Luch Agricultural Firm"),  # two company words written as one
+        ("APK Luch", "Agropromyshlenny Kompleks Luch"),
+        ("MKK Luch", "Mikrokreditnaya Kompaniya Luch"),
+        ("Luch Yuhang Keji", "Luch Aerospace Technology"),
+        ("Luch Cargo", "Luch Freight"),
+        ("Luch SURL", "Luch"),
     ],
 )
 def test_company_words_read_alike_across_languages(written: str, translated: str) -> None:
