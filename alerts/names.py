@@ -208,10 +208,12 @@ def _root_table() -> dict[tuple[str, ...], str]:
     return {roots: concept for roots, concept in table.items() if roots not in shared}
 
 
+CHINESE_CITIES_FILE = Path(__file__).parent / "cn_cities.txt"
+"""The cities a Chinese company's name starts with, as its registered division (GeoNames)."""
+
+
 def _chinese_cities() -> frozenset[str]:
-    """The cities a Chinese company's name starts with, as its registered division
-    (`cn_cities.txt`, from GeoNames)."""
-    text = (Path(__file__).parent / "cn_cities.txt").read_text(encoding="utf-8")
+    text = CHINESE_CITIES_FILE.read_text(encoding="utf-8")
     return frozenset(line for line in text.splitlines() if line and not line.startswith("#"))
 
 
@@ -341,7 +343,6 @@ def _company_words(
             _ROOT_STARTS.get(_root(first), 0),
         )
         if not longest:
-            split = _compound(first)
             joined = _hyphenated(first, words[position + 1] if position + 1 < len(words) else "")
             if joined is not None:
                 # A word broken across a line or a hyphen: "Proiz-vodstvenno".
@@ -349,6 +350,7 @@ def _company_words(
                 concepts.append((joined, first + words[position + 1], False))
                 position += 2
                 continue
+            split = _compound(first)
             suffixed = None if split else _suffixed(first)
             if suffixed is not None:
                 # A name and a company word written as one: "Krymtets" (Krym, TETs).

@@ -226,7 +226,7 @@ _ANALYSIS_VERSION = hashlib.blake2b(
     b"".join(
         Path(module.__file__ or "").read_bytes() for module in (alerts.names, alerts.company_words)
     )
-    + (Path(alerts.names.__file__ or "").parent / "cn_cities.txt").read_bytes()
+    + alerts.names.CHINESE_CITIES_FILE.read_bytes()
     + f"rigour {version('rigour')} anyascii {version('anyascii')}".encode(),
     digest_size=8,
 ).hexdigest()

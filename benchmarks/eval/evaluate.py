@@ -102,6 +102,19 @@ def ordinary_companies() -> list[str]:
         return [row["name"] for row in csv.DictReader(f)]
 
 
+def _recall(
+    matcher: PartyMatcher, cases: list[AliasCase]
+) -> tuple[tuple[float, int, int], list[AliasCase]]:
+    """(share found, found, cases) of the cases whose alias finds its entity, and the misses."""
+    missed = [
+        case
+        for case in cases
+        if not any(m.entry.entry_id == case.entity for m in matcher.match(case.alias, None))
+    ]
+    found = len(cases) - len(missed)
+    return (found / max(len(cases), 1), found, len(cases)), missed
+
+
 def evaluate_parties(
     sample: int | None, seed: int, show: int, show_later: bool = False
 ) -> dict[str, tuple[float, int, int]]:
@@ -119,13 +132,9 @@ def evaluate_parties(
         ("party recall, all entities", [c for c in cases if c.variant]),
         ("party recall, aliases sharing no rare word", [c for c in cases if not c.variant]),
     ):
-        found = 0
-        for case in chosen:
-            if any(m.entry.entry_id == case.entity for m in matcher.match(case.alias, None)):
-                found += 1
-            elif label == "party recall":
-                misses.append(case)
-        results[label] = (found / max(len(chosen), 1), found, len(chosen))
+        results[label], missed = _recall(matcher, chosen)
+        if label == "party recall":
+            misses = missed
     alarms = [(name, matcher.match(name, None)) for name in ordinary]
     alarms = [(name, hits) for name, hits in alarms if hits]
     results["ordinary false alarms"] = (len(alarms) / len(ordinary), len(alarms), len(ordinary))
@@ -138,13 +147,9 @@ def evaluate_parties(
     matcher = PartyMatcher(entries)
     for label, parity in (("party recall, later entities", 0), ("party recall, sealed", 1)):
         chosen = [c for c in held_out if c.variant and c.company and int(c.entity) % 2 == parity]
-        found = 0
-        for case in chosen:
-            if any(m.entry.entry_id == case.entity for m in matcher.match(case.alias, None)):
-                found += 1
-            elif parity == 0 and show_later:
-                print(f"  missed (later): {case.alias!r} for {case.primary!r}")
-        results[label] = (found / max(len(chosen), 1), found, len(chosen))
+        results[label], missed = _recall(matcher, chosen)
+        for case in missed if parity == 0 and show_later else ():
+            print(f"  missed (later): {case.alias!r} for {case.primary!r}")
     for case in misses[:show]:
         print(f"  missed: {case.alias!r} for {case.primary!r}")
     for name, hits in alarms[:show]:
