@@ -121,15 +121,24 @@ def suppression_for(case: Case, starts_at: datetime, expires_at: datetime) -> Su
     )
 
 
+MAX_DECISIONS_PER_CASE = 64
+"""Decisions one case keeps: people decide a case a few times; more is a script, and refused."""
+
+
+class DecisionRefused(ValueError):
+    """A decision that the review of its case does not take (the reason in one line)."""
+
+
 @dataclass
 class Review:
-    """One case's side of the join: its rules once seen, and every decision on it in the order
-    they came. A decision is counted once, against each rule of the case, as soon as both are
-    known."""
+    """One case's side of the join: its rules once seen, and the decisions on it in the order
+    they came (each as its id and kind only, so that a review stays small whatever the
+    decisions said). Each kind of decision counts once against each rule of the case, as soon as
+    both are known: fifty `benign` decisions on one case are one benign case."""
 
     rules: list[str] | None = None
-    decisions: list[Feedback] = field(default_factory=list)
-    counted: int = 0
+    decisions: list[tuple[str, Decision]] = field(default_factory=list)
+    counted: set[Decision] = field(default_factory=set)
 
     def with_case(self, case: Case) -> list[tuple[str, Decision]]:
         if self.rules is None:
@@ -137,28 +146,37 @@ class Review:
         return self._due()
 
     def with_feedback(self, feedback: Feedback) -> list[tuple[str, Decision]]:
-        if any(d.feedback_id == feedback.feedback_id for d in self.decisions):
+        """The counts it makes due; DecisionRefused when the case holds its most decisions."""
+        if any(known == feedback.feedback_id for known, _ in self.decisions):
             return []
-        self.decisions.append(feedback)
+        if len(self.decisions) >= MAX_DECISIONS_PER_CASE:
+            raise DecisionRefused(
+                f"case {feedback.case_id} already holds {MAX_DECISIONS_PER_CASE} decisions"
+            )
+        self.decisions.append((feedback.feedback_id, feedback.decision))
         return self._due()
 
     def _due(self) -> list[tuple[str, Decision]]:
         if self.rules is None:
             return []
-        due = [(rule, d.decision) for d in self.decisions[self.counted :] for rule in self.rules]
-        self.counted = len(self.decisions)
+        due: list[tuple[str, Decision]] = []
+        for _, decision in self.decisions:
+            if decision not in self.counted:
+                self.counted.add(decision)
+                due += [(rule, decision) for rule in self.rules]
         return due
 
     @property
     def pending(self) -> int:
-        return len(self.decisions) - self.counted
+        """Kinds of decision not counted yet (their case has not been seen)."""
+        return len({d for _, d in self.decisions} - self.counted)
 
     def encode(self) -> bytes:
         return orjson.dumps(
             {
                 "rules": self.rules,
-                "decisions": [d.model_dump(mode="json") for d in self.decisions],
-                "counted": self.counted,
+                "decisions": [[feedback_id, d.value] for feedback_id, d in self.decisions],
+                "counted": sorted(d.value for d in self.counted),
             }
         )
 
@@ -167,11 +185,19 @@ class Review:
         if not raw:
             return cls()
         document = orjson.loads(raw)
-        return cls(
-            document["rules"],
-            [Feedback.model_validate(d) for d in document["decisions"]],
-            document["counted"],
-        )
+        decisions = [
+            # Reviews written before decisions were kept as (id, kind) held whole decisions.
+            (d["feedback_id"], Decision(d["decision"]))
+            if isinstance(d, dict)
+            else (d[0], Decision(d[1]))
+            for d in document["decisions"]
+        ]
+        counted = document["counted"]
+        if isinstance(counted, int):
+            kinds = {d for _, d in decisions[:counted]}
+        else:
+            kinds = {Decision(d) for d in counted}
+        return cls(document["rules"], decisions, kinds)
 
 
 class Reviews:
@@ -185,6 +211,7 @@ class Reviews:
         self._count(self.reviews.setdefault(case.case_id, Review()).with_case(case))
 
     def feedback(self, feedback: Feedback) -> None:
+        """Count the decision (DecisionRefused, counting nothing, past a case's limit)."""
         self._count(self.reviews.setdefault(feedback.case_id, Review()).with_feedback(feedback))
 
     def _count(self, due: list[tuple[str, Decision]]) -> None:

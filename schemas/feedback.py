@@ -16,11 +16,20 @@ expires.
 
 from datetime import timedelta
 from enum import StrEnum
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 MAX_SUPPRESSION = timedelta(days=366)
+MAX_RULES_PER_SUPPRESSION = 16
+"""More rules than the catalogue and the window stage hold together: a longer list is no case's."""
+MAX_SCOPE_KEYS = 4
+MAX_SCOPE_VALUE_CHARS = 512
+MAX_REASON_CHARS = 2000
+
+RuleId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,64}\.[a-z0-9_]{1,64}$")]
+ScopeKey = Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,32}$")]
+ScopeValue = Annotated[str, StringConstraints(min_length=1, max_length=MAX_SCOPE_VALUE_CHARS)]
 
 
 class Decision(StrEnum):
@@ -41,15 +50,19 @@ class Suppression(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    rule_ids: list[str] = Field(min_length=1)
-    match: dict[str, str] = Field(
-        min_length=1, description="Keys a finding's scope must hold, e.g. exporter and importer."
+    rule_ids: list[RuleId] = Field(min_length=1, max_length=MAX_RULES_PER_SUPPRESSION)
+    match: dict[ScopeKey, ScopeValue] = Field(
+        min_length=1,
+        max_length=MAX_SCOPE_KEYS,
+        description="Keys a finding's scope must hold, e.g. exporter and importer.",
     )
     starts_at: AwareDatetime
     expires_at: AwareDatetime
 
     @model_validator(mode="after")
     def _bounded(self) -> Self:
+        if len(set(self.rule_ids)) != len(self.rule_ids):
+            raise ValueError("a rule id is named twice")
         if self.expires_at <= self.starts_at:
             raise ValueError("a suppression must expire after it starts")
         if self.expires_at - self.starts_at > MAX_SUPPRESSION:
@@ -65,7 +78,7 @@ class Feedback(BaseModel):
     feedback_id: str = Field(min_length=1, max_length=64, description="Unique per decision.")
     case_id: str = Field(min_length=1, max_length=64)
     decision: Decision
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str = Field(min_length=1, max_length=MAX_REASON_CHARS)
     analyst: str = Field(min_length=1, max_length=200, description="Who decided.")
     decided_at: AwareDatetime
     suppression: Suppression | None = None
@@ -80,3 +93,7 @@ class Feedback(BaseModel):
         ):
             raise ValueError(f"a {self.decision.value} decision cannot suppress")
         return self
+
+
+MAX_FEEDBACK_BYTES = 32 * 1024
+"""A decision's record at most: its reason and scope at their longest fit several times over."""

@@ -251,7 +251,7 @@ def _one_line(text: str) -> str:
     return flat if len(flat) <= _MAX_REASON_CHARS else flat[: _MAX_REASON_CHARS - 1] + "…"
 
 
-def _duplicate_key(raw: bytes, document: dict[str, Any]) -> str | None:
+def duplicate_key(raw: bytes, document: dict[str, Any]) -> str | None:
     """The first key that appears twice in one JSON object, or None.
 
     JSON parsers keep the last of two equal keys, so a declaration could carry the rifle's fields
@@ -301,7 +301,7 @@ def decode_declaration(raw: bytes | None, max_bytes: int) -> DeclarationRecord |
             f"a declaration must be a JSON object, not {type(document).__name__}",
         )
     try:
-        duplicate = _duplicate_key(raw, document)
+        duplicate = duplicate_key(raw, document)
     except (TypeError, RecursionError):  # nested deeper than any declaration could be
         return Rejection(RejectReason.NOT_JSON, "nested too deeply to be a declaration")
     if duplicate is not None:

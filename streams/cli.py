@@ -189,15 +189,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     reference = commands.add_parser(
-        "reference", help="reference data as a stream: publish new file versions to every worker"
+        "reference",
+        help="reference data as a stream: publish, approve and roll back file versions on every "
+        "worker (as TRADEWATCH_ANALYST, or the login name)",
     )
     reference_commands = reference.add_subparsers(dest="reference_command", required=True)
     publish = reference_commands.add_parser(
         "publish",
-        help="validate reference files as start-up does, then send them to the reference topic "
-        "(nothing is sent if any is broken)",
+        help="validate reference files as start-up does, judge them as the workers will, then "
+        "send them to the reference topic (nothing is sent if any is broken or refused; a "
+        "version that takes protection away is held until another person approves it)",
     )
     publish.add_argument("files", nargs="+", type=Path, help="reference files (JSON lines)")
+    publish.add_argument("--reason", default="", help="why: kept with the version")
+    approve = reference_commands.add_parser(
+        "approve", help="approve a version held for review (not by the person who published it)"
+    )
+    rollback = reference_commands.add_parser(
+        "rollback",
+        help="make an earlier version (on the reference topic, or shipped) the one in use again",
+    )
+    for sub in (approve, rollback):
+        sub.add_argument("name", help="the file's name, as in its header (watchlist_default)")
+        sub.add_argument("version", help="the version, as in its header (2026.12.1)")
+        sub.add_argument("--reason", default="", help="why: kept with the record")
+    reference_commands.add_parser(
+        "status", help="the version of each file the workers use, and the versions held"
+    )
 
     feedback = commands.add_parser(
         "feedback",
@@ -351,14 +369,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             producer.close(timeout=10)
         return 0
     if args.command == "reference":
-        from streams.reference_publish import publish
-
-        for label, size, chunks in publish(settings, args.files):
-            print(
-                f"published {label} to {settings.topic_reference} ({size:,} bytes, "
-                f"{chunks} chunk{'s' if chunks != 1 else ''})"
-            )
-        return 0
+        return _reference(args, settings)
     if args.command == "feedback":
         from schemas.feedback import Decision
         from streams.feedback import send_feedback
@@ -402,6 +413,52 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         run_console(settings, stop)
         return 0
     raise AssertionError(f"unhandled command {args.command}")
+
+
+def _reference(args: argparse.Namespace, settings: Settings) -> int:
+    from alerts.reference_policy import Action
+    from streams import reference_publish as control
+
+    def said(published: "control.Published") -> None:
+        verdict = published.verdict
+        print(
+            f"published {published.label} to {settings.topic_reference} ({published.size:,} "
+            f"bytes, {published.chunks} chunk{'s' if published.chunks != 1 else ''})"
+        )
+        if verdict.action is Action.HOLD:
+            print(
+                f"tradewatch: {published.label} is held, not applied: {verdict.reason}; it takes "
+                f"effect once another person runs `tradewatch reference approve "
+                f"{verdict.offer.name} {verdict.offer.version}`",
+                file=sys.stderr,
+            )
+        elif verdict.action is Action.SAME:
+            print(f"tradewatch: {published.label} is already in use", file=sys.stderr)
+
+    if args.reference_command == "publish":
+        for published in control.publish(settings, args.files, reason=args.reason):
+            said(published)
+    elif args.reference_command == "rollback":
+        said(control.rollback(settings, args.name, args.version, args.reason))
+    elif args.reference_command == "approve":
+        verdict = control.approve(settings, args.name, args.version, args.reason)
+        print(f"approved {verdict.offer.label}: the workers apply it now")
+    else:
+        state = control.read_topic(settings)
+        for _, loaded in sorted(state.ledger.in_use.files.items()):
+            manifest = state.manifests.get(loaded.label)
+            by = (
+                f" published by {manifest.published_by}"
+                if manifest and manifest.published_by
+                else ""
+            )
+            print(f"in use  {loaded.label}{by}")
+        for held in state.ledger.held.values():
+            print(
+                f"held    {held.offer.label} by {held.offer.published_by}: "
+                + "; ".join(held.reasons)
+            )
+    return 0
 
 
 def _backtest(args: argparse.Namespace, settings: Settings) -> int:

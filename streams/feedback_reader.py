@@ -3,19 +3,17 @@
 Decisions are few (people make them), so each worker reads all of them from the beginning
 (streams/global_reader.py) and keeps the suppressions in memory (alerts/feedback.py). Screening
 waits until the reader has caught up with the topic as it was at start, so that a restart
-applies the same suppressions to the same findings. An invalid record is logged in one line,
-counted and skipped.
+applies the same suppressions to the same findings. An invalid record (schemas/control.py) is
+refused: logged in one line, counted and skipped.
 """
 
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import ValidationError
-
 from alerts.feedback import Suppressions
-from schemas.errors import first_problem
-from schemas.feedback import Feedback
+from schemas.control import InvalidControlRecord, decode_control
+from schemas.feedback import MAX_FEEDBACK_BYTES, Feedback
 from streams.global_reader import GlobalReader
 from streams.metrics import Metrics
 from streams.settings import Settings
@@ -45,10 +43,11 @@ class FeedbackReader(GlobalReader):
 
     def apply(self, value: bytes | None) -> None:
         try:
-            feedback = Feedback.model_validate_json(value or b"")
-        except ValidationError as exc:
-            log.warning("skipping an invalid record on %s: %s", self.topic, first_problem(exc))
+            feedback = decode_control(value, Feedback, MAX_FEEDBACK_BYTES)
+        except InvalidControlRecord as exc:
+            log.warning("refusing a record on %s: %s", self.topic, exc)
             self.metrics.feedback_read.labels(outcome="invalid").inc()
+            self.metrics.control_refused.labels(topic="feedback", reason=exc.reason).inc()
             return
         self.metrics.feedback_read.labels(outcome="applied").inc()
         if self.suppressions.add(feedback):

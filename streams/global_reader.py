@@ -6,8 +6,10 @@ a thread of its own, and hands each poll's records to a callback. `ready()` retu
 records that were there when the worker started have all been handed over, so that a worker
 screens nothing before it knows them; after that the reader follows the topic.
 
-The reader failing (the broker refusing it, a bug in the callback) stops the worker: a worker
-that silently lost this state would screen against stale lists or page about decided cases.
+The reader failing (the broker refusing it) stops the worker: a worker that silently lost this
+state would screen against stale lists or page about decided cases. A record is another matter:
+the callbacks refuse what they cannot take, one record at a time, and never raise, so that no
+record on these topics can stop a worker (it would stop every worker, at every start).
 """
 
 import asyncio
@@ -57,6 +59,9 @@ class GlobalReader:
         if not self.caught_up.is_set():
             await asyncio.get_running_loop().run_in_executor(None, self.caught_up.wait)
 
+    def on_tick(self) -> None:
+        """Called after every poll, records or not: for what must happen in time."""
+
     def _run(self) -> None:
         try:
             self._follow()
@@ -90,6 +95,7 @@ class GlobalReader:
                 ]
                 if records:
                     self.on_records(records)
+                self.on_tick()
                 if not self.caught_up.is_set() and all(
                     consumer.position(tp) >= end for tp, end in ends.items()
                 ):

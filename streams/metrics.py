@@ -193,6 +193,24 @@ class Metrics:
             ["outcome"],
             registry=registry,
         )
+        self.control_refused = Counter(
+            "tradewatch_control_records_refused",
+            "Records of a control topic (feedback, reference) this worker refused, by topic kind "
+            "and reason; the version or decision in force stays as it was.",
+            ["topic", "reason"],
+            registry=registry,
+        )
+        self.reference_pending = Gauge(
+            "tradewatch_reference_pending_versions",
+            "Reference versions whose manifest arrived but not yet every chunk it names.",
+            registry=registry,
+        )
+        self.reference_held = Gauge(
+            "tradewatch_reference_held_versions",
+            "Reference versions held for approval: they take protection away or list a name "
+            "that matches many ordinary companies, and wait for another person's approval.",
+            registry=registry,
+        )
         self.suppressions = Gauge(
             "tradewatch_suppressions",
             "Suppressions this worker knows of (expired ones included: they expire in event time).",

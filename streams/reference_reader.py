@@ -1,30 +1,35 @@
 """Reference data that changes while the worker runs: the reference topic, followed.
 
 Every worker reads the whole reference topic (streams/global_reader.py). A file version that is
-whole (streams/reference_topic.py) is validated exactly as at start-up; the core is then built
-again over the current data with that file in place, in the reader's thread, so screening goes
-on meanwhile; and the new core is handed to the worker, which swaps it in between two batches.
-A declaration is screened against one consistent set, and its alerts cite the versions used.
+whole (streams/reference_topic.py) is validated exactly as at start-up, then judged against the
+version in use (alerts/reference_policy.py): applied, held until another person approves it,
+or refused. The core is then built again over the current data with the applied files in place,
+in the reader's thread, so screening goes on meanwhile; and the new core is handed to the
+worker, which swaps it in between two batches. A declaration is screened against one
+consistent set, and its alerts cite the versions used.
 
-A broken record or file never replaces a good version: the worker keeps what it has, logs one
-line and counts it (`tradewatch_reference_updates_total{outcome="rejected"}`).
+Nothing on the topic can stop the worker: a broken record or file, a version refused or held,
+even a failure building the core over it, is contained to that version. The worker keeps what
+it has, logs one line (`reference change ...`, with who published it) and counts it
+(`tradewatch_reference_updates_total{outcome}`, `tradewatch_control_records_refused_total`).
 """
 
 import asyncio
 import logging
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from alerts.errors import ReferenceDataError
 from alerts.pipeline import Core, CoreOptions
-from alerts.reference import ReferenceFile, parse_file
+from alerts.reference import LoadedRecord, ReferenceFile, WatchlistEntry, parse_file
+from alerts.reference_policy import Action, BroadNames, Ledger, Offer, Verdict
 from alerts.retro import ListChange, list_changes
 from streams.global_reader import GlobalReader
 from streams.metrics import Metrics
-from streams.reference_topic import Assembler, Broken
+from streams.reference_topic import Approval, Assembler, Broken, Complete, Outcome
 from streams.settings import Settings
 
 log = logging.getLogger("tradewatch.reference")
@@ -50,7 +55,17 @@ class ReferenceReader(GlobalReader):
         self.current = core
         self.metrics = metrics
         self.use_core = use_core
-        self.assembler = Assembler()
+        self.assembler = Assembler(max_bytes=settings.reference_max_bytes)
+        shipped = [
+            e for f in core.reference.watchlist_files() for e in f.records
+            if isinstance(e, WatchlistEntry)
+        ]  # fmt: skip
+        self.ledger = Ledger(
+            in_use=core.reference, broad=BroadNames.shipped(shipped, core.party_threshold)
+        )
+        self.publishers: dict[str, str | None] = {}
+        """Who published each version label read (for the log and `tradewatch status`)."""
+        self._published_at: dict[str, datetime] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self.last_build_seconds = 0.0
 
@@ -58,35 +73,104 @@ class ReferenceReader(GlobalReader):
         self.loop = asyncio.get_running_loop()
         await super().ready()
 
+    def held(self) -> dict[str, str]:
+        """Versions waiting for approval: label and why."""
+        return {h.offer.label: "; ".join(h.reasons) for h in self.ledger.held.values()}
+
     def _take(self, records: list[Any]) -> None:
-        files: dict[str, ReferenceFile[Any]] = {}
+        applied: dict[str, ReferenceFile[LoadedRecord]] = {}
         published: list[datetime] = []
         for record in records:
-            for outcome in self.assembler.add(record.key, record.value):
-                if isinstance(outcome, Broken):
-                    self._refuse(outcome.what, outcome.reason)
-                    continue
-                manifest = outcome.manifest
+            try:
+                outcomes = self.assembler.add(record.key, record.value)
+            except Exception as exc:  # a bug here must not become a crash loop
+                what = (record.key or b"").decode("utf-8", "replace")[:200]
+                outcomes = [Broken(what, f"{type(exc).__name__}: {exc}", "error")]
+            for outcome in outcomes:
                 try:
-                    loaded = parse_file(Path(f"{self.topic}/{manifest.label}"), outcome.content)
-                except ReferenceDataError as exc:
-                    self._refuse(manifest.label, str(exc))
+                    verdict = self._judge(outcome)
+                except Exception as exc:  # contained to the one version
+                    log.exception("reference data: judging %s failed", outcome)
+                    self._refuse(getattr(outcome, "what", "a version"), str(exc), "error")
                     continue
-                if (loaded.header.name, loaded.header.version) != (manifest.name, manifest.version):
-                    self._refuse(manifest.label, f"the file's header says {loaded.label}")
+                if verdict is None:
                     continue
-                files[loaded.header.name] = loaded
-                published.append(manifest.published_at)
-        known = self.current.reference.files
-        new = [
-            f
-            for f in files.values()
-            if f.header.name not in known or known[f.header.name].label != f.label
-        ]
-        if new:
-            self._build(new, max(published))
+                if verdict.action is Action.APPLY and verdict.file is not None:
+                    applied[verdict.file.header.name] = verdict.file
+                    published.append(self._published_at.pop(verdict.offer.label, _EPOCH))
+        self.on_tick()
+        if applied:
+            self._build(list(applied.values()), max(published))
 
-    def _build(self, files: list[ReferenceFile[Any]], published_at: datetime) -> None:
+    def on_tick(self) -> None:
+        for late in self.assembler.overdue(self.settings.reference_chunk_timeout_seconds):
+            self._refuse(late.what, late.reason, late.code, outcome="incomplete")
+        self.metrics.reference_pending.set(len(self.assembler.waiting))
+
+    def _judge(self, outcome: Outcome) -> Verdict | None:
+        if isinstance(outcome, Broken):
+            self._refuse(outcome.what, outcome.reason, outcome.code)
+            return None
+        if isinstance(outcome, Approval):
+            verdict = self.ledger.approve(
+                outcome.name, outcome.version, outcome.sha256, outcome.approved_by
+            )
+            if verdict is not None:
+                self._report(verdict, verdict.offer.published_by)
+            return verdict
+        return self._offer(outcome)
+
+    def _offer(self, complete: Complete) -> Verdict | None:
+        manifest = complete.manifest
+        try:
+            loaded = parse_file(Path(f"{self.topic}/{manifest.label}"), complete.content)
+        except ReferenceDataError as exc:
+            self._refuse(manifest.label, str(exc))
+            return None
+        if (loaded.header.name, loaded.header.version) != (manifest.name, manifest.version):
+            self._refuse(manifest.label, f"the file's header says {loaded.label}")
+            return None
+        if loaded.header.kind != manifest.kind:
+            self._refuse(manifest.label, f"the file is a {loaded.header.kind}, the manifest says "
+                         f"{manifest.kind}")  # fmt: skip
+            return None
+        known = self.ledger.in_use.files.get(manifest.name)
+        if known is not None and known.header.kind != loaded.header.kind:
+            self._refuse(manifest.label, f"{manifest.name} is a {known.header.kind} file")
+            return None
+        self.publishers[manifest.label] = manifest.published_by
+        self._published_at[manifest.label] = manifest.published_at
+        offer = Offer(
+            manifest.name, manifest.version, manifest.sha256, manifest.published_by,
+            manifest.rollback,
+        )  # fmt: skip
+        verdict = self.ledger.offer(offer, loaded)
+        self._report(verdict, manifest.published_by)
+        return verdict
+
+    def _report(self, verdict: Verdict, by: str | None) -> None:
+        """One structured line per change: what, who, and what became of it."""
+        offer = verdict.offer
+        who = by or "unknown (the record names no publisher)"
+        if verdict.action is Action.APPLY:
+            log.info(
+                "reference change applied: file=%s sha256=%s by=%s%s%s",
+                offer.label, offer.sha256[:16], who,
+                " rollback" if offer.rollback else "",
+                f" ({verdict.reason})" if verdict.reason else "",
+            )  # fmt: skip
+        elif verdict.action is Action.HOLD:
+            self.metrics.reference_updates.labels(outcome="held").inc()
+            log.warning(
+                "reference change held: file=%s sha256=%s by=%s: %s; it takes effect once "
+                "another person runs `tradewatch reference approve %s %s`",
+                offer.label, offer.sha256[:16], who, verdict.reason, offer.name, offer.version,
+            )  # fmt: skip
+        elif verdict.action is Action.REFUSE:
+            self._refuse(offer.label, verdict.reason, "policy")
+        self.metrics.reference_held.set(len(self.ledger.held))
+
+    def _build(self, files: list[ReferenceFile[LoadedRecord]], published_at: datetime) -> None:
         labels = ", ".join(f.label for f in files)
         started = time.perf_counter()
         try:
@@ -94,8 +178,10 @@ class ReferenceReader(GlobalReader):
             core = Core.build(
                 self.options, reference=reference, suppressions=self.current.suppressions
             )
-        except ReferenceDataError as exc:
-            self._refuse(labels, str(exc))
+        except Exception as exc:  # MemoryError too: a version never stops the worker
+            # Contained: the versions are refused and the ledger goes back to what is in use.
+            self.ledger.in_use = self.current.reference
+            self._refuse(labels, f"{type(exc).__name__}: {exc}", "build")
             return
         # Lists that change while the worker runs are looked back for; those found at start
         # were looked back for by the worker that was running when they came.
@@ -114,11 +200,21 @@ class ReferenceReader(GlobalReader):
             self.last_build_seconds,
             warmed,
         )
-        if self.loop is not None:
-            self.loop.call_soon_threadsafe(self.use_core, core, changes)
-        else:
+        if self.loop is None:
             self.use_core(core, changes)
+        elif not self.stop.is_set() and not self.loop.is_closed():
+            try:
+                self.loop.call_soon_threadsafe(self.use_core, core, changes)
+            except RuntimeError:  # the worker closed its loop meanwhile: it is stopping
+                log.info("reference data: the worker is stopping; %s not swapped in", labels)
 
-    def _refuse(self, what: str, reason: str) -> None:
-        log.error("reference data: %s refused, keeping the version in use: %s", what, reason)
-        self.metrics.reference_updates.labels(outcome="rejected").inc()
+    def _refuse(
+        self, what: str, reason: str, code: str = "invalid", outcome: str = "rejected"
+    ) -> None:
+        log.error("reference change refused: file=%s: %s; keeping the version in use", what,
+                  reason)  # fmt: skip
+        self.metrics.reference_updates.labels(outcome=outcome).inc()
+        self.metrics.control_refused.labels(topic="reference", reason=code).inc()
+
+
+_EPOCH = datetime.fromtimestamp(0, UTC)

@@ -13,9 +13,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from alerts.feedback import Review
+from alerts.feedback import DecisionRefused, Review
 from schemas.case import Case
-from schemas.feedback import Decision, Feedback
+from schemas.control import InvalidControlRecord, decode_control
+from schemas.feedback import MAX_FEEDBACK_BYTES, Decision, Feedback
 from streams.metrics import Metrics
 from streams.outbox import Outbox
 from streams.window_store import read_store, write_store
@@ -55,9 +56,14 @@ class ReviewAgent:
                 if is_case:
                     due += review.with_case(Case.model_validate_json(record.value))
                 else:
-                    due += review.with_feedback(Feedback.model_validate_json(record.value))
-            except ValidationError:
+                    feedback = decode_control(record.value, Feedback, MAX_FEEDBACK_BYTES)
+                    due += review.with_feedback(feedback)
+            except (ValidationError, InvalidControlRecord):
                 continue  # counted and logged by every worker's feedback reader
+            except DecisionRefused as exc:
+                log.warning("refusing a decision on %s: %s", self.cases_topic, exc)
+                self.metrics.control_refused.labels(topic="feedback", reason="too_many").inc()
+                continue
             if (review.rules, len(review.decisions), review.counted) != before:
                 changed.add(key)
         if changed:

@@ -127,6 +127,26 @@ class Settings(BaseSettings):
     reference_dir: Path | None = Field(
         default=None, description="Folder of reference data files; the shipped set when unset."
     )
+    analyst: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Who the CLI acts as on the control topics (decisions, reference changes); "
+        "the login name when unset. The worker does not trust it: see the README on ACLs.",
+    )
+    reference_max_bytes: int = Field(
+        default=256 * 1024 * 1024,
+        ge=1024,
+        le=512 * 1024 * 1024,
+        description="The largest reference file a version on the reference topic may hold, "
+        "decompressed; a larger one is refused before it is inflated.",
+    )
+    reference_chunk_timeout_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="A reference version whose chunks have not all arrived this long after its "
+        "manifest is reported (logged and counted; it is taken if they still come).",
+    )
     restricted_destinations: CountryList = Field(
         default=(),
         description="Comma-separated ISO codes; empty means the shipped list (RU, BY).",

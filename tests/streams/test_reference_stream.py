@@ -182,3 +182,111 @@ def test_a_broken_file_keeps_the_version_in_use(
     assert reader.used == []
     assert reader.count("rejected") == 1
     assert reason in caplog.text and "keeping the version in use" in caplog.text, caplog.text
+
+
+def manifest_of(published: list[Record]) -> dict:  # type: ignore[type-arg]
+    value = published[-1].value
+    assert value is not None
+    return json.loads(value)
+
+
+def test_a_bomb_is_refused_without_inflating_it() -> None:
+    import hashlib
+    import tracemalloc
+    import zlib
+
+    blob = zlib.compress(b"\0" * (256 * 1024 * 1024), 9)  # 256 MB of zeros in about 250 KB
+    sha = hashlib.sha256(blob).hexdigest()
+    chunk = Record(
+        b"watchlist_default@9#x/0",
+        json.dumps({"type": "chunk", "name": "watchlist_default", "version": "9", "index": 0})
+        .encode() + b"\n" + blob,
+    )  # fmt: skip
+    manifest = {
+        "type": "manifest", "kind": "watchlist", "name": "watchlist_default", "version": "9",
+        "sha256": sha, "size": 1000, "published_at": NOW.isoformat(),
+        "chunks": [{"index": 0, "sha256": sha, "bytes": len(blob)}],
+    }  # fmt: skip
+    assembler = Assembler()
+    tracemalloc.start()
+    outcomes = assembler.add(chunk.key, chunk.value) + assembler.add(
+        b"watchlist_default@9#x", json.dumps(manifest).encode()
+    )
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    [broken] = outcomes
+    assert isinstance(broken, Broken) and "decompresses past the 1,000 bytes" in broken.reason
+    assert peak < 32 * 1024 * 1024, peak  # steps of 4 MB at most, never the 256 MB
+    # A manifest that names more than the limit is refused before anything is inflated.
+    huge = manifest | {"size": 10**12}
+    [refused] = Assembler().add(b"watchlist_default@9#x", json.dumps(huge).encode())
+    assert isinstance(refused, Broken) and refused.code == "invalid"
+    small = Assembler(max_bytes=500)
+    [too_large] = small.add(b"watchlist_default@9#x", json.dumps(manifest).encode())
+    assert isinstance(too_large, Broken) and "the limit is 500" in too_large.reason
+
+
+def test_a_manifest_without_an_offset_is_refused_and_the_other_of_its_poll_applied() -> None:
+    reader = Reader()
+    naive = records(new_watchlist("2026.12.1", "OOO Novyi Zavod"), version="2026.12.1")
+    document = manifest_of(naive) | {"published_at": "2026-11-28T10:00:00"}
+    good = records(new_watchlist("2026.12.2", "OOO Novyi Zavod"), version="2026.12.2")
+    reader.take([*naive[:-1], Record(naive[-1].key, json.dumps(document).encode()), *good])
+    [core] = reader.used
+    assert core.reference.files["watchlist_default"].label == "watchlist_default@2026.12.2"
+    assert reader.count("rejected") == 1
+
+
+def test_a_manifest_whose_chunks_never_come_is_reported_once() -> None:
+    clock = [0.0]
+    reader = Reader()
+    reader.reader.assembler = Assembler(clock=lambda: clock[0])
+    published = records(new_watchlist("2026.12.1", "OOO Novyi Zavod"))
+    reader.take(published[1:])  # chunk 0 never comes
+    assert reader.used == [] and reader.count("incomplete") == 0
+    assert reader.metrics.registry.get_sample_value("tradewatch_reference_pending_versions") == 1
+    clock[0] = 301.0
+    reader.reader.on_tick()
+    reader.reader.on_tick()
+    assert reader.count("incomplete") == 1
+    reader.take(published[:1])  # it comes after all: taken
+    assert len(reader.used) == 1
+
+
+def test_chunks_that_no_manifest_names_are_bounded() -> None:
+    assembler = Assembler(max_bytes=4096)
+    outcomes = []
+    for index in range(20):
+        head = {"type": "chunk", "name": "uav", "version": "1", "index": index}
+        outcomes += assembler.add(b"uav@1#x/0", json.dumps(head).encode() + b"\n" + b"x" * 1000)
+    assert assembler.held_bytes <= 4096
+    assert len(outcomes) == 16 and all(isinstance(o, Broken) for o in outcomes)
+
+
+def test_records_are_keyed_by_version_and_content() -> None:
+    published = records(new_watchlist("2026.12.1", "OOO Novyi Zavod"))
+    sha = manifest_of(published)["sha256"]
+    base = f"watchlist_default@2026.12.1#{sha[:16]}".encode()
+    assert published[-1].key == base
+    assert all(r.key is not None and r.key.startswith(base + b"/") for r in published[:-1])
+
+
+def test_a_version_that_removes_restricted_destinations_is_held_and_nothing_swaps() -> None:
+    reader = Reader()
+    lines = (DEFAULT_REFERENCE_DIR / "destinations.jsonl").read_text().splitlines()
+    header = json.loads(lines[0]) | {"version": "2099.1.1"}
+    kept = [line for line in lines[1:] if json.loads(line)["country"] not in ("RU", "BY")]
+    content = "\n".join([json.dumps(header), *kept]).encode() + b"\n"
+    published = [
+        Record(k, v)
+        for k, v in encode_file(
+            "country_lists", "destinations", "2099.1.1", content, NOW, published_by="mallory"
+        )
+    ]
+    reader.take(published)
+    assert reader.used == []
+    assert reader.count("held") == 1
+    assert reader.reader.held() == {
+        "destinations@2099.1.1": "removes BY from restricted_destinations; "
+        "removes RU from restricted_destinations"
+    }
