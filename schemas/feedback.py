@@ -2,9 +2,11 @@
 feedback topic, keyed by the case id (so that it lands on the partition of its case).
 
 Nothing is ever deleted or overwritten: a later decision on the same case is a new message, and
-every message says who decided, when and why. A suppression names exactly what it silences (the
-rules and the keys a finding must carry, as the case shows them in its `scope`) and always
-expires.
+every message says who decided, in what role, when and why. A suppression names exactly what it
+silences (the rules, the keys a finding must carry, as the case shows them in its `scope`, and
+the listed entries and match methods a listed-party finding was decided on) and always expires.
+Taking a decision back, or a supervisor's approval of one, is a decision of its own that
+`refers_to` the first (`revoke`, `approve`).
 
     {"feedback_id": "5f0c…", "case_id": "9a1e…", "decision": "benign",
      "reason": "licensed hunting-rifle importer", "analyst": "j.doe",
@@ -41,6 +43,19 @@ class Decision(StrEnum):
     """Not judged either way, but findings in the scope are not to open cases for a while."""
     ESCALATE = "escalate"
     """Handed on: to an investigator, a licensing officer, law enforcement."""
+    REVOKE = "revoke"
+    """Takes back the decision it refers to (its suppression stops)."""
+    APPROVE = "approve"
+    """A supervisor's approval of a suppression that needs one."""
+
+
+class Role(StrEnum):
+    ANALYST = "analyst"
+    SUPERVISOR = "supervisor"
+
+
+ListedEntry = Annotated[str, StringConstraints(min_length=3, max_length=300)]
+MAX_ENTRIES_PER_SUPPRESSION = 16
 
 
 class Suppression(BaseModel):
@@ -58,6 +73,13 @@ class Suppression(BaseModel):
     )
     starts_at: AwareDatetime
     expires_at: AwareDatetime
+    entries: list[ListedEntry] = Field(
+        default_factory=list,
+        max_length=MAX_ENTRIES_PER_SUPPRESSION,
+        description="The listed entries and match methods ('list:entry_id:method') the case's "
+        "listed-party findings were decided on: a listed-party finding is silenced only when "
+        "every entry it matched is named here, by the same method.",
+    )
 
     @model_validator(mode="after")
     def _bounded(self) -> Self:
@@ -80,11 +102,21 @@ class Feedback(BaseModel):
     decision: Decision
     reason: str = Field(min_length=1, max_length=MAX_REASON_CHARS)
     analyst: str = Field(min_length=1, max_length=200, description="Who decided.")
+    role: Role = Field(default=Role.ANALYST, description="In what role they decided.")
     decided_at: AwareDatetime
     suppression: Suppression | None = None
+    refers_to: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="The feedback_id a revoke or approve decision is about.",
+    )
 
     @model_validator(mode="after")
     def _suppression_fits(self) -> Self:
+        referring = self.decision in (Decision.REVOKE, Decision.APPROVE)
+        if referring != (self.refers_to is not None):
+            raise ValueError("refers_to goes with a revoke or approve decision, and only with one")
         if self.decision is Decision.SUPPRESS and self.suppression is None:
             raise ValueError("a suppress decision needs a suppression")
         if self.suppression is not None and self.decision not in (

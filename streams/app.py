@@ -64,6 +64,7 @@ WINDOW_TABLE = "window-state"
 REVIEW_TABLE = "case-reviews"
 _GAUGE_EVERY_S = 5.0
 _BATCHES_IN_FLIGHT = 4
+_SWEEP_EVERY_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -340,6 +341,24 @@ def create_app(
 
     reference = ReferenceReader(settings, options, core, metrics, use_core, on_failure=fail_stop)
 
+    def control() -> dict[str, Any]:
+        current = in_use["core"]
+        return {
+            "caught_up": reference.caught_up.is_set() and feedback.caught_up.is_set(),
+            "reference": {
+                name: {
+                    "version": f.header.version,
+                    "published_by": reference.publishers.get(f.label),
+                }
+                for name, f in sorted(current.reference.files.items())
+            },
+            "reference_held": reference.held(),
+            "suppressions": len(current.suppressions),
+            "suppressions_failed_closed": feedback.failed_closed,
+        }
+
+    progress.control = control
+
     async def ready() -> None:
         """The newest reference data and every suppression decided before the start."""
         await reference.ready()
@@ -356,6 +375,7 @@ def create_app(
                 Outbox(producer),
                 settings.review_changelog_topic,
                 settings.topic_cases,
+                settings.decisions_topic,
             )
         return found
 
@@ -390,6 +410,14 @@ def create_app(
             while in_flight and (in_flight[0].done() or len(in_flight) > _BATCHES_IN_FLIGHT):
                 await in_flight.popleft()
 
+    async def sweep_reviews() -> None:
+        held = {tp.partition for tp in consumer().assignment() if tp.topic == settings.topic_cases}
+        cutoff = time.time() - settings.review_retention_days * 86_400
+        try:
+            await reviews().sweep(held, int(cutoff * 1000))
+        except DeliveryError as exc:
+            failed("case reviews", exc)
+
     async def review_cases(stream: faust.StreamT[Any]) -> None:
         agent = reviews()
         async for event in stream.noack().events():  # type: ignore[attr-defined]
@@ -418,6 +446,9 @@ def create_app(
             now = time.perf_counter()
             if now - gauge_updated >= _GAUGE_EVERY_S:
                 metrics.window_keys.set(agent.store.key_count())
+                metrics.broad_suppressions.set(
+                    in_use["core"].suppressions.broad(settings.broad_suppression_findings)
+                )
                 gauge_updated = now
 
     async def checkpoint_when_idle() -> None:
@@ -442,6 +473,7 @@ def create_app(
     app.agent(declarations, name="screen_declarations", concurrency=1)(screen_declarations)
     app.agent(observations, name="update_windows", concurrency=1)(update_windows)
     app.agent(reviewed, name="review_cases", concurrency=1)(review_cases)
+    app.timer(_SWEEP_EVERY_S, name="sweep_reviews")(sweep_reviews)
     app.timer(max(0.1, settings.checkpoint_seconds / 2), name="checkpoint_when_idle")(
         checkpoint_when_idle
     )

@@ -22,8 +22,8 @@ from typing import Any, TextIO
 import orjson
 from pydantic import ValidationError
 
-from alerts.cases import CaseBook
-from alerts.feedback import Reviews
+from alerts.cases import CaseBook, CaseScoring
+from alerts.feedback import DecisionRefused, Reviews, Suppressions
 from alerts.reference import ReferenceFile, load_file
 from schemas.alert import Alert, AlertCategory, Severity
 from schemas.case import Case
@@ -175,13 +175,28 @@ def backtest(
     list_changes: list[tuple[datetime, ReferenceFile[Any]]] | None = None,
 ) -> BacktestResult:
     """Feed every row through the offline pipeline; write alerts as JSON lines to `out`.
-    Recorded decisions' suppressions hold as live: by the event time of each finding. Each
-    list change takes effect before the first row declared at or after its time (or after
-    the last row), and looks back over the party index as a live update does."""
-    pipeline = offline_pipeline(settings)
+
+    Recorded decisions are ruled on as live, by the same gate (alerts/feedback.py), against the
+    cases a first pass over the same rows makes: a decision on a case the replay never makes,
+    or a suppression out of its case, silences nothing. The suppressions in force then hold
+    over the whole replay, each finding taken as made when it was declared. Each list change
+    takes effect before the first row declared at or after its time (or after the last row),
+    and looks back over the party index as a live update does."""
+    suppressions = None
+    if feedback:
+        rows = iter(kept := list(rows))
+        first = CaseBook(CaseScoring.load(offline_pipeline(settings).core.reference))
+        backtest(iter(kept), settings, io.StringIO(), cases=first, list_changes=list_changes,
+                 batch_size=batch_size)  # fmt: skip
+        suppressions = Suppressions(judged_on="event")
+        reviews = Reviews(suppressions)
+        for decision in feedback:
+            with contextlib.suppress(DecisionRefused):
+                reviews.feedback(decision)
+        for case in first.latest():
+            reviews.case(case)
+    pipeline = offline_pipeline(settings, suppressions)
     pending = sorted(list_changes or [], key=lambda change: change[0])
-    for decision in feedback or ():
-        pipeline.core.suppressions.add(decision)
     heap.settle()
     result = BacktestResult()
     started = time.perf_counter()

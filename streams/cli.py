@@ -71,6 +71,24 @@ def _count(value: str) -> int:
     return number
 
 
+def _suppress_days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        days = 0
+    if not 1 <= days <= 366:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days from 1 to 366")
+    return days
+
+
+def _referring(argv: Sequence[str]) -> list[str]:
+    """`feedback revoke ID ...` as the parser takes it: `feedback ID --revoke ...`."""
+    args = list(argv)
+    if len(args) >= 3 and args[0] == "feedback" and args[1] in ("revoke", "approve"):
+        return ["feedback", args[2], f"--{args[1]}", *args[3:]]
+    return args
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="tradewatch",
@@ -110,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("topics", help="create the input, alert and dead-letter topics")
+    status = commands.add_parser(
+        "status",
+        help="ask a running worker (TRADEWATCH_METRICS_HOST:PORT) whether it is ready, which "
+        "reference versions it uses and holds, and how many suppressions are in force",
+    )
+    status.add_argument("--url", help="the worker's /readyz (default: from the settings)")
 
     generate = commands.add_parser(
         "generate",
@@ -219,13 +243,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     feedback = commands.add_parser(
         "feedback",
-        help="record an analyst's decision on a case (and suppress what would repeat it)",
+        help="record an analyst's decision on a case (and suppress what would repeat it); "
+        "`feedback revoke DECISION_ID` takes one back, `feedback approve DECISION_ID` is a "
+        "supervisor's approval of a suppression held for one",
         formatter_class=_Defaults,
+        epilog="also: tradewatch feedback revoke DECISION_ID --reason WHY; tradewatch feedback "
+        "approve DECISION_ID --reason WHY (as TRADEWATCH_ANALYST with TRADEWATCH_ROLE=supervisor)",
     )
-    feedback.add_argument("case_id", help="the case's id, as the case topic and console show it")
+    feedback.add_argument(
+        "case_id", help="the case's id, as the case topic and console show it (or, after revoke "
+        "or approve, the decision's id)"
+    )  # fmt: skip
     decision = feedback.add_mutually_exclusive_group(required=True)
     for name, meaning in (
-        ("confirmed", "a true finding"),
+        ("confirmed", "a true finding (it also takes back the case's suppressions)"),
         ("benign", "a false alarm"),
         ("suppress", "findings like these are not to open cases for a while"),
         ("escalate", "handed on for investigation"),
@@ -233,16 +264,26 @@ def build_parser() -> argparse.ArgumentParser:
         decision.add_argument(
             f"--{name}", dest="decision", action="store_const", const=name, help=meaning
         )
+    for name in ("revoke", "approve"):
+        decision.add_argument(
+            f"--{name}", dest="decision", action="store_const", const=name, help=argparse.SUPPRESS
+        )
     feedback.add_argument("--reason", required=True, help="why: kept with the decision for good")
     feedback.add_argument(
         "--suppress-days",
-        type=int,
-        choices=range(1, 367),
+        type=_suppress_days,
         metavar="DAYS",
         help="also silence the case's rules in its scope (its parties, or its series) for this "
-        "many days (--suppress: 90 unless given)",
+        "many days, 1 to 366 (--suppress: 90 unless given; more than 30 needs a supervisor)",
     )
-    feedback.add_argument("--analyst", help="who decides (default: TRADEWATCH_ANALYST, or $USER)")
+    feedback.add_argument(
+        "--analyst", help="who decides (default: TRADEWATCH_ANALYST, or the login name)"
+    )
+    feedback.add_argument(
+        "--force",
+        action="store_true",
+        help="record the decision even if its case is not on the case topic",
+    )
 
     commands.add_parser(
         "console",
@@ -308,6 +349,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             timeout_s=args.timeout,
         )
         return 0
+    if args.command == "status":
+        return _status(args, settings)
     if args.command == "topics":
         from streams.topics import ensure_topics, topic_specs
 
@@ -387,6 +430,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             args.reason.strip(),
             args.analyst,
             args.suppress_days,
+            force=args.force,
         )
         print(decided.model_dump_json())
         scope = (
@@ -413,6 +457,33 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         run_console(settings, stop)
         return 0
     raise AssertionError(f"unhandled command {args.command}")
+
+
+def _status(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+    import urllib.error
+    import urllib.request
+
+    url = args.url or f"http://{settings.metrics_host}:{settings.metrics_port}/readyz"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            body = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        body = json.loads(exc.read() or b"{}")
+    except (OSError, ValueError) as exc:
+        raise StreamsError(f"no worker answers at {url}: {exc}") from exc
+    reading = "" if body.get("caught_up", True) else " (still reading the control topics)"
+    print(f"ready: {'yes' if body.get('ready') else 'no'}{reading}")
+    for name, used in body.get("reference", {}).items():
+        by = f" (published by {used['published_by']})" if used.get("published_by") else ""
+        print(f"reference {name}@{used['version']}{by}")
+    for label, why in body.get("reference_held", {}).items():
+        print(f"held      {label}: {why}")
+    closed = (
+        " (FAILED CLOSED: suppressing nothing)" if body.get("suppressions_failed_closed") else ""
+    )
+    print(f"suppressions in force: {body.get('suppressions', 0)}{closed}")
+    return 0 if body.get("ready") else 1
 
 
 def _reference(args: argparse.Namespace, settings: Settings) -> int:
@@ -571,7 +642,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from streams.settings import describe_error, unknown_variables
 
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_referring(sys.argv[1:] if argv is None else argv))
     try:
         settings = Settings()
     except ValidationError as exc:

@@ -3,12 +3,18 @@
     tradewatch feedback 9a1e… --benign --reason "licensed importer" --suppress-days 90
     tradewatch feedback 9a1e… --confirmed --reason "matches the OFAC entry, tax id agrees"
 
+    tradewatch feedback revoke 5f0c… --reason "decided on the wrong case"
+    TRADEWATCH_ROLE=supervisor tradewatch feedback approve 5f0c… --reason "licence seen"
+
 A suppression silences what the case found: its rules, for findings in its scope (the parties
-of a declaration case, the series of a window case), from now until it expires. To build it the
-command reads the case from the case topic (only the case's partition); a decision without a
-suppression needs nothing but the case id, and may name a case that is not there yet.
+of a declaration case, the series of a window case) and on the listed entries it matched, from
+now until it expires. The command reads the case from the case topic (only the case's
+partition) and refuses a decision on a case that is not there, unless `--force` says it is
+meant (the workers rule on no suppression until its case exists). A revoke or approve names
+the decision it is about; the command finds it on the feedback topic.
 """
 
+import contextlib
 import getpass
 import os
 import time
@@ -22,7 +28,8 @@ from kafka.partitioner.default import murmur2
 from alerts.feedback import suppression_for
 from alerts.pipeline import utc_now
 from schemas.case import Case
-from schemas.feedback import Decision, Feedback
+from schemas.control import InvalidControlRecord, decode_control
+from schemas.feedback import MAX_FEEDBACK_BYTES, Decision, Feedback, Role
 from streams.errors import BrokerError, StreamsError
 from streams.kafka_security import announce, broker_error, kafka_python_options
 from streams.produce import make_producer
@@ -31,7 +38,11 @@ from streams.topics import require_topic
 
 
 class CaseNotFound(StreamsError):
-    """The case a suppression is to be built from is not on the case topic."""
+    """The case a decision names is not on the case topic."""
+
+
+class DecisionNotFound(StreamsError):
+    """The decision a revoke or approve names is not on the feedback topic."""
 
 
 def partition_for(key: bytes, partitions: int) -> int:
@@ -77,6 +88,43 @@ def find_case(settings: Settings, case_id: str, timeout_s: float = 30.0) -> Case
         consumer.close()
 
 
+def find_decision(settings: Settings, feedback_id: str, timeout_s: float = 60.0) -> Feedback:
+    """A decision read from the feedback topic by its id (DecisionNotFound if it is not there)."""
+    try:
+        consumer = KafkaConsumer(
+            **kafka_python_options(settings),
+            client_id=f"{settings.app_id}-feedback",
+            group_id=None,
+            enable_auto_commit=False,
+            allow_auto_create_topics=False,
+        )
+    except KafkaError as exc:
+        raise broker_error(settings, exc) from exc
+    needle = feedback_id.encode()
+    try:
+        partitions = consumer.partitions_for_topic(settings.topic_feedback) or set()
+        assigned = [TopicPartition(settings.topic_feedback, p) for p in sorted(partitions)]
+        consumer.assign(assigned)
+        consumer.seek_to_beginning(*assigned)
+        ends = consumer.end_offsets(assigned)
+        deadline = time.monotonic() + timeout_s
+        while any(consumer.position(tp) < end for tp, end in ends.items()):
+            if time.monotonic() > deadline:
+                raise BrokerError(f"timed out reading {settings.topic_feedback}")
+            for records in consumer.poll(timeout_ms=500).values():
+                for record in records:
+                    if record.value and needle in record.value:
+                        with contextlib.suppress(InvalidControlRecord):
+                            found = decode_control(record.value, Feedback, MAX_FEEDBACK_BYTES)
+                            if found.feedback_id == feedback_id:
+                                return found
+    except KafkaError as exc:
+        raise broker_error(settings, exc) from exc
+    finally:
+        consumer.close()
+    raise DecisionNotFound(f"decision {feedback_id} is not on {settings.topic_feedback}")
+
+
 def decide(
     case_id: str,
     decision: Decision,
@@ -85,6 +133,8 @@ def decide(
     case: Case | None = None,
     suppress_days: int | None = None,
     now: datetime | None = None,
+    role: Role = Role.ANALYST,
+    refers_to: str | None = None,
 ) -> Feedback:
     """The decision as the feedback topic carries it (ValidationError if it makes no sense)."""
     now = now or utc_now()
@@ -99,8 +149,10 @@ def decide(
         decision=decision,
         reason=reason,
         analyst=analyst or os.environ.get("TRADEWATCH_ANALYST") or getpass.getuser(),
+        role=role,
         decided_at=now,
         suppression=suppression,
+        refers_to=refers_to,
     )
 
 
@@ -111,20 +163,29 @@ def send_feedback(
     reason: str,
     analyst: str | None = None,
     suppress_days: int | None = None,
+    force: bool = False,
 ) -> Feedback:
-    """Build the decision (reading the case if it suppresses), send it, wait until it arrived."""
+    """Build the decision (reading its case), send it, wait until it arrived. `case_id` is the
+    decision's id for a revoke or approve."""
     if decision is Decision.SUPPRESS and suppress_days is None:
         suppress_days = 90
     require_topic(settings, settings.topic_feedback)
-    case = None
-    if suppress_days is not None:
-        case = find_case(settings, case_id)
-        if case is None:
-            raise CaseNotFound(
-                f"case {case_id} is not on {settings.topic_cases}: a suppression is built from "
-                "the case's rules and scope (decide without --suppress-days, or wait for it)"
-            )
-    feedback = decide(case_id, decision, reason, analyst, case, suppress_days)
+    refers_to = None
+    if decision in (Decision.REVOKE, Decision.APPROVE):
+        referred = find_decision(settings, case_id)
+        refers_to, case_id = referred.feedback_id, referred.case_id
+    case = find_case(settings, case_id)
+    if case is None and (suppress_days is not None or not force):
+        why = (
+            "a suppression is built from the case's rules and scope"
+            if suppress_days is not None
+            else "give --force if the decision is meant for a case still to come"
+        )
+        raise CaseNotFound(f"case {case_id} is not on {settings.topic_cases}: {why}")
+    feedback = decide(
+        case_id, decision, reason, analyst or settings.analyst, case, suppress_days,
+        role=Role(settings.role), refers_to=refers_to,
+    )  # fmt: skip
     producer = make_producer(settings)
     try:
         producer.send(

@@ -173,9 +173,10 @@ class Metrics:
         )
         self.suppressed = Counter(
             "tradewatch_suppressed_findings",
-            "Findings an analyst's suppression silenced, by rule: published to the alert topic "
-            "with suppressed_by, but opening no case and paging no one.",
-            ["rule"],
+            "Findings an analyst's suppression silenced, by rule and severity: published to the "
+            "alert topic with suppressed_by, but opening no case and paging no one. Against "
+            "tradewatch_alerts_total it is the share suppressed (an ops alert when it jumps).",
+            ["rule", "severity"],
             registry=registry,
         )
         self.decisions = Counter(
@@ -188,9 +189,29 @@ class Metrics:
         )
         self.feedback_read = Counter(
             "tradewatch_feedback_records",
-            "Records this worker read from the feedback topic, by outcome (applied: a valid "
-            "decision; invalid: skipped, logged).",
+            "Records of the feedback topic this worker's case reviews read, by outcome "
+            "(applied: a valid decision; invalid: refused, logged).",
             ["outcome"],
+            registry=registry,
+        )
+        self.suppressions_failed_closed = Gauge(
+            "tradewatch_suppressions_failed_closed",
+            "1 when this worker found fewer decisions on the decisions topic than it had read "
+            "before, and so suppresses nothing (every finding opens its case) until restarted "
+            "with the topic restored.",
+            registry=registry,
+        )
+        self.broad_suppressions = Gauge(
+            "tradewatch_broad_suppressions",
+            "Suppressions that silenced more findings in their first day than "
+            "TRADEWATCH_BROAD_SUPPRESSION_FINDINGS: worth a second look.",
+            registry=registry,
+        )
+        self.rulings = Counter(
+            "tradewatch_suppression_rulings",
+            "Rulings this worker's case reviews made on suppressions, by status (active: in "
+            "force; held: waits for a supervisor; revoked; refused: out of its case).",
+            ["status"],
             registry=registry,
         )
         self.control_refused = Counter(
@@ -257,7 +278,8 @@ class Metrics:
         """Every rule's decision and suppression series at 0, so that the first decision or
         suppressed finding shows in increase() (as prepare_alert_series)."""
         for rule_id in rule_ids:
-            self.suppressed.labels(rule=rule_id)
+            for severity in Severity:
+                self.suppressed.labels(rule=rule_id, severity=severity.value)
             for decision in Decision:
                 self.decisions.labels(rule=rule_id, decision=decision.value)
 
@@ -312,7 +334,7 @@ class Metrics:
         suppressed: bool = False,
     ) -> None:
         if suppressed:
-            self.suppressed.labels(rule=rule_id).inc()
+            self.suppressed.labels(rule=rule_id, severity=severity.value).inc()
         key = (rule_id, category, severity)
         child = self._alert_children.get(key)
         if child is None:

@@ -6,11 +6,17 @@
 The pipeline itself (alerts/pipeline.py) knows nothing of Kafka or faust.
 """
 
+from alerts.feedback import Suppressions
 from alerts.pipeline import Core, OfflinePipeline
 from streams.app import core_options
 from streams.settings import Settings
 
 
-def offline_pipeline(settings: Settings) -> OfflinePipeline:
-    """The same Core as the worker's, built from the same settings."""
-    return OfflinePipeline(Core.build(core_options(settings)))
+def offline_pipeline(
+    settings: Settings, suppressions: Suppressions | None = None
+) -> OfflinePipeline:
+    """The same Core as the worker's, built from the same settings. A replay takes each finding
+    as made when it was declared, so that suppressions give the same results at every run."""
+    if suppressions is None:
+        suppressions = Suppressions(judged_on="event")
+    return OfflinePipeline(Core.build(core_options(settings), suppressions=suppressions))

@@ -52,7 +52,7 @@ class Outbox:
         self._pending.append(future)
 
     async def send_records(
-        self, topic: str, partition: int, records: Sequence[tuple[bytes, bytes]]
+        self, topic: str, partition: int, records: Sequence[tuple[bytes, bytes | None]]
     ) -> list[asyncio.Future[Any]]:
         """Many records to one partition, in as few produce batches as they fit in. Returns
         the batches' futures (each gives the metadata of its batch's last record)."""
@@ -64,7 +64,8 @@ class Outbox:
                 futures.append(await self._send_batch(batch, topic, partition))
                 batch = producer.create_batch()
                 if batch.append(key=key, value=value, timestamp=None) is None:
-                    raise DeliveryError(f"a record of {len(value)} bytes does not fit in {topic}")
+                    size = len(value or b"")
+                    raise DeliveryError(f"a record of {size} bytes does not fit in {topic}")
         if batch.record_count():
             futures.append(await self._send_batch(batch, topic, partition))
         self._pending.extend(futures)

@@ -9,7 +9,9 @@ compose, systemd or Kubernetes restarts it. Prometheus sees it first
 (`TradewatchPartitionStalled`, on the metrics below).
 
     GET /healthz   200 while the process serves requests
-    GET /readyz    200 once assigned and recovered and no partition is stalled, else 503
+    GET /readyz    200 once assigned and recovered, caught up with the control topics and no
+                   partition stalled, else 503; the body says which, with the reference
+                   versions and the suppressions in force (`tradewatch status` prints it)
 """
 
 import logging
@@ -46,10 +48,14 @@ class Progress:
         self.stall_seconds = stall_seconds
         self.clock = clock
         self.on_stall = on_stall
+        self.control: Callable[[], dict[str, Any]] = dict
+        """The control plane's state (the app sets it): caught up with the control topics,
+        the reference versions in use and held, the suppressions in force."""
         self.topics: frozenset[str] = frozenset()
         self._last: dict[TP, float] = {}
         self._position: dict[TP, int] = {}
         self._committed: dict[TP, tuple[int | None, float]] = {}
+        self._lag_since: dict[TP, float] = {}
         self._settled_at: float | None = None
         self.stalled: list[tuple[TP, int, float]] = []
 
@@ -63,6 +69,7 @@ class Progress:
             self._last.pop(tp, None)
             self._position.pop(tp, None)
             self._committed.pop(tp, None)
+            self._lag_since.pop(tp, None)
             self.metrics.forget_partition(tp.topic, tp.partition)
 
     async def check(self, app: Any) -> list[tuple[TP, int, float]]:
@@ -90,7 +97,17 @@ class Progress:
                     continue
             lag = max(0, end - position)
             self.metrics.partition_lag(tp.topic, tp.partition, lag)
-            since = now - max(self._last.get(tp, self._settled_at), self._settled_at)
+            # Stalled is lag that stays: a record that arrives after a quiet hour has waited
+            # since it arrived, not since the partition last moved.
+            if lag > 0:
+                self._lag_since.setdefault(tp, now)
+            else:
+                self._lag_since.pop(tp, None)
+            since = now - max(
+                self._last.get(tp, self._settled_at),
+                self._lag_since.get(tp, now),
+                self._settled_at,
+            )
             if lag > 0 and since >= self.stall_seconds:
                 stalled.append((tp, lag, since))
                 continue
@@ -128,13 +145,18 @@ class Progress:
             for tp in (app.consumer.assignment() if app.consumer else ())
             if tp.topic in self.topics
         )
-        ready = not rebalancing and not recovering and not self.stalled and bool(assigned)
+        control = self.control()
+        caught_up = bool(control.get("caught_up", True))
+        ready = (
+            not rebalancing and not recovering and not self.stalled and bool(assigned) and caught_up
+        )
         return ready, {
             "ready": ready,
             "rebalancing": rebalancing,
             "recovering": recovering,
             "assigned": assigned,
             "stalled": [f"{tp.topic}[{tp.partition}]" for tp, _, _ in self.stalled],
+            **control,
         }
 
     def attach(self, app: Any, topics: frozenset[str] | None = None) -> None:

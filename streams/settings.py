@@ -86,6 +86,13 @@ class Settings(BaseSettings):
         description="Reference files (watchlists, lexicons, lists, FX rates) as a compacted "
         "stream: `tradewatch reference publish` writes it, every worker follows it.",
     )
+    review_retention_days: int = Field(
+        default=400,
+        ge=367,
+        le=36500,
+        description="Days a case's review is kept after its last finding or decision (longer "
+        "than any suppression lasts, so that one can always be taken back).",
+    )
     retro_days: int = Field(
         default=90,
         ge=0,
@@ -133,6 +140,17 @@ class Settings(BaseSettings):
         max_length=200,
         description="Who the CLI acts as on the control topics (decisions, reference changes); "
         "the login name when unset. The worker does not trust it: see the README on ACLs.",
+    )
+    role: Literal["analyst", "supervisor"] = Field(
+        default="analyst",
+        description="The role the CLI claims on decisions; a supervisor's decision may silence "
+        "critical listed-party and controlled-goods findings and last longer than 30 days.",
+    )
+    broad_suppression_findings: int = Field(
+        default=50,
+        ge=1,
+        description="A suppression that silences more findings than this in its first day is "
+        "counted in tradewatch_broad_suppressions (the dashboard flags it).",
     )
     reference_max_bytes: int = Field(
         default=256 * 1024 * 1024,
@@ -313,6 +331,11 @@ class Settings(BaseSettings):
     def changelog_topic(self) -> str:
         """The changelog of the window state table (faust's name for it)."""
         return f"{self.app_id}-window-state-changelog"
+
+    @property
+    def decisions_topic(self) -> str:
+        """The case reviews' rulings on suppressions, read whole by every worker."""
+        return f"{self.app_id}-decisions"
 
     @property
     def review_changelog_topic(self) -> str:

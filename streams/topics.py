@@ -65,6 +65,13 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
             exact=True,
             config=(("cleanup.policy", "compact"),),
         ),
+        # Written by the case reviews on the partition of the case; read whole by every worker.
+        TopicSpec(
+            settings.decisions_topic,
+            partitions,
+            exact=True,
+            config=(("cleanup.policy", "compact"),),
+        ),
         TopicSpec(
             settings.review_changelog_topic,
             partitions,

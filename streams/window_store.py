@@ -268,3 +268,21 @@ def write_store(data: Any, partition: int, key: bytes, value: bytes) -> None:
     else:
         data.data[key] = value
         data._key_partition[key] = partition
+
+
+def delete_store(data: Any, partition: int, key: bytes) -> None:
+    databases = getattr(data, "_dbs", None)
+    if databases is not None:
+        del data._db_for_partition(partition)[key]
+    else:
+        data.data.pop(key, None)
+        data._key_partition.pop(key, None)
+
+
+def partition_keys(data: Any, partition: int) -> list[bytes]:
+    """Every key of one partition of a faust table's local store."""
+    databases = getattr(data, "_dbs", None)
+    if databases is not None:
+        return [bytes(key) for key in data._db_for_partition(partition).keys()]  # noqa: SIM118
+    owner = data._key_partition
+    return [k for k in list(data.data) if isinstance(k, bytes) and owner.get(k) == partition]

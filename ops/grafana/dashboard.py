@@ -80,6 +80,34 @@ PANELS: list[tuple[str, str, str, list[tuple[str, str]]]] = [
         ],
     ),
     (
+        "Share of findings suppressed, by rule and severity (1 h)",
+        "timeseries",
+        "percentunit",
+        [
+            (
+                "sum by (rule, severity) (increase(tradewatch_suppressed_findings_total[1h]))"
+                " / clamp_min(sum by (rule, severity)"
+                " (increase(tradewatch_alerts_total[1h])), 1)",
+                "{{rule}} {{severity}}",
+            ),
+        ],
+    ),
+    (
+        "Control plane: suppressions in force, broad ones, versions held, records refused",
+        "timeseries",
+        "short",
+        [
+            ("max(tradewatch_suppressions)", "suppressions in force"),
+            ("max(tradewatch_broad_suppressions)", "broad in their first day (look at them)"),
+            ("max(tradewatch_reference_held_versions)", "reference versions held for approval"),
+            ("max(tradewatch_suppressions_failed_closed)", "failed closed (suppressing nothing)"),
+            (
+                "sum by (topic, reason) (increase(tradewatch_control_records_refused_total[1h]))",
+                "refused {{topic}} {{reason}} (1 h)",
+            ),
+        ],
+    ),
+    (
         "Dead letters per second, by reason",
         "timeseries",
         "reqps",

@@ -181,12 +181,20 @@ def metric(samples: dict[Any, float], name: str, **labels: str) -> float:
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
+def metric_sum(samples: dict[Any, float], name: str, **labels: str) -> float:
+    """The sum of a metric's samples whose labels include these (others summed over)."""
+    wanted = set(labels.items())
+    return sum(
+        value for (found, pairs), value in samples.items() if found == name and wanted <= set(pairs)
+    )
+
+
 def wait_for_metric(
     url: str, name: str, expected: float, timeout_s: float = 60, **labels: str
 ) -> dict[Any, float]:
     deadline = time.monotonic() + timeout_s
     samples = scrape(url)
-    while metric(samples, name, **labels) < expected and time.monotonic() < deadline:
+    while metric_sum(samples, name, **labels) < expected and time.monotonic() < deadline:
         time.sleep(0.3)
         samples = scrape(url)
     return samples

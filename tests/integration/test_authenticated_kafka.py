@@ -28,6 +28,7 @@ from tests.integration.test_cli_broker import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 USER = "tradewatch-worker"
+DESK = "tradewatch-desk"
 
 
 def make_test_ca(folder: Path, keystore_password: str) -> None:
@@ -67,7 +68,8 @@ class SecureBroker:
             "TRADEWATCH_KAFKA_SASL_SSL_PORT": str(self.sasl_port),
             "TRADEWATCH_KAFKA_SSL_KEYSTORE": str(folder / "broker.p12"),
             "TRADEWATCH_KAFKA_SSL_PASSWORD": secrets.token_urlsafe(12),
-            "TRADEWATCH_KAFKA_SCRAM_USERS": f"{USER}={self.password}",
+            "TRADEWATCH_KAFKA_SCRAM_USERS": f"{USER}={self.password},{DESK}={self.password}",
+            "TRADEWATCH_KAFKA_ACLS": "1",
         }
 
     def kafka_local(self, command: str) -> None:
@@ -80,13 +82,15 @@ class SecureBroker:
         )
         assert result.returncode == 0, result.stdout + result.stderr
 
-    def client_env(self, password: str | None = None, **extra: str) -> dict[str, str]:
+    def client_env(
+        self, password: str | None = None, user: str = USER, **extra: str
+    ) -> dict[str, str]:
         """The TRADEWATCH_* security settings for a client of the SASL_SSL listener."""
         return {
             "TRADEWATCH_BROKER_URL": f"kafka://127.0.0.1:{self.sasl_port}",
             "TRADEWATCH_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
             "TRADEWATCH_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
-            "TRADEWATCH_KAFKA_SASL_USERNAME": USER,
+            "TRADEWATCH_KAFKA_SASL_USERNAME": user,
             "TRADEWATCH_KAFKA_SASL_PASSWORD": password or self.password,
             "TRADEWATCH_KAFKA_SSL_CAFILE": str(self.cafile),
             **extra,
@@ -198,3 +202,71 @@ def test_wrong_password_or_untrusted_broker_fails_in_one_clear_line(
     assert connecting.startswith("tradewatch: connecting to Kafka at 127.0.0.1:"), connecting
     assert "certificate" in error
     assert secure_broker.password not in produced.stderr
+
+
+def restrict_control_topics(broker: SecureBroker, env: dict[str, str]) -> None:
+    """The README's ACLs: only the desk writes decisions, only the desk publishes reference
+    data; the worker reads both (the plaintext listener, a super user, sets them)."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import (
+        ACL,
+        ACLOperation,
+        ACLPermissionType,
+        ACLResourcePatternType,
+        ResourcePattern,
+        ResourceType,
+    )
+
+    def allow(user: str, operation: ACLOperation, topic: str) -> ACL:
+        pattern = ResourcePattern(ResourceType.TOPIC, topic, ACLResourcePatternType.LITERAL)
+        return ACL(f"User:{user}", "*", operation, ACLPermissionType.ALLOW, pattern)
+
+    acls = [
+        allow(user, operation, env[topic])
+        for topic in ("TRADEWATCH_TOPIC_FEEDBACK", "TRADEWATCH_TOPIC_REFERENCE")
+        for user, operation in ((DESK, ACLOperation.WRITE), (USER, ACLOperation.READ))
+    ]
+    admin = KafkaAdminClient(bootstrap_servers=f"127.0.0.1:{broker.port}")
+    try:
+        result = admin.create_acls(acls)
+        assert not result["failed"], result["failed"]
+    finally:
+        admin.close()
+
+
+@pytest.mark.broker
+def test_only_the_desk_may_write_the_control_topics(
+    secure_broker: SecureBroker, unique_name: str, tmp_path: Path
+) -> None:
+    env = {
+        **worker_env("kafka://unused:1", unique_name, tmp_path / "state"),
+        **secure_broker.client_env(),
+    }
+    desk = {**env, **secure_broker.client_env(user=DESK)}
+    assert run_cli(env, "topics").returncode == 0
+    restrict_control_topics(secure_broker, env)
+    listing = tmp_path / "watchlist_default.jsonl"
+    listing.write_bytes(
+        (ROOT / "alerts" / "reference" / "watchlist_default.jsonl")
+        .read_bytes()
+        .replace(b'"version": "2026.11.1"', b'"version": "2026.12.9"')
+    )
+    case = "f" * 32
+    for who, expected in ((env, 1), (desk, 0)):
+        published = run_cli(who, "reference", "publish", str(listing))
+        assert published.returncode == expected, published.stderr
+        decided = run_cli(who, "feedback", case, "--escalate", "--reason", "x", "--force")
+        assert decided.returncode == expected, decided.stderr
+        if expected:
+            for result in (published, decided):
+                [line] = [x for x in result.stderr.splitlines() if "error" in x]
+                assert "authoriz" in line.lower(), line
+    # The worker still reads both.
+    with WorkerProcess(env, tmp_path / "worker.log") as worker:
+        deadline = time.monotonic() + 60
+        labels = {"file": "watchlist_default@2026.12.9", "file_name": "watchlist_default",
+                  "file_version": "2026.12.9"}  # fmt: skip
+        while metric(scrape(worker.metrics_url), "tradewatch_reference_data_info", **labels) < 1:
+            assert time.monotonic() < deadline, worker.log_tail()
+            time.sleep(0.3)
+        assert worker.stop() == 0, worker.log_tail()

@@ -23,6 +23,7 @@ from tests.integration.kafka_helpers import (
     WorkerProcess,
     consume,
     metric,
+    metric_sum,
     produce,
     scrape,
     wait_for_metric,
@@ -227,6 +228,12 @@ def test_a_change_that_would_silence_or_flood_is_held_until_another_person_appro
         assert status.returncode == 0, status.stderr
         assert "in use  destinations@2026.11.2 published by bob" in status.stdout
         assert "held    watchlist_default@2026.12.1 by alice: entry tw-alfa" in status.stdout
+        # The worker says the same of itself, on /readyz and through `tradewatch status`.
+        worker_status = run_cli(env, "status")
+        assert worker_status.returncode == 0, worker_status.stderr
+        assert "ready: yes" in worker_status.stdout
+        assert "reference destinations@2026.11.2 (published by bob)" in worker_status.stdout
+        assert "held      watchlist_default@2026.12.1: entry tw-alfa" in worker_status.stdout
         samples = scrape(worker.metrics_url)
         assert worker.stop() == 0, worker.log_tail()
     assert metric(samples, "tradewatch_reference_held_versions") == 1  # Alfa, still held
@@ -240,3 +247,183 @@ def test_a_change_that_would_silence_or_flood_is_held_until_another_person_appro
         samples = wait_for_metric(worker.metrics_url, "tradewatch_reference_held_versions", 1)
         assert in_use(worker.metrics_url, "watchlist_default", "2026.11.1")
         assert worker.stop() == 0, worker.log_tail()
+
+
+def raw_decision(case_id: str, feedback_id: str, **fields: object) -> tuple[bytes, bytes]:
+    document = {
+        "feedback_id": feedback_id, "case_id": case_id, "decision": "escalate",
+        "reason": "checked", "analyst": "mallory", "decided_at": datetime.now(UTC).isoformat(),
+    } | fields  # fmt: skip
+    return case_id.encode(), json.dumps(document).encode()
+
+
+def rifles_from(
+    declaration_id: str, exporter: str, importer: str = "OOO Okhotnik"
+) -> tuple[bytes, bytes]:
+    value = declaration_dict(
+        declaration_id=declaration_id,
+        declared_at=datetime.now(UTC).isoformat(),
+        hs_code="9303.20",
+        goods_description=RIFLES_TEXT,
+        exporter=party(exporter, "CN"),
+        importer=party(importer, "RU"),
+        destination_country="RU",
+    )
+    return declaration_id.encode(), orjson.dumps(value)
+
+
+def case_ids(broker_url: str, env: dict[str, str], until) -> set[str]:  # type: ignore[no-untyped-def]
+    records = consume(broker_url, env["TRADEWATCH_TOPIC_CASES"], until=until, settle_s=3)
+    return {json.loads(r.value)["case_id"] for r in records}
+
+
+@pytest.mark.broker
+def test_decisions_that_crashed_or_silenced_are_bounded_and_refused(
+    broker_url: str, unique_name: str, tmp_path: Path
+) -> None:
+    from alerts.cases import case_id
+
+    env = worker_env(broker_url, unique_name, tmp_path / "state")
+    declarations = env["TRADEWATCH_TOPIC_DECLARATIONS"]
+    feedback = env["TRADEWATCH_TOPIC_FEEDBACK"]
+    first = case_id("declaration", "declaration", "RIFLES-1")
+    with WorkerProcess(env, tmp_path / "worker.log") as worker:
+        produce(broker_url, declarations, [rifles_from("RIFLES-1", "Hunan Arms Export")])
+        case_ids(broker_url, env, lambda rs: len(rs) >= 1)
+        # Two decisions with a long list of rule ids each (675 KB): refused, nothing stored.
+        rules = [f"rule.r{n:06d}" for n in range(50_000)]
+        suppression = {"rule_ids": rules, "match": {"importer": "ooo okhotnik"},
+                       "starts_at": "2026-01-01T00:00:00Z",
+                       "expires_at": "2026-12-31T00:00:00Z"}  # fmt: skip
+        huge = [raw_decision(first, f"huge-{n}", decision="benign", suppression=suppression)
+                for n in range(2)]  # fmt: skip
+        assert all(len(value) > 600_000 for _, value in huge)
+        produce(broker_url, feedback, huge)
+        # 700 escalations with long reasons: 64 kept, the rest refused; the review stays small.
+        produce(broker_url, feedback, [
+            raw_decision(first, f"esc-{n}", reason="x" * 2000) for n in range(700)
+        ])  # fmt: skip
+        # A key given twice: refused (a parser would keep the second).
+        key, value = raw_decision(first, "twice", decision="benign")
+        produce(broker_url, feedback, [(key, value[:-1] + b', "decision": "confirmed"}')])
+        # A benign decision on a case that does not exist, all rules, scoped on the importer.
+        everything = {"rule_ids": ["category_mismatch.military_firearm",
+                                   "controlled_goods.restricted_destination",
+                                   "restricted_party.watchlist"],
+                      "match": {"importer": "ooo okhotnik"},
+                      "starts_at": datetime.now(UTC).isoformat(),
+                      "expires_at": "2027-06-01T00:00:00Z"}  # fmt: skip
+        produce(broker_url, feedback, [
+            raw_decision("0" * 32, "ghost", decision="benign", suppression=everything,
+                         role="supervisor")
+        ])  # fmt: skip
+        # 50 benign decisions under 50 names on the real case.
+        produce(broker_url, feedback, [
+            raw_decision(first, f"benign-{n}", decision="benign", analyst=f"a{n}")
+            for n in range(50)
+        ])  # fmt: skip
+        samples = wait_for_metric(
+            worker.metrics_url, "tradewatch_control_records_refused_total", 2,
+            topic="feedback", reason="too_large",
+        )  # fmt: skip
+        samples = wait_for_metric(
+            worker.metrics_url, "tradewatch_control_records_refused_total", 700 + 50 - 64,
+            topic="feedback", reason="too_many",
+        )  # fmt: skip
+        # The rifles again, from another exporter to that importer: a case, no suppression.
+        produce(broker_url, declarations, [rifles_from("RIFLES-2", "Other Arms Export")])
+        second = case_id("declaration", "declaration", "RIFLES-2")
+        assert second in case_ids(broker_url, env, lambda rs: len(rs) >= 2)
+        samples = scrape(worker.metrics_url)
+        assert worker.process is not None and worker.process.poll() is None
+        assert worker.stop() == 0, worker.log_tail()
+    assert metric(samples, "tradewatch_control_records_refused_total",
+                  topic="feedback", reason="duplicate_key") == 1  # fmt: skip
+    assert metric(samples, "tradewatch_suppressions") == 0
+    assert metric_sum(samples, "tradewatch_suppressed_findings_total",
+                  rule="restricted_party.watchlist") == 0  # fmt: skip
+    rule = "category_mismatch.military_firearm"
+    assert metric(samples, "tradewatch_case_decisions_total", rule=rule, decision="escalate") == 1
+    # Every restart reads the same records and comes up.
+    with WorkerProcess(env, tmp_path / "again.log") as worker:
+        produce(broker_url, declarations, [rifles_from("RIFLES-3", "Third Arms Export")])
+        third = case_id("declaration", "declaration", "RIFLES-3")
+        assert third in case_ids(broker_url, env, lambda rs: len(rs) >= 3)
+        assert worker.stop() == 0, worker.log_tail()
+
+
+@pytest.mark.broker
+def test_a_suppression_is_taken_back_and_losing_the_decisions_fails_closed(
+    broker_url: str, unique_name: str, tmp_path: Path
+) -> None:
+    from kafka import KafkaAdminClient
+
+    from alerts.cases import case_id
+    from tests.integration.kafka_helpers import bootstrap
+
+    env = worker_env(broker_url, unique_name, tmp_path / "state")
+    sue = env | {"TRADEWATCH_ANALYST": "sue", "TRADEWATCH_ROLE": "supervisor"}
+    declarations = env["TRADEWATCH_TOPIC_DECLARATIONS"]
+    shipment = 0
+
+    def ship() -> str:
+        nonlocal shipment
+        shipment += 1
+        produce(broker_url, declarations, [rifles_from(f"R-{shipment}", "Hunan Arms Export")])
+        return case_id("declaration", "declaration", f"R-{shipment}")
+
+    def opened(case: str) -> bool:
+        return case in case_ids(
+            broker_url, env, lambda rs: any(case.encode() in r.value for r in rs)
+        )
+
+    def suppressions(worker: WorkerProcess, count: int) -> None:
+        deadline = time.monotonic() + 60
+        while metric(scrape(worker.metrics_url), "tradewatch_suppressions") != count:
+            assert time.monotonic() < deadline, worker.log_tail()
+            time.sleep(0.3)
+
+    with WorkerProcess(env, tmp_path / "worker.log") as worker:
+        first = ship()
+        assert opened(first)
+        done = run_cli(sue, "feedback", first, "--benign", "--reason", "licensed",
+                       "--suppress-days", "20")  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        decided = json.loads(done.stdout)["feedback_id"]
+        suppressions(worker, 1)
+        silenced = ship()
+        time.sleep(3)
+        assert not opened(silenced)
+        # Taken back by a revoke: the next shipment opens its case again.
+        revoked = run_cli(env, "feedback", "revoke", decided, "--reason", "wrong case")
+        assert revoked.returncode == 0, revoked.stderr
+        suppressions(worker, 0)
+        assert opened(ship())
+        # Decided again, then the case confirmed: the confirmation takes it back too.
+        again = run_cli(sue, "feedback", first, "--benign", "--reason", "licensed after all",
+                        "--suppress-days", "20")  # fmt: skip
+        assert again.returncode == 0, again.stderr
+        suppressions(worker, 1)
+        confirmed = run_cli(env, "feedback", first, "--confirmed", "--reason", "seen in court")
+        assert confirmed.returncode == 0, confirmed.stderr
+        suppressions(worker, 0)
+        # Decided once more, then the decisions topic is lost.
+        third = run_cli(sue, "feedback", first, "--benign", "--reason", "third time",
+                        "--suppress-days", "20")  # fmt: skip
+        assert third.returncode == 0, third.stderr
+        suppressions(worker, 1)
+        assert worker.stop() == 0, worker.log_tail()
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap(broker_url))
+    try:
+        admin.delete_topics([f"{unique_name}-decisions"])
+    finally:
+        admin.close()
+    time.sleep(2)
+    with WorkerProcess(env, tmp_path / "again.log") as worker:
+        samples = wait_for_metric(worker.metrics_url, "tradewatch_suppressions_failed_closed", 1)
+        assert metric(samples, "tradewatch_suppressions") == 0
+        assert opened(ship())  # nothing suppressed: every finding opens its case
+        assert worker.stop() == 0, worker.log_tail()
+    assert (
+        "suppressing nothing, every finding opens its case" in (tmp_path / "again.log").read_text()
+    )

@@ -23,6 +23,7 @@ from tests.integration.kafka_helpers import (
     WorkerProcess,
     consume,
     metric,
+    metric_sum,
     produce,
     scrape,
     wait_for_metric,
@@ -77,19 +78,28 @@ def test_a_benign_decision_silences_the_next_matching_finding(
         assert rifles_case.risk_score > strongest
 
         # 2. An analyst finds it benign (a licensed importer) and suppresses it for 90 days.
+        # (90 days over critical listed-party findings: a supervisor's decision.)
+        supervisor = env | {"TRADEWATCH_ANALYST": "sue", "TRADEWATCH_ROLE": "supervisor"}
         done = run_cli(
-            env, "feedback", first, "--benign", "--reason", "licensed", "--suppress-days", "90"
-        )
+            supervisor, "feedback", first, "--benign", "--reason", "licensed",
+            "--suppress-days", "90",
+        )  # fmt: skip
         assert done.returncode == 0, done.stderr
         benign = Feedback.model_validate_json(done.stdout)
         assert benign.suppression is not None
         assert set(benign.suppression.rule_ids) == {f.rule_id for f in rifles_case.findings}
         assert benign.suppression.match == rifles_case.scope
 
-        # 3. A decision on a case that does not exist yet, then that case's shipment.
+        # 3. A decision on a case that does not exist yet (--force: it is meant), then that
+        # case's shipment.
         later = declaration_case_id("RIFLES-3")
-        early = run_cli(env, "feedback", later, "--confirmed", "--reason", "seen at the border")
+        refused = run_cli(env, "feedback", later, "--confirmed", "--reason", "seen at the border")
+        assert refused.returncode == 1 and "is not on" in refused.stderr, refused.stderr
+        early = run_cli(
+            env, "feedback", later, "--confirmed", "--reason", "seen at the border", "--force"
+        )
         assert early.returncode == 0, early.stderr
+        wait_for_metric(worker.metrics_url, "tradewatch_suppressions", 1)
 
         # 4. The same parties again: every finding published, marked; no case, no page.
         produce(broker_url, topic, [rifles("RIFLES-2"), rifles("RIFLES-3", importer="OOO Strelok")])
@@ -120,7 +130,7 @@ def test_a_benign_decision_silences_the_next_matching_finding(
     assert sorted(cases) == sorted([first, later])  # RIFLES-2 opened no case
     for finding in rifles_case.findings:
         rule = finding.rule_id
-        assert metric(samples, "tradewatch_suppressed_findings_total", rule=rule) >= 1
+        assert metric_sum(samples, "tradewatch_suppressed_findings_total", rule=rule) >= 1
         assert metric(samples, "tradewatch_case_decisions_total", rule=rule, decision="benign") == 1
     for finding in cases[later].findings:  # the early decision, counted once its case came
         labels = {"rule": finding.rule_id, "decision": "confirmed"}

@@ -154,12 +154,12 @@ def test_bad_input_gives_one_line(tmp_path: Path, args: list[str], message: str)
 
 
 def test_backtest_applies_recorded_decisions_as_live(feed: Path, tmp_path: Path) -> None:
-    """A benign decision with a suppression, replayed: the suppressed case's later findings are
+    """A benign decision with a suppression, replayed: the suppressed case's findings are
     marked and open no case, and precision by rule is reported."""
     from datetime import timedelta
 
     from schemas.case import Case
-    from schemas.feedback import Decision
+    from schemas.feedback import Decision, Role
     from streams.feedback import decide
 
     first = tradewatch(
@@ -178,6 +178,7 @@ def test_backtest_applies_recorded_decisions_as_live(feed: Path, tmp_path: Path)
             series,
             suppress_days=60,
             now=series.first_event_time - timedelta(days=30),
+            role=Role.SUPERVISOR,  # 60 days: a supervisor's decision
         ),
         decide(declared.case_id, Decision.CONFIRMED, "true", "j.doe"),
     ]

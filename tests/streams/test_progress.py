@@ -114,3 +114,20 @@ def test_work_done_but_never_committed_stops_the_worker() -> None:
     asyncio.run(progress.watch(app))
     [line] = stops
     assert "customs.declarations[0] (400 not done or not committed)" in line
+
+
+def test_a_record_after_a_quiet_spell_is_not_a_stall() -> None:
+    progress, app, clock, stops, _ = setup()
+    app.consumer.ends[DECLARATIONS] = 100  # nothing waiting
+    asyncio.run(progress.watch(app))
+    progress.advanced(DECLARATIONS, 99)
+    clock.now += 600  # a quiet ten minutes
+    asyncio.run(progress.watch(app))
+    app.consumer.ends[DECLARATIONS] = 101  # then one record
+    clock.now += 5
+    asyncio.run(progress.watch(app))
+    assert stops == []  # it has waited 5 s, not 605 s
+    clock.now += 61
+    asyncio.run(progress.watch(app))
+    [line] = stops  # but one that stays is a stall
+    assert "customs.declarations[0] (1 not done" in line

@@ -79,3 +79,47 @@ def test_states_are_read_from_their_partition_and_the_cache_forgets_revoked_ones
     assert store.entry(1, b"route_chapter|k", Dimension.ROUTE_CHAPTER).state.watermark_ms == 7
     for db in rocks._dbs.values():
         db.close()
+
+
+class ChangelogOutbox:
+    """An outbox that keeps what was sent instead of sending it."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, int, bytes, bytes | None]] = []
+
+    async def send_records(self, topic, partition, records):  # type: ignore[no-untyped-def]
+        self.sent += [(topic, partition, key, value) for key, value in records]
+        return []
+
+    async def delivered(self) -> None:
+        return None
+
+
+def test_old_reviews_are_let_go_with_a_tombstone_each(tmp_path: Path) -> None:
+    import asyncio
+
+    from prometheus_client import CollectorRegistry
+
+    from alerts.feedback import Review
+    from streams.metrics import Metrics
+    from streams.review_agent import ReviewAgent
+    from streams.window_store import partition_keys, read_store, write_store
+
+    rocks = RocksData(tmp_path)
+    for data in (MemoryData(), rocks):
+        for n, touched in enumerate([1_000, 5_000, 9_000]):
+            write_store(data, n % 2, f"case-{n}".encode(), Review(touched_ms=touched).encode())
+        outbox = ChangelogOutbox()
+        agent = ReviewAgent(
+            data, Metrics(CollectorRegistry()), outbox, "reviews-changelog", "cases", "decisions"
+        )  # type: ignore[arg-type]
+        removed = asyncio.run(agent.sweep({0, 1}, older_than_ms=6_000))
+        assert removed == 2
+        assert sorted(key for _, _, key, value in outbox.sent if value is None) == [
+            b"case-0", b"case-1"
+        ]  # fmt: skip
+        assert read_store(data, 0, b"case-0") is None and read_store(data, 1, b"case-1") is None
+        assert read_store(data, 0, b"case-2") is not None
+        assert partition_keys(data, 0) == [b"case-2"]
+    for db in rocks._dbs.values():
+        db.close()
