@@ -75,10 +75,22 @@ class _Active:
 FIRST_DAY = timedelta(days=1)
 
 
+def _subsets(scope: Mapping[str, str]) -> list[tuple[tuple[str, str], ...]]:
+    """Every non-empty part of a finding's scope, as suppressions index theirs (a scope holds
+    two keys or one: three lookups at most)."""
+    items = sorted(scope.items())
+    return [
+        tuple(item for bit, item in enumerate(items) if mask >> bit & 1)
+        for mask in range(1, 1 << len(items))
+    ]
+
+
 class Suppressions:
     """The suppressions in force, indexed by rule and scope: checking a finding costs the same
     with 100,000 of them as with 10. Written by one thread (the decisions reader), read by the
-    screening and window stages: each write replaces the index whole.
+    screening and window stages: a write replaces one slot's tuple of suppressions at a time (an
+    atomic store under the GIL), so a reader sees each slot whole, and putting 100,000 in force
+    costs what 100,000 slots cost, not their square.
 
     A suppression's span is judged on when the finding was made (`detected_at`), not on the
     declared date, which the declarant writes; a replay (`judged_on="event"`) takes each
@@ -90,7 +102,7 @@ class Suppressions:
         feedback: Iterable[Feedback] = (),
         judged_on: Literal["detected", "event"] = "detected",
     ) -> None:
-        self._index: dict[tuple[str, str, str], tuple[_Active, ...]] = {}
+        self._index: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[_Active, ...]] = {}
         self._active: dict[str, _Active] = {}
         self._order = 0
         self._lock = threading.Lock()
@@ -124,13 +136,11 @@ class Suppressions:
             active = _Active(
                 feedback.feedback_id, suppression, frozenset(suppression.entries), self._order
             )
-            anchor = min(suppression.match.items())
-            index = dict(self._index)
+            scope = tuple(sorted(suppression.match.items()))
             for rule_id in suppression.rule_ids:
-                slot = (rule_id, *anchor)
-                index[slot] = (*index.get(slot, ()), active)
-            self._index = index
-            self._active = {**self._active, feedback.feedback_id: active}
+                slot = (rule_id, scope)
+                self._index[slot] = (*self._index.get(slot, ()), active)
+            self._active[feedback.feedback_id] = active
         return True
 
     def remove(self, feedback_id: str) -> bool:
@@ -139,17 +149,15 @@ class Suppressions:
             active = self._active.get(feedback_id)
             if active is None:
                 return False
-            anchor = min(active.suppression.match.items())
-            index = dict(self._index)
+            scope = tuple(sorted(active.suppression.match.items()))
             for rule_id in active.suppression.rule_ids:
-                slot = (rule_id, *anchor)
-                kept = tuple(a for a in index.get(slot, ()) if a.feedback_id != feedback_id)
+                slot = (rule_id, scope)
+                kept = tuple(a for a in self._index.get(slot, ()) if a.feedback_id != feedback_id)
                 if kept:
-                    index[slot] = kept
+                    self._index[slot] = kept
                 else:
-                    index.pop(slot, None)
-            self._index = index
-            self._active = {k: v for k, v in self._active.items() if k != feedback_id}
+                    self._index.pop(slot, None)
+            del self._active[feedback_id]
         return True
 
     def match(self, alert: Alert) -> str | None:
@@ -161,8 +169,8 @@ class Suppressions:
         when = alert.detected_at if self.judged_on == "detected" else alert.event_time
         best: _Active | None = None
         entries: frozenset[str] | None = None
-        for key, value in alert.scope.items():
-            for active in index.get((alert.rule_id, key, value), ()):
+        for scope in _subsets(alert.scope):
+            for active in index.get((alert.rule_id, scope), ()):
                 suppression = active.suppression
                 if best is not None and best.order < active.order:
                     continue

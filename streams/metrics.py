@@ -25,6 +25,15 @@ _PROCESSING_BUCKETS = (
 )  # fmt: skip
 
 
+_CONTROL_REFUSALS = {
+    "feedback": ("empty", "too_large", "not_json", "not_object", "duplicate_key", "invalid",
+                 "too_many"),
+    "reference": ("invalid", "too_large", "duplicate_key", "checksum", "decompress", "incomplete",
+                  "policy", "build", "error"),
+    "decisions": ("invalid",),
+}  # fmt: skip
+
+
 class Metrics:
     """The worker's metrics.
 
@@ -221,6 +230,9 @@ class Metrics:
             ["topic", "reason"],
             registry=registry,
         )
+        for topic, reasons in _CONTROL_REFUSALS.items():
+            for reason in reasons:  # at 0 from the start: the first refusal shows in increase()
+                self.control_refused.labels(topic=topic, reason=reason)
         self.reference_pending = Gauge(
             "tradewatch_reference_pending_versions",
             "Reference versions whose manifest arrived but not yet every chunk it names.",
@@ -230,6 +242,12 @@ class Metrics:
             "tradewatch_reference_held_versions",
             "Reference versions held for approval: they take protection away or list a name "
             "that matches many ordinary companies, and wait for another person's approval.",
+            registry=registry,
+        )
+        self.reference_missing = Gauge(
+            "tradewatch_reference_versions_missing",
+            "Reference files whose version this worker applied before is no longer on the "
+            "reference topic: it screens with an older version (the topic lost it).",
             registry=registry,
         )
         self.suppressions = Gauge(

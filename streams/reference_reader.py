@@ -15,6 +15,7 @@ it has, logs one line (`reference change ...`, with who published it) and counts
 """
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from typing import Any
 from alerts.errors import ReferenceDataError
 from alerts.pipeline import Core, CoreOptions
 from alerts.reference import LoadedRecord, ReferenceFile, WatchlistEntry, parse_file
-from alerts.reference_policy import Action, BroadNames, Ledger, Offer, Verdict
+from alerts.reference_policy import Action, BroadNames, Ledger, Offer, Verdict, version_order
 from alerts.retro import ListChange, list_changes
 from streams.global_reader import GlobalReader
 from streams.metrics import Metrics
@@ -66,6 +67,8 @@ class ReferenceReader(GlobalReader):
         self.publishers: dict[str, str | None] = {}
         """Who published each version label read (for the log and `tradewatch status`)."""
         self._published_at: dict[str, datetime] = {}
+        self.applied_file = settings.data_dir / "reference-applied.json"
+        self._checked_applied = False
         self.loop: asyncio.AbstractEventLoop | None = None
         self.last_build_seconds = 0.0
 
@@ -106,6 +109,43 @@ class ReferenceReader(GlobalReader):
         for late in self.assembler.overdue(self.settings.reference_chunk_timeout_seconds):
             self._refuse(late.what, late.reason, late.code, outcome="incomplete")
         self.metrics.reference_pending.set(len(self.assembler.waiting))
+        if self.caught_up.is_set() and not self._checked_applied:
+            self._checked_applied = True
+            self._check_applied()
+
+    def _check_applied(self) -> None:
+        """Say loudly if a version this worker applied before is gone from the topic (a
+        compaction after a stray record, the topic made anew): it screens with an older list."""
+        try:
+            applied = json.loads(self.applied_file.read_text())
+        except (OSError, ValueError):
+            applied = {}
+        missing = []
+        for name, version in sorted(applied.items()):
+            in_use = self.current.reference.files.get(name)
+            if in_use is not None and version_order(in_use.header.version) < version_order(
+                str(version)
+            ):
+                missing.append(f"{name}@{version} (in use: {in_use.label})")
+        self.metrics.reference_missing.set(len(missing))
+        if missing:
+            log.critical(
+                "reference versions this worker applied before are not on %s: %s; it screens "
+                "with older versions until they are published again",
+                self.topic,
+                ", ".join(missing),
+            )
+        self._record_applied()
+
+    def _record_applied(self) -> None:
+        try:
+            self.applied_file.parent.mkdir(parents=True, exist_ok=True)
+            versions = {n: f.header.version for n, f in self.current.reference.files.items()}
+            temporary = self.applied_file.with_suffix(".tmp")
+            temporary.write_text(json.dumps(versions, sort_keys=True))
+            temporary.replace(self.applied_file)
+        except OSError as exc:
+            log.warning("could not record the versions applied in %s: %s", self.applied_file, exc)
 
     def _judge(self, outcome: Outcome) -> Verdict | None:
         if isinstance(outcome, Broken):
@@ -193,6 +233,8 @@ class ReferenceReader(GlobalReader):
         self.last_build_seconds = time.perf_counter() - started
         warmed = core.warm(self.current, _WARM_SECONDS) if self.caught_up.is_set() else 0
         self.current = core
+        if self._checked_applied:
+            self._record_applied()
         self.metrics.reference_updates.labels(outcome="applied").inc(len(files))
         log.info(
             "reference data: %s built in %.2f s (%d recent parties matched ahead); swapping it in",

@@ -152,6 +152,23 @@ def test_reference_records_that_crashed_every_worker_are_refused_and_it_starts_a
     with WorkerProcess(env, tmp_path / "again.log") as worker:
         wait_in_use(worker, "hs_groups", "2099.1.1")
         assert worker.stop() == 0, worker.log_tail()
+    # The topic lost (deleted, made anew): the worker says it screens with an older version.
+    from kafka import KafkaAdminClient
+
+    from tests.integration.kafka_helpers import bootstrap
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap(broker_url))
+    try:
+        admin.delete_topics([topic])
+    finally:
+        admin.close()
+    time.sleep(2)
+    with WorkerProcess(env, tmp_path / "lost.log") as worker:
+        samples = wait_for_metric(worker.metrics_url, "tradewatch_reference_versions_missing", 1)
+        assert metric(samples, "tradewatch_reference_versions_missing") == 1
+        assert in_use(worker.metrics_url, "hs_groups", "2026.11.3")
+        assert worker.stop() == 0, worker.log_tail()
+    assert "hs_groups@2099.1.1 (in use: hs_groups@2026.11.3)" in (tmp_path / "lost.log").read_text()
 
 
 @pytest.mark.broker

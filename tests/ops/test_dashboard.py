@@ -22,7 +22,7 @@ def test_committed_dashboard_is_up_to_date() -> None:
 
 def test_every_panel_queries_prometheus_by_uid() -> None:
     dashboard = json.loads((OPS / "grafana" / "dashboards" / "tradewatch.json").read_text())
-    assert len(dashboard["panels"]) == len(dashboard_module().PANELS) == 12
+    assert len(dashboard["panels"]) == len(dashboard_module().PANELS) == 14
     for panel in dashboard["panels"]:
         assert panel["targets"], panel["title"]
         for target in panel["targets"]:

@@ -13,14 +13,21 @@ import pytest
 
 from alerts.cases import case_id
 from tests.conftest import declaration_dict
-from tests.integration.kafka_helpers import WorkerProcess, produce, worker_env
+from tests.integration.kafka_helpers import (
+    WorkerProcess,
+    produce,
+    wait_for_metric,
+    worker_env,
+)
 from tests.ops.programs import WebhookRecorder, alertmanager, prometheus, query
 from tests.ops.test_dashboard import dashboard_module
 
 
-def critical(number: int, now: bool = False) -> bytes:
+def critical(number: int, now: bool = False, importer: str | None = None) -> bytes:
     """Tier-1 chips to Russia: a critical controlled_goods finding."""
     stamp = {"declared_at": datetime.now(UTC).isoformat()} if now else {}
+    if importer is not None:
+        stamp["importer"] = {"name": importer, "country": "RU"}  # type: ignore[assignment]
     return orjson.dumps(
         declaration_dict(
             declaration_id=f"CRIT-{number:03d}",
@@ -122,18 +129,21 @@ def test_prometheus_alertmanager_and_the_sink(
                 assert "CHPL tier 1" in annotations["summary"]
                 assert annotations["declaration_ids"].startswith("CRIT-")
 
-                # 3. An analyst finds one benign and suppresses what would repeat it; the next
-                # such shipment is silenced (counted, no case) and the precision panel shows it.
+                # 3. A supervisor finds one benign and suppresses what would repeat it (a critical
+                # controlled-goods finding: a supervisor's call); once the case reviews have put
+                # it in force, the next such shipment is silenced (counted, no case) and the
+                # precision panel shows it.
                 first = declaration_case("CRIT-000")
                 benign = ["--benign", "--reason", "licensed", "--suppress-days", "30"]
                 decided = subprocess.run(
                     [sys.executable, "-m", "streams", "feedback", first, *benign],
-                    env=sink_env,
+                    env={**sink_env, "TRADEWATCH_ROLE": "supervisor"},
                     capture_output=True,
                     text=True,
                     timeout=120,
                 )
                 assert decided.returncode == 0, decided.stderr
+                wait_for_metric(worker.metrics_url, "tradewatch_suppressions", 1)
                 produce(broker_url, topic, [(None, critical(3, now=True))])
                 precision = dashboard_module().PRECISION
                 rule = "controlled_goods.restricted_destination"
@@ -174,9 +184,14 @@ def test_prometheus_alertmanager_and_the_sink(
                 assert rule_alert["labels"]["team"] == "compliance"
                 assert rule_alert["labels"]["rule"] == "controlled_goods.restricted_destination"
 
-                # 3. Alertmanager down: findings wait in Kafka, and all arrive once it is back.
+                # 3. Alertmanager down: findings wait in Kafka, and all arrive once it is back
+                # (to another importer: the suppression above holds for the first one's).
                 manager.stop()
-                produce(broker_url, topic, [(None, critical(n)) for n in range(100, 110)])
+                produce(
+                    broker_url,
+                    topic,
+                    [(None, critical(n, importer="OOO Drugoi Import")) for n in range(100, 110)],
+                )
                 time.sleep(8)  # the sink retries against a closed port meanwhile
                 manager.start()
                 wanted = {f"CRIT-{n:03d}" for n in range(100, 110)}
