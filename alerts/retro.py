@@ -17,7 +17,7 @@ the same ids, and a look back that is interrupted and run again repeats findings
 
 import bisect
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -142,6 +142,19 @@ def list_changes(
             matcher = PartyMatcher(entries, threshold)
             changes.append(ListChange(loaded.label, entries, matcher, effective_ms))
     return changes
+
+
+def effective_at_swap(changes: list[ListChange], swapped: datetime) -> list[ListChange]:
+    """The changes, each looking back at least to when the new list was swapped in: a
+    declaration dated after the version's publication but screened before the swap (the build
+    and warm-up take seconds at real list sizes) was screened with the old list, and is looked
+    back at too. One screened after the swap and dated before it is found twice, live and by
+    the look back: a repeat, never a loss."""
+    swapped_ms = round(swapped.timestamp() * 1000)
+    return [
+        change if change.effective_ms >= swapped_ms else replace(change, effective_ms=swapped_ms)
+        for change in changes
+    ]
 
 
 def retro_alerts(

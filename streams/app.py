@@ -29,6 +29,7 @@ import logging
 import time
 from collections import deque
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
@@ -38,7 +39,7 @@ from prometheus_client import CollectorRegistry
 
 from alerts.pipeline import Core, CoreOptions, WindowStage
 from alerts.reference import DEFAULT_REFERENCE_DIR
-from alerts.retro import RETRO_RULE_ID, ListChange
+from alerts.retro import RETRO_RULE_ID, ListChange, effective_at_swap
 from alerts.rules import CatalogueOptions
 from schemas.alert import AlertCategory
 from streams import heap
@@ -334,7 +335,7 @@ def create_app(
         in_use["core"] = new
         intake.core = new
         if window_agent:
-            windows().use(new, changes)
+            windows().use(new, effective_at_swap(changes, datetime.now(UTC)))
         metrics.reference_in_use(new.reference.files.values())
         metrics.rules.set(new.rule_count)
         heap.resettle()  # frees the core replaced (0.3 s at 500,000 names)

@@ -87,3 +87,21 @@ def test_the_index_keeps_the_look_back_span_and_a_replay_changes_nothing() -> No
     assert PartyRecord.decode(record.encode()) == record
     retro = pipeline.list_change(listing(), T0 + timedelta(days=121))
     assert sorted(a.declaration_ids[0] for a in retro) == ["PAST-1", "PAST-2", "PAST-3"]
+
+
+def test_a_declaration_dated_after_the_publication_but_screened_before_the_swap_is_looked_at() -> (
+    None
+):
+    from alerts.retro import Seen, effective_at_swap, list_changes, retro_alerts
+
+    published, swapped = T0 + timedelta(days=5), T0 + timedelta(days=5, seconds=30)
+    [change] = list_changes(ReferenceData.load(), listing(), 85, published)
+    record = PartyRecord(LISTED, "RU", "", [])
+    at = round((published + timedelta(seconds=10)).timestamp() * 1000)  # in the blind window
+    record.seen.append(Seen("BLIND-1", at, "importer"))
+    assert retro_alerts(change, "ooo novyi zavod priborov", record, swapped) == []
+    [moved] = effective_at_swap([change], swapped)
+    [alert] = retro_alerts(moved, "ooo novyi zavod priborov", record, swapped)
+    assert alert.declaration_ids == ["BLIND-1"]
+    # A version whose effective time is already later stays as it is.
+    assert effective_at_swap([change], published - timedelta(days=1)) == [change]

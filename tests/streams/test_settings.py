@@ -57,3 +57,19 @@ def test_two_workers_cannot_share_a_data_folder(tmp_path: Path) -> None:
         hold_data_dir(settings)
     first.close()  # the holder ends (a killed worker's lock goes with its process)
     hold_data_dir(settings).close()
+
+
+def test_who_acts_on_the_control_topics_is_a_setting_not_a_stray_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from streams.settings import unknown_variables
+
+    environment = {"TRADEWATCH_ANALYST": "j.doe", "TRADEWATCH_ROLE": "supervisor"}
+    assert list(unknown_variables(environment)) == []
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings()
+    assert (settings.analyst, settings.role) == ("j.doe", "supervisor")
+    monkeypatch.setenv("TRADEWATCH_ROLE", "admin")
+    with pytest.raises(ValidationError):
+        Settings()
