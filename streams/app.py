@@ -287,6 +287,7 @@ def create_app(
             setter(TP(changelog_topic, partition), offset)
 
     window_agent: dict[str, WindowAgent] = {}
+    waiting_changes: list[ListChange] = []
     restored = {"done": False}
 
     async def table_restored() -> None:
@@ -325,6 +326,9 @@ def create_app(
             found.held_partitions = lambda: {
                 tp.partition for tp in consumer().assignment() if tp.topic == observations_topic
             }
+            if waiting_changes:  # found at start, before the window stage took its first frame
+                found.use(in_use["core"], effective_at_swap(waiting_changes, datetime.now(UTC)))
+                waiting_changes.clear()
         return found
 
     feedback = FeedbackReader(settings, core.suppressions, metrics, on_failure=fail_stop)
@@ -336,6 +340,8 @@ def create_app(
         intake.core = new
         if window_agent:
             windows().use(new, effective_at_swap(changes, datetime.now(UTC)))
+        else:
+            waiting_changes.extend(changes)
         metrics.reference_in_use(new.reference.files.values())
         metrics.rules.set(new.rule_count)
         heap.resettle()  # frees the core replaced (0.3 s at 500,000 names)

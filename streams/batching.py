@@ -162,9 +162,15 @@ class BatchConsumer(aiokafka_driver.Consumer):
         (a new group, a new topic) stays wherever its fetcher got to: records fetched while a
         rebalance or a table recovery held the streams back are then skipped for good, and the
         next commit moves past them. Starting such a partition over from its first record is
-        what `auto_offset_reset=earliest` means for it."""
-        await super().perform_seek()
+        what `auto_offset_reset=earliest` means for it.
+
+        What the merges buffered is dropped before the seek, not after: a fetch that
+        completes while the seek is under way holds records from the new positions, and
+        dropping those would lose them for good (the fetcher has moved past them). Records
+        fetched from the old positions meanwhile are recognised when the partition's offsets
+        go back, and dropped then (see getmany)."""
         self._reset_merges()
+        await super().perform_seek()
         rewind = [
             tp
             for tp in self.assignment()
@@ -209,6 +215,10 @@ class BatchConsumer(aiokafka_driver.Consumer):
             self.app.monitor.track_tp_end_offset(tp, self.highwater(tp))
             merge = merges.get(tp.topic)
             if merge is not None:
+                fetched_next = self._fetched_next.get(tp)
+                if fetched_next is not None and tp_records[0].offset < fetched_next:
+                    # Sought back (perform_seek): what is buffered comes again from here.
+                    merge.drop(tp)
                 merge.add(tp, tp_records)
                 self._fetched_next[tp] = tp_records[-1].offset + 1
                 if merge.buffered(tp) > MERGE_BUFFER_MAX:

@@ -79,6 +79,12 @@ class TimestampMerge(Generic[P]):
             buffer.extend(records)
             self._waiting_since.pop(tp, None)
 
+    def drop(self, tp: P) -> None:
+        """Forget what one partition has buffered (it is fetched again)."""
+        buffer = self._buffers.get(tp)
+        if buffer is not None:
+            buffer.clear()
+
     def buffered(self, tp: P) -> int:
         buffer = self._buffers.get(tp)
         return 0 if buffer is None else len(buffer)

@@ -14,6 +14,7 @@ compose, systemd or Kubernetes restarts it. Prometheus sees it first
                    versions and the suppressions in force (`tradewatch status` prints it)
 """
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -91,8 +92,14 @@ class Progress:
             if end is None:
                 continue
             position = self._position.get(tp)
-            if position is None:  # nothing done since it was assigned: where fetching stands
-                position = await consumer.position(tp)
+            if position is None:
+                # Nothing done since it was assigned: work stands at the committed offset (not
+                # where fetching stands: a record fetched and then lost inside the consumer
+                # would leave no lag to see), or where fetching stands if nothing was ever
+                # committed.
+                position = consumer._committed_offset.get(tp)
+                if position is None:
+                    position = await consumer.position(tp)
                 if position is None:
                     continue
             lag = max(0, end - position)
@@ -112,14 +119,16 @@ class Progress:
                 stalled.append((tp, lag, since))
                 continue
             # Done but never committed is stuck too: a restart would redo all of it.
+            # Measured from when the work was done, not from the last commit: a partition
+            # quiet for an hour whose next record is done but not yet committed is not stuck.
             committed = consumer._committed_offset.get(tp)
-            before, changed_at = self._committed.get(tp, (None, now))
-            if committed != before:
-                changed_at = now
-            self._committed[tp] = (committed, changed_at)
             done = self._position.get(tp)
             uncommitted = done - (committed or 0) if done is not None else 0
-            waited = now - max(changed_at, self._settled_at)
+            before, waiting_since = self._committed.get(tp, (None, now))
+            if committed != before or uncommitted <= 0:
+                waiting_since = now
+            self._committed[tp] = (committed, waiting_since)
+            waited = now - max(waiting_since, self._settled_at)
             if uncommitted > 0 and waited >= self.stall_seconds:
                 stalled.append((tp, uncommitted, waited))
         self.stalled = stalled
@@ -132,6 +141,7 @@ class Progress:
                 f"{tp.topic}[{tp.partition}] ({behind} not done or not committed)"
                 for tp, behind, _ in stalled
             )
+            log.error("stalled; where things stood:\n%s", consumer_state(app))
             self.on_stall(
                 f"no progress for {min(s for _, _, s in stalled):.0f} s on {named}: the worker "
                 "is stuck; exiting so that it is restarted"
@@ -183,3 +193,43 @@ class Progress:
             self.forget(revoked)
 
         app.on_partitions_revoked.connect(on_revoked)
+
+
+def consumer_state(app: Any) -> str:
+    """What a stalled worker's consumer and tasks stood at, for the log before a fail-stop:
+    per watched partition the highwater, committed and read offsets and the offsets acked but
+    not committed; the messages not yet acked; and where every task is waiting."""
+    consumer = app.consumer
+    lines = [f"flow active: {getattr(consumer, 'flow_active', None)}"]
+    try:
+        for tp in sorted(consumer.assignment()):
+            acked = sorted(consumer._acked.get(tp) or ())
+            lines.append(
+                f"{tp.topic}[{tp.partition}]: highwater {consumer.highwater(tp)}, committed "
+                f"{consumer._committed_offset.get(tp)}, read {consumer._read_offset.get(tp)}, "
+                f"acked {acked[:5]}{'...' if len(acked) > 5 else ''}"
+            )
+        unacked = [
+            f"{m.tp.topic}[{m.tp.partition}]@{m.offset} (refcount {m.refcount})"
+            for m in list(consumer._unacked_messages)[:20]
+        ]
+        lines.append(f"not acked: {', '.join(unacked) or 'none'}")
+        for topic, merge in getattr(consumer, "_merges", {}).items():
+            lines.append(f"merge of {topic}: {merge.total_buffered} records buffered")
+    except Exception as exc:  # evidence only: never in the way of the fail-stop
+        lines.append(f"(consumer state unreadable: {exc!r})")
+    for task in asyncio.all_tasks():
+        lines.append(f"task {task.get_name()}: {' > '.join(_awaiting(task.get_coro()))}")
+    return "\n".join(lines)
+
+
+def _awaiting(coro: Any) -> list[str]:
+    """Where a coroutine stands, down the chain of what it awaits."""
+    where: list[str] = []
+    while coro is not None and len(where) < 40:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is not None:
+            code = frame.f_code
+            where.append(f"{code.co_name}@{code.co_filename.rsplit('/', 1)[-1]}:{frame.f_lineno}")
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return where

@@ -25,7 +25,13 @@ from typing import Any
 
 from alerts.errors import ReferenceDataError
 from alerts.pipeline import Core, CoreOptions
-from alerts.reference import LoadedRecord, ReferenceFile, WatchlistEntry, parse_file
+from alerts.reference import (
+    LoadedRecord,
+    ReferenceData,
+    ReferenceFile,
+    WatchlistEntry,
+    parse_file,
+)
 from alerts.reference_policy import Action, BroadNames, Ledger, Offer, Verdict, version_order
 from alerts.retro import ListChange, list_changes
 from streams.global_reader import GlobalReader
@@ -69,6 +75,14 @@ class ReferenceReader(GlobalReader):
         self._published_at: dict[str, datetime] = {}
         self.applied_file = settings.data_dir / "reference-applied.json"
         self._checked_applied = False
+        self.applied_before = _read_versions(self.applied_file)
+        """The versions this worker applied when it last ran (none on a first start)."""
+        self._baseline: dict[str, ReferenceFile[LoadedRecord]] = {
+            name: file
+            for name, file in core.reference.files.items()
+            if self.applied_before.get(name) == file.header.version
+        }
+        """The watchlists this worker last screened with, as met again on the topic."""
         self.loop: asyncio.AbstractEventLoop | None = None
         self.last_build_seconds = 0.0
 
@@ -100,6 +114,10 @@ class ReferenceReader(GlobalReader):
                     continue
                 if verdict.action is Action.APPLY and verdict.file is not None:
                     applied[verdict.file.header.name] = verdict.file
+                    if self.applied_before.get(verdict.file.header.name) == (
+                        verdict.file.header.version
+                    ):
+                        self._baseline[verdict.file.header.name] = verdict.file
                     published.append(self._published_at.pop(verdict.offer.label, _EPOCH))
         self.on_tick()
         if applied:
@@ -115,11 +133,10 @@ class ReferenceReader(GlobalReader):
 
     def _check_applied(self) -> None:
         """Say loudly if a version this worker applied before is gone from the topic (a
-        compaction after a stray record, the topic made anew): it screens with an older list."""
-        try:
-            applied = json.loads(self.applied_file.read_text())
-        except (OSError, ValueError):
-            applied = {}
+        compaction after a stray record, the topic made anew): it screens with an older list.
+        And look back for the watchlist versions published while it was not running."""
+        applied = self.applied_before
+        self._look_back_for_missed()
         missing = []
         for name, version in sorted(applied.items()):
             in_use = self.current.reference.files.get(name)
@@ -136,6 +153,34 @@ class ReferenceReader(GlobalReader):
                 ", ".join(missing),
             )
         self._record_applied()
+
+    def _look_back_for_missed(self) -> None:
+        """Watchlist versions that came while no worker of this data folder ran were screened
+        live by no one: their new entries are looked back for now, against the version this
+        worker last screened with (met again on the topic, or shipped)."""
+        current = self.current.reference
+        before = {name: self._baseline.get(name, file) for name, file in current.files.items()}
+        changed = [
+            name
+            for name, file in current.files.items()
+            if file.header.kind == "watchlist"
+            and name in self._baseline
+            and self._baseline[name].label != file.label
+        ]
+        if not changed:
+            return
+        changes = list_changes(
+            ReferenceData(before), current, self.current.party_threshold, datetime.now(UTC)
+        )
+        if not changes:
+            return
+        log.info(
+            "reference data: %s came while this worker was not running; looking back for "
+            "their new entries",
+            ", ".join(current.files[name].label for name in changed),
+        )
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self.use_core, self.current, changes)
 
     def _record_applied(self) -> None:
         try:
@@ -260,3 +305,11 @@ class ReferenceReader(GlobalReader):
 
 
 _EPOCH = datetime.fromtimestamp(0, UTC)
+
+
+def _read_versions(path: Path) -> dict[str, str]:
+    try:
+        found = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {}

@@ -108,6 +108,10 @@ class WorkerProcess:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+        if exc_type is not None:
+            # pytest shows a failed test's output: what the worker did is the first clue.
+            print(f"--- {self.log_path.name} (worker exited {self.returncode}) ---")
+            print(self.log_tail(400))
 
 
 def produce(

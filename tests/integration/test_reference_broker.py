@@ -226,3 +226,39 @@ def backtest_retro_ids(
     assert replay.returncode == 0, replay.stderr
     alerts = map(Alert.model_validate_json, out.read_text().splitlines())
     return {a.alert_id for a in alerts if a.rule_id == "restricted_party.retro"}
+
+
+@pytest.mark.broker
+def test_a_version_published_while_no_worker_runs_is_looked_back_for_at_start(
+    broker_url: str, unique_name: str, tmp_path: Path
+) -> None:
+    env = worker_env(broker_url, unique_name, tmp_path / "state")
+    topic = env["TRADEWATCH_TOPIC_DECLARATIONS"]
+    with WorkerProcess(env, tmp_path / "worker.log") as worker:
+        produce(broker_url, topic, [(None, past(7, 12))])
+        wait_for_metric(
+            worker.metrics_url, "tradewatch_window_observations_total", 2,
+            dimension="party", outcome="counted",
+        )  # fmt: skip
+        time.sleep(3)  # a checkpoint or two: the party index is in the changelog
+        assert worker.stop() == 0, worker.log_tail()
+    listing = tmp_path / "watchlist_default.jsonl"
+    listing.write_bytes(new_watchlist("2026.12.5", LISTED))
+    published = run_cli(env, "reference", "publish", str(listing))  # no worker runs now
+    assert published.returncode == 0, published.stderr
+    with WorkerProcess(env, tmp_path / "again.log") as worker:
+        produce(broker_url, topic, [declaration("WAKE-UP")])  # the window stage's first frame
+        records = consume(
+            broker_url,
+            env["TRADEWATCH_TOPIC_ALERTS"],
+            until=lambda rs: any(b"restricted_party.retro" in r.value for r in rs),
+        )
+        assert worker.stop() == 0, worker.log_tail()
+    retro = [
+        a
+        for a in (Alert.model_validate_json(r.value) for r in records)
+        if a.rule_id == "restricted_party.retro"
+    ]
+    assert [a.declaration_ids for a in retro] == [["PAST-7"]]
+    assert retro[0].evidence["list_version"] == "watchlist_default@2026.12.5"
+    assert "came while this worker was not running" in (tmp_path / "again.log").read_text()

@@ -2,6 +2,7 @@
 
 import asyncio
 
+import pytest
 from faust.types import TP
 from prometheus_client import CollectorRegistry
 
@@ -17,6 +18,9 @@ class Consumer:
         self.ends = ends
         self.positions = positions
         self._committed_offset: dict[TP, int] = dict(positions)
+        self._read_offset: dict[TP, int] = {}
+        self._acked: dict[TP, list[int]] = {}
+        self._unacked_messages: set[object] = set()
 
     def assignment(self) -> set[TP]:
         return set(self.ends)
@@ -53,7 +57,9 @@ def setup(stall_seconds: float = 60) -> tuple[Progress, App, Clock, list[str], C
     return progress, app, clock, stops, registry
 
 
-def test_a_partition_with_lag_and_no_progress_stops_the_worker_in_one_line() -> None:
+def test_a_partition_with_lag_and_no_progress_stops_the_worker_in_one_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     progress, app, clock, stops, registry = setup()
     asyncio.run(progress.watch(app))  # settles the clock
     clock.now += 59
@@ -66,6 +72,10 @@ def test_a_partition_with_lag_and_no_progress_stops_the_worker_in_one_line() -> 
     assert "\n" not in line
     labels = {"topic": "customs.declarations", "partition": "0"}
     assert registry.get_sample_value("tradewatch_partition_lag", labels) == 400
+    # The evidence goes to the log first: offsets per partition, and where each task waits.
+    [evidence] = [r.getMessage() for r in caplog.records if "where things stood" in r.getMessage()]
+    assert "customs.declarations[0]: highwater 500, committed 100" in evidence
+    assert "task " in evidence
 
 
 def test_progress_rebalances_and_recovery_keep_the_watchdog_quiet() -> None:
@@ -131,3 +141,31 @@ def test_a_record_after_a_quiet_spell_is_not_a_stall() -> None:
     asyncio.run(progress.watch(app))
     [line] = stops  # but one that stays is a stall
     assert "customs.declarations[0] (1 not done" in line
+
+
+def test_a_record_done_after_a_quiet_spell_has_until_the_next_commits() -> None:
+    progress, app, clock, stops, _ = setup()
+    app.consumer.ends[DECLARATIONS] = 100
+    progress.advanced(DECLARATIONS, 99)  # done and committed up to 100
+    asyncio.run(progress.watch(app))
+    clock.now += 600  # a quiet ten minutes: the committed offset has not moved since
+    asyncio.run(progress.watch(app))
+    app.consumer.ends[DECLARATIONS] = 101
+    progress.advanced(DECLARATIONS, 100)  # one record, done; its commit is a moment away
+    clock.now += 5
+    asyncio.run(progress.watch(app))
+    assert stops == []  # it has waited 5 s for its commit, not 605 s
+    clock.now += 61
+    asyncio.run(progress.watch(app))
+    [line] = stops  # a commit that never comes is a stall
+    assert "customs.declarations[0] (1 not done or not committed)" in line
+
+
+def test_records_fetched_but_never_done_are_a_stall() -> None:
+    progress, app, clock, stops, _ = setup()
+    app.consumer.positions[DECLARATIONS] = 500  # fetched to the end, none of it done
+    asyncio.run(progress.watch(app))
+    clock.now += 61
+    asyncio.run(progress.watch(app))
+    [line] = stops  # the committed offset is where the work stands
+    assert "customs.declarations[0] (400 not done" in line
