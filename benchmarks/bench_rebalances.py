@@ -11,7 +11,8 @@ started again, as an orchestrator would. Once the feed is sent, the group must d
 
 Printed per run and in total, each beside its target:
 - watchdog exits (target 0: the hang of issue 29, item 7);
-- the time from the last membership change until the group had committed everything;
+- the time from the last membership change (or the feed's last record, if later) until the
+  group had committed everything;
 - alerts missing against `tradewatch backtest` over the same feed (target 0), extra ones, and
   duplicate alert records (at least once: allowed, counted).
 
@@ -103,7 +104,7 @@ class Group:
             worker.stop()
 
 
-def send(broker_url: str, topic: str, lines: list[bytes], rate: float) -> None:
+def send(broker_url: str, topic: str, lines: list[bytes], rate: float, done: list[float]) -> None:
     producer = KafkaProducer(bootstrap_servers=bootstrap(broker_url), acks="all", linger_ms=5)
     stamps = InOrderStamps()
     started = time.monotonic()
@@ -114,6 +115,7 @@ def send(broker_url: str, topic: str, lines: list[bytes], rate: float) -> None:
                 time.sleep(ahead)
             producer.send(topic, key=str(n).encode(), value=line, timestamp_ms=stamps.next())
         producer.flush(timeout=60)
+        done.append(time.monotonic())
     finally:
         producer.close(timeout=10)
 
@@ -145,7 +147,8 @@ def one_run(args: argparse.Namespace, seed: int, folder: Path) -> Outcome:
         "TRADEWATCH_SESSION_TIMEOUT_SECONDS": "6",
     }
     group = Group(env, folder)
-    sender = threading.Thread(target=send, args=(args.broker, topic, lines, args.rate))
+    sent: list[float] = []
+    sender = threading.Thread(target=send, args=(args.broker, topic, lines, args.rate, sent))
     try:
         for _ in range(args.workers):
             group.start()
@@ -176,7 +179,7 @@ def one_run(args: argparse.Namespace, seed: int, folder: Path) -> Outcome:
             if time.monotonic() > deadline:
                 raise SystemExit(f"seed {seed}: the group never drained ({args.timeout:.0f} s)")
             time.sleep(1)
-        outcome.drain_seconds = time.monotonic() - last_change
+        outcome.drain_seconds = time.monotonic() - max(last_change, *sent)
     finally:
         sender.join()
         group.stop_all()
@@ -210,8 +213,9 @@ def main() -> None:
         print(
             f"seed {seed}: changes {' '.join(outcome.changes)}; watchdog exits "
             f"{outcome.watchdog_exits} (target 0); drained {outcome.drain_seconds:.0f} s after "
-            f"the last change; alerts {outcome.alerts}, missing {outcome.missing} (target 0), "
-            f"extra {outcome.extra}, duplicate records {outcome.duplicates}"
+            f"the last change and the last record; alerts {outcome.alerts}, missing "
+            f"{outcome.missing} (target 0), extra {outcome.extra}, duplicate records "
+            f"{outcome.duplicates}"
         )
     exits = sum(o.watchdog_exits for o in outcomes)
     missing = sum(o.missing for o in outcomes)

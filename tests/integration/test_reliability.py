@@ -181,8 +181,8 @@ def test_one_worker_and_a_changing_group_of_workers_give_the_same_alerts(
 
     # Three workers in one group; a fourth joins after the first third of the stream, one of
     # the first three leaves while the second third is being worked on. Each membership change
-    # waits for the group to settle first, as an operator would: faust can hang a worker when a
-    # rebalance starts before the previous one has finished (README, "Scaling out").
+    # waits for the group to settle first; benchmarks/bench_rebalances.py overlaps them
+    # (README, "Scaling out").
     group = f"{unique_name}many"
     observations = f"{group}-observations"
     envs = [env_for(group, n) for n in range(4)]
