@@ -1,9 +1,10 @@
 """Organisation names as comparable tokens: what a party-name match is computed on.
 
 A name goes through four steps:
-1. Script and punctuation: NFKC, Chinese company words replaced by their meaning, everything
-   transliterated to ASCII (anyascii), dotted initials joined ("S.A." is "sa", "A.Ş." is "as",
-   "I/E" is "ie"), "&" read as "and".
+1. Script and punctuation: NFKC, a word that mixes Latin and Cyrillic letters put in one
+   script (`alerts.text.single_script`), Chinese company words replaced by their meaning,
+   everything transliterated to ASCII (anyascii), dotted initials joined ("S.A." is "sa",
+   "A.Ş." is "as", "I/E" is "ie"), "&" read as "and".
 2. Company words (`alerts.company_words`): "zavod", "plant" and "works" become one concept,
    "NPO" and "scientific production association" another, so translations and abbreviations
    compare equal.
@@ -35,6 +36,7 @@ from rigour.names import (
 from rigour.territories import lookup_territory
 
 from alerts.company_words import BROADER, CJK_COMPANY_WORDS, COMPANY_WORDS, REGIONS
+from alerts.text import single_script
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _DOTTED_INITIALS = re.compile(r"\b(?:[a-z]\.\s?){1,}[a-z]\b\.?")
@@ -304,7 +306,7 @@ def _script_to_ascii(name: str) -> tuple[str, frozenset[str]]:
 
     "S.A." becomes "sa", so that rigour finds the legal form; initials that are not one stay
     marked, since they never tell a company apart ("K.S.A." inside any name)."""
-    text = unicodedata.normalize("NFKC", name)
+    text = single_script(unicodedata.normalize("NFKC", name))
     if _CJK.search(text):
         for word, meaning in CJK_COMPANY_WORDS:
             text = text.replace(word, meaning)

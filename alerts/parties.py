@@ -43,6 +43,7 @@ from alerts.memory import release_free_memory
 from alerts.name_analysis import analysed
 from alerts.names import VOCABULARY, Agreement, Token, agree, analyse, broader, fold
 from alerts.reference import WatchlistEntry as WatchlistEntry  # where it was defined before
+from alerts.text import single_script
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ def normalize_party_name(name: str) -> str:
     >>> normalize_party_name("Tekhkrim, LLC")
     'tekhkrim'
     """
-    text = unicodedata.normalize("NFKC", name)
+    text = single_script(unicodedata.normalize("NFKC", name))
     for form in _CHINESE_LEGAL_FORMS:
         text = text.replace(form, " ")
     # Split CJK characters apart so each transliterated syllable stays a token.

@@ -27,6 +27,50 @@ _CONFUSABLES = str.maketrans(
         "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s",
     }
 )  # fmt: skip
+# Letters of one script that look like letters of the other (from Unicode TR39's
+# confusables.txt, the Latin/Cyrillic pairs a keyboard or OCR mixes up), for words written in
+# both at once: "Teхкpим" (Latin T, e and p in a Cyrillic word) is "Техкрим".
+_LATIN_TO_CYRILLIC = dict(zip("aceopxykmiABCEHKMOPTXYI", "асеорхукміАВСЕНКМОРТХУІ", strict=True))
+_CYRILLIC_TO_LATIN = {cyrillic: latin for latin, cyrillic in _LATIN_TO_CYRILLIC.items()} | {
+    "ј": "j", "ѕ": "s", "Ј": "J", "Ѕ": "S"
+}  # fmt: skip
+_MIXED_WORD = re.compile(
+    r"\w*(?:[a-zA-Z\u00c0-\u024f]\w*[\u0400-\u04ff]|[\u0400-\u04ff]\w*[a-zA-Z\u00c0-\u024f])\w*"
+)
+_CYRILLIC_LETTER = re.compile(r"[\u0400-\u04ff]")
+_LATIN_LETTER = re.compile(r"[a-zA-Z\u00c0-\u024f]")
+
+
+def _one_script(word: str) -> str:
+    """A word written in Latin and Cyrillic letters at once, in the script it belongs to: the
+    one with letters the other script has no look-alike for (Cyrillic и, ж, л; Latin t, r, n),
+    or else the one with more letters in the word. Only look-alikes change script."""
+    cyrillic = _CYRILLIC_LETTER.findall(word)
+    latin = _LATIN_LETTER.findall(word)
+    own_cyrillic = sum(1 for c in cyrillic if c not in _CYRILLIC_TO_LATIN)
+    own_latin = sum(1 for c in latin if c not in _LATIN_TO_CYRILLIC)
+    if own_cyrillic and not own_latin:
+        to_cyrillic = True
+    elif own_latin and not own_cyrillic:
+        to_cyrillic = False
+    elif len(cyrillic) != len(latin):
+        to_cyrillic = len(cyrillic) > len(latin)
+    else:
+        return word  # as much of each: nothing tells which was meant
+    table = _LATIN_TO_CYRILLIC if to_cyrillic else _CYRILLIC_TO_LATIN
+    return "".join(table.get(c, c) for c in word)
+
+
+def single_script(text: str) -> str:
+    """Each word that mixes Latin and Cyrillic letters rewritten in one script (`_one_script`);
+    words in one script are left as they are.
+
+    >>> single_script("ООО Teхкpим, Tekhкrim LLC")
+    'ООО Техкрим, Tekhkrim LLC'
+    """
+    return _MIXED_WORD.sub(lambda m: _one_script(m.group(0)), text)
+
+
 _NON_WORD = re.compile(r"[\W_]+")
 _LETTER_DIGIT = re.compile(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
 _SPACES = re.compile(r"\s+")

@@ -725,3 +725,22 @@ def test_a_name_is_analysed_once_however_often_it_is_asked_about() -> None:
     from alerts.names import analyse
 
     assert analyse("Kremsont Trading Luch") is analyse("Kremsont Trading Luch")
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "ООО «Teхкpим»",  # Latin T, e and p inside a Cyrillic word
+        "ООО «TEXKPИM»",  # every letter Latin but the И, which Latin has no look-alike for
+        "Tekhкrim LLC",  # a Cyrillic к inside a Latin word
+    ],
+)
+def test_a_word_in_two_scripts_is_read_in_the_one_it_belongs_to(written: str) -> None:
+    [match] = MATCHER.match(written, None)
+    assert match.entry.entry_id == "tk"
+    assert normalize_party_name(written) == "tekhkrim"
+
+
+def test_a_word_in_one_script_keeps_its_letters() -> None:
+    # All look-alikes, no letter to tell: it stays as written ("CAXAP" may be English).
+    assert normalize_party_name("CAXAP") == "caxap"

@@ -1,6 +1,6 @@
 import pytest
 
-from alerts.text import Lexicon, LexiconEntry, normalize
+from alerts.text import Lexicon, LexiconEntry, normalize, single_script
 
 
 @pytest.mark.parametrize(
@@ -83,3 +83,19 @@ def test_typos_in_long_words_are_corrected(
     matches, applied = lexicon.search(text)
     assert [m.entry.group for m in matches] == groups
     assert list(applied) == corrections
+
+
+@pytest.mark.parametrize(
+    ("written", "meant"),
+    [
+        ("Teхкpим", "Техкрим"),  # Latin T, e, p among Cyrillic letters, and и tells
+        ("TEXKPИM", "ТЕХКРИМ"),  # one Cyrillic И is enough: Latin has no look-alike for it
+        ("Tekhкrim", "Tekhkrim"),  # a Cyrillic к among Latin letters, and t, h, r tell
+        ("Kонцерн", "Концерн"),  # no letter tells: the script with more letters wins
+        ("CAXAP", "CAXAP"),  # one script: nothing to change, whatever it may stand for
+        ("Сo", "Сo"),  # as many of each, nothing telling: left alone
+        ("АК-47 Kalashnikov", "АК-47 Kalashnikov"),  # each word on its own
+    ],
+)
+def test_a_word_in_two_scripts_is_rewritten_in_one(written: str, meant: str) -> None:
+    assert single_script(written) == meant
