@@ -34,7 +34,7 @@ from streams.errors import BrokerError, StreamsError
 from streams.kafka_security import announce, broker_error, kafka_python_options
 from streams.produce import make_producer
 from streams.settings import Settings
-from streams.topics import require_topic
+from streams.topics import records_from_start, require_topic
 
 
 class CaseNotFound(StreamsError):
@@ -90,38 +90,15 @@ def find_case(settings: Settings, case_id: str, timeout_s: float = 30.0) -> Case
 
 def find_decision(settings: Settings, feedback_id: str, timeout_s: float = 60.0) -> Feedback:
     """A decision read from the feedback topic by its id (DecisionNotFound if it is not there)."""
-    try:
-        consumer = KafkaConsumer(
-            **kafka_python_options(settings),
-            client_id=f"{settings.app_id}-feedback",
-            group_id=None,
-            enable_auto_commit=False,
-            allow_auto_create_topics=False,
-        )
-    except KafkaError as exc:
-        raise broker_error(settings, exc) from exc
     needle = feedback_id.encode()
-    try:
-        partitions = consumer.partitions_for_topic(settings.topic_feedback) or set()
-        assigned = [TopicPartition(settings.topic_feedback, p) for p in sorted(partitions)]
-        consumer.assign(assigned)
-        consumer.seek_to_beginning(*assigned)
-        ends = consumer.end_offsets(assigned)
-        deadline = time.monotonic() + timeout_s
-        while any(consumer.position(tp) < end for tp, end in ends.items()):
-            if time.monotonic() > deadline:
-                raise BrokerError(f"timed out reading {settings.topic_feedback}")
-            for records in consumer.poll(timeout_ms=500).values():
-                for record in records:
-                    if record.value and needle in record.value:
-                        with contextlib.suppress(InvalidControlRecord):
-                            found = decode_control(record.value, Feedback, MAX_FEEDBACK_BYTES)
-                            if found.feedback_id == feedback_id:
-                                return found
-    except KafkaError as exc:
-        raise broker_error(settings, exc) from exc
-    finally:
-        consumer.close()
+    records = records_from_start(settings, settings.topic_feedback, "feedback", timeout_s)
+    with contextlib.closing(records):
+        for record in records:
+            if record.value and needle in record.value:
+                with contextlib.suppress(InvalidControlRecord):
+                    found = decode_control(record.value, Feedback, MAX_FEEDBACK_BYTES)
+                    if found.feedback_id == feedback_id:
+                        return found
     raise DecisionNotFound(f"decision {feedback_id} is not on {settings.topic_feedback}")
 
 

@@ -15,13 +15,11 @@ sent: each file's chunks, then its manifest (streams/reference_topic.py).
 
 import getpass
 import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from alerts.errors import ReferenceDataError
@@ -37,7 +35,6 @@ from alerts.reference import (
 )
 from alerts.reference_policy import Action, BroadNames, Ledger, Offer, Verdict
 from streams.errors import BrokerError, StreamsError
-from streams.kafka_security import broker_error, kafka_python_options
 from streams.produce import make_producer
 from streams.reference_topic import (
     Approval,
@@ -48,7 +45,7 @@ from streams.reference_topic import (
     encode_file,
 )
 from streams.settings import Settings
-from streams.topics import require_topic
+from streams.topics import records_from_start, require_topic
 
 
 class PolicyRefused(StreamsError):
@@ -98,35 +95,12 @@ def read_topic(
     """Read the whole reference topic and judge every version on it, as a worker would."""
     state = TopicState(shipped_ledger(settings))
     assembler = Assembler(max_bytes=settings.reference_max_bytes)
-    try:
-        consumer = KafkaConsumer(
-            **kafka_python_options(settings),
-            client_id=f"{settings.app_id}-reference-cli",
-            group_id=None,
-            enable_auto_commit=False,
-            allow_auto_create_topics=False,
-            max_partition_fetch_bytes=8 * 1024 * 1024,
-        )
-    except KafkaError as exc:
-        raise broker_error(settings, exc) from exc
-    try:
-        partitions = consumer.partitions_for_topic(settings.topic_reference) or set()
-        assigned = [TopicPartition(settings.topic_reference, p) for p in sorted(partitions)]
-        consumer.assign(assigned)
-        consumer.seek_to_beginning(*assigned)
-        ends = consumer.end_offsets(assigned)
-        deadline = time.monotonic() + timeout_s
-        while any(consumer.position(tp) < end for tp, end in ends.items()):
-            if time.monotonic() > deadline:
-                raise BrokerError(f"timed out reading {settings.topic_reference}")
-            for records in consumer.poll(timeout_ms=500).values():
-                for record in records:
-                    for outcome in assembler.add(record.key, record.value):
-                        _judge(state, outcome, keep)
-    except KafkaError as exc:
-        raise broker_error(settings, exc) from exc
-    finally:
-        consumer.close()
+    for record in records_from_start(
+        settings, settings.topic_reference, "reference-cli", timeout_s,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+    ):  # fmt: skip
+        for outcome in assembler.add(record.key, record.value):
+            _judge(state, outcome, keep)
     return state
 
 

@@ -9,9 +9,11 @@ topic would restore state into the wrong partitions.
 
 import logging
 import time
+from collections.abc import Generator
 from dataclasses import dataclass
+from typing import Any
 
-from kafka import KafkaAdminClient
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -173,3 +175,37 @@ def require_topic(settings: Settings, name: str) -> None:
         raise broker_error(settings, exc) from exc
     finally:
         admin.close()
+
+
+def records_from_start(
+    settings: Settings, topic: str, client_id: str, timeout_s: float, **options: Any
+) -> Generator[Any, None, None]:
+    """Every record of a topic as it stands now, all partitions, from the beginning (outside
+    any consumer group); BrokerError if that takes longer than `timeout_s`."""
+    try:
+        consumer = KafkaConsumer(
+            **kafka_python_options(settings),
+            client_id=f"{settings.app_id}-{client_id}",
+            group_id=None,
+            enable_auto_commit=False,
+            allow_auto_create_topics=False,
+            **options,
+        )
+    except KafkaError as exc:
+        raise broker_error(settings, exc) from exc
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(assigned)
+        consumer.seek_to_beginning(*assigned)
+        ends = consumer.end_offsets(assigned)
+        deadline = time.monotonic() + timeout_s
+        while any(consumer.position(tp) < end for tp, end in ends.items()):
+            if time.monotonic() > deadline:
+                raise BrokerError(f"timed out reading {topic}")
+            for records in consumer.poll(timeout_ms=500).values():
+                yield from records
+    except KafkaError as exc:
+        raise broker_error(settings, exc) from exc
+    finally:
+        consumer.close()
