@@ -30,7 +30,7 @@ from schemas.feedback import Decision, Feedback, Role, Suppression
 from streams.settings import Settings
 from streams.topics import ensure_topics
 from tests.conftest import declaration_dict
-from tests.integration.kafka_helpers import WorkerProcess, bootstrap, worker_env
+from tests.integration.kafka_helpers import WorkerProcess, bootstrap, metric, scrape, worker_env
 
 TARGET_SCREENED_S = 60.0
 RULES = ["category_mismatch.military_firearm", "controlled_goods.restricted_destination"]
@@ -108,10 +108,16 @@ def main() -> None:
                 for batch in consumer.poll(timeout_ms=200).values():
                     if any(b"AFTER-START" in record.value for record in batch):
                         screened_at = time.monotonic() - start
+            in_force = metric(scrape(worker.metrics_url), "tradewatch_suppressions")
             worker.stop()
         consumer.close()
+    print(f"suppressions in force: {in_force:,.0f} of {args.rulings:,}")
     print(f"/readyz 200 after {ready_at if ready_at is None else round(ready_at, 1)} s")
-    verdict = "yes" if screened_at is not None and screened_at <= TARGET_SCREENED_S else "no"
+    verdict = (
+        "yes"
+        if screened_at is not None and screened_at <= TARGET_SCREENED_S and in_force == args.rulings
+        else "no"
+    )
     shown = "never" if screened_at is None else f"{screened_at:.1f} s"
     print(
         f"first declaration screened after {shown} (target <= {TARGET_SCREENED_S:.0f} s) {verdict}"
