@@ -90,9 +90,11 @@ def to_alertmanager(case: Case, now: datetime) -> dict[str, Any]:
 
 
 def post_alerts(url: str, alerts: list[dict[str, Any]], timeout_s: float = 5.0) -> None:
-    """POST alerts to {url}/api/v2/alerts, or raise AlertmanagerUnavailable."""
+    """POST alerts to {url}/api/v2/alerts, or raise AlertmanagerUnavailable (naming the URL:
+    whatever else listens on the port is not Alertmanager)."""
+    endpoint = f"{url.rstrip('/')}/api/v2/alerts"
     request = urllib.request.Request(
-        f"{url.rstrip('/')}/api/v2/alerts",
+        endpoint,
         data=json.dumps(alerts).encode(),
         headers={"Content-Type": "application/json"},
         method="POST",
@@ -100,11 +102,15 @@ def post_alerts(url: str, alerts: list[dict[str, Any]], timeout_s: float = 5.0) 
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
             if response.status != 200:
-                raise AlertmanagerUnavailable(f"Alertmanager answered {response.status}")
+                raise AlertmanagerUnavailable(
+                    f"Alertmanager at {endpoint} answered {response.status}"
+                )
     except urllib.error.HTTPError as exc:
-        raise AlertmanagerUnavailable(f"Alertmanager answered {exc.code}: {exc.reason}") from exc
+        raise AlertmanagerUnavailable(
+            f"Alertmanager at {endpoint} answered {exc.code}: {exc.reason}"
+        ) from exc
     except (urllib.error.URLError, OSError) as exc:
-        raise AlertmanagerUnavailable(f"Alertmanager unreachable: {exc}") from exc
+        raise AlertmanagerUnavailable(f"Alertmanager at {endpoint} unreachable: {exc}") from exc
 
 
 class AlertmanagerSink:

@@ -15,7 +15,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
@@ -31,7 +31,17 @@ class UsageError(StreamsError):
     """Flags that parse but do not go together: exit 2, as argparse does."""
 
 
-class _Defaults(argparse.HelpFormatter):
+class _Formatter(argparse.HelpFormatter):
+    """Help wrapped between words only: a path ("site-packages/...") is never cut in two."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        import textwrap
+
+        text = self._whitespace_matcher.sub(" ", text).strip()
+        return textwrap.wrap(text, width, break_on_hyphens=False, break_long_words=False)
+
+
+class _Defaults(_Formatter):
     """Help that shows each option's default, where it has one worth showing."""
 
     def _get_help_string(self, action: argparse.Action) -> str:
@@ -47,6 +57,10 @@ class _Defaults(argparse.HelpFormatter):
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
@@ -71,6 +85,21 @@ def _count(value: str) -> int:
     return number
 
 
+EXAMPLES = Path(__file__).resolve().parent / "examples"
+"""The example feed and CSV mapping, as installed with the package."""
+
+
+def _output_file(text: str) -> Path:
+    """A file to write: its folder must exist, so that a long run does not fail at its end."""
+    path = Path(text)
+    folder = path.parent
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder, not a file")
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r}: the folder {str(folder)!r} does not exist")
+    return path
+
+
 def _suppress_days(text: str) -> int:
     try:
         days = int(text)
@@ -89,12 +118,22 @@ def _referring(argv: Sequence[str]) -> list[str]:
     return args
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tradewatch")
+    except PackageNotFoundError:  # run from a tree that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="tradewatch",
         description="Stream-processing monitor for live customs-declaration feeds. "
         "Settings come from TRADEWATCH_* environment variables (see README).",
     )
+    parser.add_argument("--version", action="version", version=f"tradewatch {_version()}")
     commands = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=_Parser
     )
@@ -140,8 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a synthetic feed with labelled evasion scenarios",
         formatter_class=_Defaults,
     )
-    generate.add_argument("--out", type=Path, required=True, help="feed file (JSON lines)")
-    generate.add_argument("--labels", type=Path, help="labels file (default: beside the feed)")
+    generate.add_argument("--out", type=_output_file, required=True, help="feed file (JSON lines)")
+    generate.add_argument(
+        "--labels", type=_output_file, help="labels file (default: beside the feed)"
+    )
     generate.add_argument("--count", type=_count, default=100_000, help="background declarations")
     generate.add_argument("--seed", type=int, default=7, help="the same seed gives the same feed")
     generate.add_argument("--days", type=_count, default=90, help="days of declared time")
@@ -156,13 +197,19 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=_Defaults,
     )
     backtest.add_argument("path", type=Path, help="JSON lines, or CSV with --mapping")
-    backtest.add_argument("--out", type=Path, help="alerts as JSON lines (default: stdout)")
+    backtest.add_argument("--out", type=_output_file, help="alerts as JSON lines (default: stdout)")
     backtest.add_argument("--labels", type=Path, help="labels file: adds precision and recall")
-    backtest.add_argument("--mapping", type=Path, help="CSV column mapping (see examples/)")
+    backtest.add_argument(
+        "--mapping",
+        type=Path,
+        help=f"CSV column mapping (an example: {EXAMPLES / 'csv-mapping.json'})",
+    )
     backtest.add_argument("--strict", action="store_true", help="stop at the first bad row")
     backtest.add_argument("--quiet", action="store_true", help="no progress bar")
     backtest.add_argument(
-        "--cases", type=Path, help="also fold the alerts into cases: latest versions, JSON lines"
+        "--cases",
+        type=_output_file,
+        help="also fold the alerts into cases: latest versions, JSON lines",
     )
     backtest.add_argument(
         "--list-change",
@@ -554,7 +601,11 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
     from streams.terminal import progress
 
     if args.path.suffix.lower() == ".csv" and args.mapping is None:
-        raise InputFileError(args.path, None, "a CSV file needs --mapping (see examples/)")
+        raise InputFileError(
+            args.path,
+            None,
+            f"a CSV file needs --mapping (an example: {EXAMPLES / 'csv-mapping.json'})",
+        )
     if not args.path.is_file():
         raise InputFileError(args.path, None, "no such file")
     rows = (

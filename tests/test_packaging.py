@@ -37,6 +37,8 @@ SHIPPED_DATA = [
     "alerts/reference/watchlist_default.jsonl",
     "schemas/declaration.schema.json",
     "streams/demo/declarations.jsonl",
+    "streams/examples/csv-mapping.json",
+    "streams/examples/vendor-export.csv",
     "streams/py.typed",
 ]
 
@@ -120,9 +122,17 @@ def test_the_installed_package_is_not_this_tree(installed: Path, tmp_path: Path)
 
 
 def test_the_installed_backtest_runs_the_shipped_example(installed: Path, tmp_path: Path) -> None:
+    # The example the help points at is the installed one, not this tree's.
+    help_text = subprocess.run(
+        [str(installed), "backtest", "--help"],
+        capture_output=True, text=True, cwd=tmp_path, env=clean_env(), check=True,
+    ).stdout  # fmt: skip
+    [mapping] = [w.strip("()") for w in help_text.split() if w.endswith("csv-mapping.json)")]
+    examples = Path(mapping).parent
+    assert str(ROOT) not in str(examples) and (examples / "vendor-export.csv").is_file()
     result = subprocess.run(
-        [str(installed), "backtest", str(ROOT / "examples" / "vendor-export.csv"), "--mapping",
-         str(ROOT / "examples" / "csv-mapping.json"), "--quiet"],
+        [str(installed), "backtest", str(examples / "vendor-export.csv"), "--mapping",
+         str(examples / "csv-mapping.json"), "--quiet"],
         capture_output=True, text=True, cwd=tmp_path, env=clean_env(), timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

@@ -63,3 +63,28 @@ def test_the_sink_posts_the_latest_version_of_each_case_at_or_above_its_severity
     selected = everything.select(list(reversed(values)))
     latest = {a["labels"]["case_id"]: a["annotations"]["case_version"] for a in selected}
     assert latest == {medium[0].case_id: "2", "other": "1"}
+
+
+def test_a_sink_that_cannot_post_names_the_url_it_tried() -> None:
+    import socket
+    import threading
+
+    import pytest
+
+    from streams.alertmanager_sink import AlertmanagerUnavailable, post_alerts
+
+    # Something that is not Alertmanager on the port: it accepts and hangs up at once.
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+
+    def hang_up() -> None:
+        connection, _ = server.accept()
+        connection.close()
+
+    threading.Thread(target=hang_up, daemon=True).start()
+    with pytest.raises(AlertmanagerUnavailable) as raised:
+        post_alerts(f"http://127.0.0.1:{port}", [{"labels": {}}], timeout_s=5)
+    server.close()
+    assert f"http://127.0.0.1:{port}/api/v2/alerts" in str(raised.value)

@@ -172,3 +172,39 @@ def test_a_worker_without_a_broker_keeps_trying_and_says_so() -> None:
     assert seen[0] == "tradewatch: connecting to Kafka at 127.0.0.1:1 (PLAINTEXT)", seen
     assert len(retries) == 2 and "(attempt 2)" in retries[1], seen
     assert worker.returncode == -9  # still running until it was killed
+
+
+@pytest.mark.parametrize(
+    ("args", "mentions"),
+    [
+        (["backtest", "{feed}", "--out", "{tmp}/missing/alerts.jsonl"], "does not exist"),
+        (["backtest", "{feed}", "--cases", "{tmp}/missing/cases.jsonl"], "does not exist"),
+        (["backtest", "{feed}", "--cases", "{tmp}"], "is a folder"),
+        (["generate", "--out", "{tmp}/missing/feed.jsonl"], "does not exist"),
+    ],
+)
+def test_an_output_into_a_missing_folder_is_refused_before_any_work(
+    tmp_path: Path, args: list[str], mentions: str
+) -> None:
+    feed = tmp_path / "feed.jsonl"
+    feed.write_bytes(orjson.dumps(declaration_dict()) + b"\n")
+    result = tradewatch(*(a.format(feed=feed, tmp=tmp_path) for a in args))
+    assert result.returncode == 2
+    assert mentions in one_error_line(result)
+    assert not (tmp_path / "missing").exists()
+
+
+def test_the_version_is_the_package_version() -> None:
+    from importlib.metadata import version
+
+    result = tradewatch("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"tradewatch {version('tradewatch')}"
+
+
+def test_the_help_points_at_the_installed_example_mapping() -> None:
+    from streams.cli import EXAMPLES
+
+    result = tradewatch("backtest", "--help")
+    assert str(EXAMPLES / "csv-mapping.json") in result.stdout  # a path is never wrapped
+    assert (EXAMPLES / "csv-mapping.json").is_file() and (EXAMPLES / "vendor-export.csv").is_file()
