@@ -29,6 +29,7 @@ from alerts.display import printable
 from schemas.alert import Severity
 from schemas.case import Case
 from streams.errors import StreamsError
+from streams.heartbeat import Heartbeat
 from streams.kafka_security import announce, broker_error, kafka_python_options
 from streams.settings import Settings
 
@@ -189,8 +190,10 @@ class AlertmanagerSink:
 
     def run(self, stop: threading.Event) -> None:
         consumer = self._consumer()
+        beat = Heartbeat(self.settings.heartbeat_file)
         try:
             while not stop.is_set():
+                beat()  # between deliveries only: a sink stuck retrying stops beating
                 batches = consumer.poll(timeout_ms=1000)
                 values = [r.value for records in batches.values() for r in records if r.value]
                 if not values:

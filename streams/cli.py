@@ -243,6 +243,13 @@ def build_parser() -> argparse.ArgumentParser:
     echo.add_argument("--host", default="127.0.0.1")
     echo.add_argument("--port", type=int, default=8080)
 
+    heartbeat = commands.add_parser(
+        "heartbeat",
+        help="exit 0 if the demo feed or the Alertmanager sink beat within the last N seconds "
+        "(TRADEWATCH_HEARTBEAT_FILE; a container health check)",
+    )
+    heartbeat.add_argument("--within", type=_positive, default=60.0, help="seconds (default 60)")
+
     demo = commands.add_parser(
         "demo-feed",
         help="send a live stream of demo declarations",
@@ -427,6 +434,17 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         )
         sink.run(stop)
         return 0
+    if args.command == "heartbeat":
+        from streams.heartbeat import age_s
+
+        if settings.heartbeat_file is None:
+            raise UsageError("TRADEWATCH_HEARTBEAT_FILE is not set: nothing to check")
+        age = age_s(settings.heartbeat_file)
+        if age is None or age > args.within:
+            said = "never beat" if age is None else f"last beat {age:.0f} s ago"
+            print(f"tradewatch: not alive: {settings.heartbeat_file} {said}", file=sys.stderr)
+            return EXIT_ERROR
+        return 0
     if args.command == "webhook-echo":
         from streams.webhook_echo import serve
 
@@ -434,6 +452,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.command == "demo-feed":
         from streams.demo import run_demo_feed
+        from streams.heartbeat import Heartbeat
         from streams.merge import InOrderStamps
         from streams.produce import make_producer
 
@@ -447,6 +466,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                 rate=args.rate,
                 count=args.count,
                 history_days=args.history_days,
+                beat=Heartbeat(settings.heartbeat_file),
                 on_history=lambda n: print(
                     f"tradewatch: sent {n} declarations of history ({args.history_days} days); "
                     f"live now, {args.rate:g} a second",

@@ -120,14 +120,16 @@ def run_demo_feed(
     count: int | None,
     history_days: int = HISTORY_DAYS,
     on_history: Callable[[int], None] | None = None,
+    beat: Callable[[], None] = lambda: None,
 ) -> int:
     """Send the history at once, then live ticks at `rate` per second, `count` of them if
-    given; return how many declarations were sent."""
+    given; return how many declarations were sent. `beat` is called as the loop turns."""
     feed = DemoFeed(history_days=history_days)
     sent = 0
     for declaration in feed.history():
         send(declaration["declaration_id"].encode(), orjson.dumps(declaration))
         sent += 1
+        beat()
     if on_history is not None:
         on_history(sent)
     for tick in itertools.islice(feed.live(), count):
@@ -137,5 +139,6 @@ def run_demo_feed(
             else:
                 send(item["declaration_id"].encode(), orjson.dumps(item))
             sent += 1
+        beat()
         time.sleep(1.0 / rate)
     return sent

@@ -238,6 +238,11 @@ class Settings(BaseSettings):
         ge=0,
         description="Declarations dated more than this after their Kafka timestamp are rejected.",
     )
+    heartbeat_file: Path | None = Field(
+        default=None,
+        description="A file the demo feed and the Alertmanager sink touch every few seconds "
+        "while their loop turns (for `tradewatch heartbeat`, a container health check).",
+    )
     alertmanager_url: str = Field(
         default="http://127.0.0.1:9093",
         pattern=r"^https?://",

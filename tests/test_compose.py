@@ -180,3 +180,16 @@ def test_every_path_compose_mounts_for_the_worker_is_made_and_owned_by_the_image
 
 def test_the_image_health_check_asks_the_liveness_endpoint() -> None:
     assert "/healthz" in _dockerfile()
+
+
+def test_no_health_check_is_one_that_always_passes() -> None:
+    for name, service in SERVICES.items():
+        test = " ".join(service.get("healthcheck", {}).get("test", []))
+        assert "kill -0 1" not in test, f"{name}: `kill -0 1` passes while the process is stuck"
+
+
+@pytest.mark.parametrize("name", ["demo-feed", "alertmanager-sink"])
+def test_the_feed_and_the_sink_are_healthy_while_their_loop_beats(name: str) -> None:
+    service = SERVICES[name]
+    assert service["healthcheck"]["test"][1:3] == ["tradewatch", "heartbeat"]
+    assert _environment(service)["TRADEWATCH_HEARTBEAT_FILE"] == "/tmp/heartbeat"

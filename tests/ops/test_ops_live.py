@@ -81,6 +81,7 @@ def test_prometheus_alertmanager_and_the_sink(
             **env,
             "TRADEWATCH_ALERTMANAGER_URL": manager.url,
             "TRADEWATCH_ALERTMANAGER_MIN_SEVERITY": "critical",
+            "TRADEWATCH_HEARTBEAT_FILE": str(tmp_path / "sink.heartbeat"),
         }
         sink = subprocess.Popen(
             [sys.executable, "-m", "streams", "alertmanager-sink"],
@@ -200,6 +201,12 @@ def test_prometheus_alertmanager_and_the_sink(
                     90,
                     "every finding sent while Alertmanager was down",
                 )
+                # 4. Its loop turns again: compose's health check passes.
+                alive = subprocess.run(
+                    [sys.executable, "-m", "streams", "heartbeat", "--within", "15"],
+                    env=sink_env, capture_output=True, text=True, timeout=60,
+                )  # fmt: skip
+                assert alive.returncode == 0, alive.stderr
         finally:
             sink.terminate()
             sink.wait(timeout=30)
