@@ -212,6 +212,14 @@ class Settings(BaseSettings):
         description="How often the window stage writes its changed state to the changelog "
         "and lets its offsets be committed: work repeated after a crash, at most.",
     )
+    stop_seconds: float = Field(
+        default=10.0,
+        ge=1,
+        le=300,
+        description="Longest a worker takes to stop after SIGTERM or Ctrl-C; past it (Kafka "
+        "gone, a flush that cannot end) it exits without waiting, and a second signal exits "
+        "at once.",
+    )
     stall_seconds: float = Field(
         default=60.0,
         ge=10,

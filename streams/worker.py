@@ -3,6 +3,8 @@
 import fcntl
 import logging
 import os
+import signal
+import threading
 import time
 from collections.abc import Callable
 from typing import TextIO
@@ -13,6 +15,7 @@ from streams import heap
 from streams.app import create_app
 from streams.errors import BrokerUnreachable, StreamsError
 from streams.kafka_security import describe
+from streams.log_repeats import Repeats
 from streams.settings import Settings
 from streams.topics import ensure_topics
 
@@ -78,6 +81,39 @@ def hold_data_dir(settings: Settings) -> TextIO:
     return holder
 
 
+class _Worker(faust.Worker):
+    """faust's worker, with a stop that ends in bounded time and library logs that do not
+    flood: with Kafka gone, its producer flush on stop can wait for ever."""
+
+    stop_seconds = 10.0
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        super().on_setup_root_logger(logger, level)
+        repeats = Repeats()
+        for handler in logger.handlers:
+            handler.addFilter(repeats)
+
+    def _schedule_shutdown(self, signal: signal.Signals) -> None:
+        if self._signal_stop_time:  # a second Ctrl-C or SIGTERM: the user has waited enough
+            _exit_now(f"second {signal.name} while stopping")
+        timer = threading.Timer(
+            self.stop_seconds,
+            _exit_now,
+            (f"stopping took more than {self.stop_seconds:g} s (is Kafka reachable?)",),
+        )
+        timer.daemon = True
+        timer.start()
+        super()._schedule_shutdown(signal)
+
+
+def _exit_now(why: str) -> None:
+    """Exit without waiting for the rest of the stop. Nothing is lost: offsets are committed
+    only for batches whose outputs arrived, so a restart screens the rest again."""
+    log.critical("%s: exiting now; what was not committed is screened again on restart", why)
+    logging.shutdown()
+    os._exit(0)
+
+
 def run_worker(settings: Settings) -> int:
     """Load the rules, create missing topics, then run until SIGINT or SIGTERM.
 
@@ -94,7 +130,7 @@ def run_worker(settings: Settings) -> int:
         tradewatch.core.rule_count,
         ", ".join(f.label for f in tradewatch.core.reference.files.values()),
     )
-    worker = faust.Worker(
+    worker = _Worker(
         tradewatch.app,
         loglevel=settings.log_level.upper(),
         quiet=True,
@@ -103,5 +139,6 @@ def run_worker(settings: Settings) -> int:
     # faust's terminal spinner sets the root logger to DEBUG whatever the level asked for, which
     # makes every library debug call build a log record (a debug line per message sent).
     worker.spinner = None
+    worker.stop_seconds = settings.stop_seconds
     worker.execute_from_commandline()  # raises SystemExit when it stops
     return 0

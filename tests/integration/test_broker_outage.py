@@ -7,6 +7,7 @@ that a slow recovery shows up as a printed time, and only a stall longer than th
 """
 
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -126,5 +127,29 @@ def test_worker_rides_out_a_broker_outage(unique_name: str, tmp_path: Path) -> N
             f"screening recovered {recovery_s:.1f} s and the window stage "
             f"{window_recovery_s:.1f} s after the broker came back"
         )
+
+        # Stopped while the broker is gone: done within TRADEWATCH_STOP_SECONDS (10) whatever
+        # the producer flush waits for, and the libraries' connection errors do not flood.
+        with WorkerProcess(env, tmp_path / "stop.log") as worker:
+            wait_until_it_holds_partitions(worker)
+            kafka_local("stop", port, home)
+            time.sleep(8)
+            assert worker.process is not None
+            asked = time.monotonic()
+            worker.process.send_signal(signal.SIGTERM)
+            worker.process.wait(timeout=30)
+            took = time.monotonic() - asked
+        lines = (tmp_path / "stop.log").read_text(errors="replace").splitlines()
+        print(f"stop with the broker gone: {took:.1f} s, {len(lines)} log lines in all")
+        assert took < 15, "\n".join(lines[-30:])
+        assert worker.process.returncode == 0
+        assert len(lines) < 400, "\n".join(lines[-60:])  # was about 100 lines a second
     finally:
         kafka_local("stop", port, home)
+
+
+def wait_until_it_holds_partitions(worker: WorkerProcess) -> None:
+    deadline = time.monotonic() + 60
+    while "Worker ready" not in worker.log_path.read_text(errors="replace"):
+        assert time.monotonic() < deadline, worker.log_tail()
+        time.sleep(0.3)
