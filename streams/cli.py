@@ -166,7 +166,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=_positive, help="stop after this many seconds without a new alert"
     )
 
-    commands.add_parser("topics", help="create the input, alert and dead-letter topics")
+    commands.add_parser(
+        "topics",
+        help="create every topic a worker uses (declarations, alerts, dead letters, cases, "
+        "feedback, reference, and the worker's own) and check their partition counts",
+    )
     status = commands.add_parser(
         "status",
         help="ask a running worker (TRADEWATCH_METRICS_HOST:PORT) whether it is ready, which "
@@ -228,7 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     sink = commands.add_parser(
-        "alertmanager-sink", help="forward findings from the alert topic to Alertmanager"
+        "alertmanager-sink",
+        help="forward cases at or above a severity from the case topic to Alertmanager, one "
+        "alert per case",
     )
     sink.add_argument("--url", help="Alertmanager base URL (default TRADEWATCH_ALERTMANAGER_URL)")
     sink.add_argument(
@@ -341,7 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser(
         "console",
-        help="watch the feed: findings grouped by declaration, rejects, a status line",
+        help="watch the feed: cases as they open and grow, rejects, a status line",
     )
     return parser
 
