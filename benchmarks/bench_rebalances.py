@@ -21,7 +21,6 @@ Printed per run and in total, each beside its target:
 
 import argparse
 import contextlib
-import itertools
 import random
 import sys
 import tempfile
@@ -40,9 +39,9 @@ from tests.integration.kafka_helpers import (
     WorkerProcess,
     bootstrap,
     create_topic,
-    free_port,
     generate,
     lag,
+    member_env,
     offline_alerts,
     worker_env,
 )
@@ -76,14 +75,9 @@ class Group:
 
     def start(self) -> WorkerProcess:
         self.started += 1
-        held = {w.env["TRADEWATCH_DATA_DIR"] for w in self.live()}
-        base = self.env["TRADEWATCH_DATA_DIR"]
-        data_dir = next(f"{base}/w{n}" for n in itertools.count() if f"{base}/w{n}" not in held)
-        env = self.env | {
-            "TRADEWATCH_METRICS_PORT": str(free_port()),
-            "TRADEWATCH_DATA_DIR": data_dir,
-        }
-        worker = WorkerProcess(env, self.folder / f"w{self.started}.log")
+        worker = WorkerProcess(
+            member_env(self.env, self.live()), self.folder / f"w{self.started}.log"
+        )
         worker.__enter__()
         self.workers.append(worker)
         return worker

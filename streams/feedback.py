@@ -17,13 +17,10 @@ the decision it is about; the command finds it on the feedback topic.
 import contextlib
 import getpass
 import os
-import time
 import uuid
 from datetime import datetime, timedelta
 
-from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
-from kafka.partitioner.default import murmur2
 
 from alerts.feedback import suppression_for
 from alerts.pipeline import utc_now
@@ -31,7 +28,7 @@ from schemas.case import Case
 from schemas.control import InvalidControlRecord, decode_control
 from schemas.feedback import MAX_FEEDBACK_BYTES, Decision, Feedback, Role
 from streams.errors import BrokerError, StreamsError
-from streams.kafka_security import announce, broker_error, kafka_python_options
+from streams.kafka_security import announce
 from streams.produce import make_producer
 from streams.settings import Settings
 from streams.topics import records_from_start, require_topic
@@ -45,47 +42,16 @@ class DecisionNotFound(StreamsError):
     """The decision a revoke or approve names is not on the feedback topic."""
 
 
-def partition_for(key: bytes, partitions: int) -> int:
-    """The partition Kafka's default partitioner (murmur2, as the worker's producer) gives."""
-    return (murmur2(key) & 0x7FFFFFFF) % partitions
-
-
 def find_case(settings: Settings, case_id: str, timeout_s: float = 30.0) -> Case | None:
     """The latest version of a case, read from its partition of the case topic."""
     announce(settings)
-    try:
-        consumer = KafkaConsumer(
-            **kafka_python_options(settings),
-            client_id=f"{settings.app_id}-feedback",
-            group_id=None,
-            enable_auto_commit=False,
-            allow_auto_create_topics=False,
-        )
-    except KafkaError as exc:
-        raise broker_error(settings, exc) from exc
     key = case_id.encode()
-    try:
-        partitions = consumer.partitions_for_topic(settings.topic_cases)
-        if not partitions:
-            raise BrokerError(f"topic {settings.topic_cases} does not exist")
-        tp = TopicPartition(settings.topic_cases, partition_for(key, len(partitions)))
-        consumer.assign([tp])
-        consumer.seek_to_beginning(tp)
-        end = consumer.end_offsets([tp])[tp]
-        found: bytes | None = None
-        deadline = time.monotonic() + timeout_s
-        while consumer.position(tp) < end:
-            if time.monotonic() > deadline:
-                raise BrokerError(f"timed out reading {settings.topic_cases}")
-            for records in consumer.poll(timeout_ms=500).values():
-                for record in records:
-                    if record.key == key and record.value is not None:
-                        found = record.value
-        return Case.model_validate_json(found) if found is not None else None
-    except KafkaError as exc:
-        raise broker_error(settings, exc) from exc
-    finally:
-        consumer.close()
+    found: bytes | None = None
+    records = records_from_start(settings, settings.topic_cases, "feedback", timeout_s, key=key)
+    for record in records:
+        if record.key == key and record.value is not None:
+            found = record.value
+    return Case.model_validate_json(found) if found is not None else None
 
 
 def find_decision(settings: Settings, feedback_id: str, timeout_s: float = 60.0) -> Feedback:

@@ -4,7 +4,8 @@ With its broker gone, aiokafka and faust log the same connection error many time
 (about 100 lines a second on stop, 5,000 a second on a worker started before its broker). The
 first occurrence of a message goes out; the same message from the same logger at the same
 level is then held back for `interval_s`, and the next one after that says how many were held.
-Only the Kafka clients' and faust's own loggers are limited: tradewatch's lines are its own.
+Only the Kafka clients' and faust's own warnings and errors are limited: their INFO lines (a
+rebalance's steps) and tradewatch's own lines always go out.
 """
 
 import logging
@@ -27,10 +28,18 @@ class Repeats(logging.Filter):
         self.clock = clock
         self.loggers = loggers
         self._seen: dict[tuple[str, int, str], tuple[float, int]] = {}
+        self._last: tuple[logging.LogRecord | None, bool] = (None, True)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not record.name.startswith(self.loggers):
-            return True
+        if record is self._last[0]:  # the same record at another handler: the same answer
+            return self._last[1]
+        verdict = self._judge(record)
+        self._last = (record, verdict)
+        return verdict
+
+    def _judge(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING or not record.name.startswith(self.loggers):
+            return True  # a rebalance's steps come seconds apart, and each one tells
         key = (record.name, record.levelno, str(record.msg))
         now = self.clock()
         seen = self._seen.get(key)

@@ -16,6 +16,7 @@ from typing import Any
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.partitioner.default import murmur2
 
 from streams.errors import BrokerError
 from streams.kafka_security import announce, broker_error, kafka_python_options
@@ -177,11 +178,22 @@ def require_topic(settings: Settings, name: str) -> None:
         admin.close()
 
 
+def partition_for(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner (murmur2, as the worker's producer) gives."""
+    return (murmur2(key) & 0x7FFFFFFF) % partitions
+
+
 def records_from_start(
-    settings: Settings, topic: str, client_id: str, timeout_s: float, **options: Any
+    settings: Settings,
+    topic: str,
+    client_id: str,
+    timeout_s: float,
+    key: bytes | None = None,
+    **options: Any,
 ) -> Generator[Any, None, None]:
-    """Every record of a topic as it stands now, all partitions, from the beginning (outside
-    any consumer group); BrokerError if that takes longer than `timeout_s`."""
+    """Every record of a topic as it stands now, from the beginning (outside any consumer
+    group): of all its partitions, or with `key` of the one that key goes to (BrokerError if
+    the topic does not exist then); BrokerError if reading takes longer than `timeout_s`."""
     try:
         consumer = KafkaConsumer(
             **kafka_python_options(settings),
@@ -195,6 +207,10 @@ def records_from_start(
         raise broker_error(settings, exc) from exc
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
+        if key is not None:
+            if not partitions:
+                raise BrokerError(f"topic {topic} does not exist")
+            partitions = {partition_for(key, len(partitions))}
         assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
         consumer.assign(assigned)
         consumer.seek_to_beginning(*assigned)

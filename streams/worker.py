@@ -93,9 +93,9 @@ class _Worker(faust.Worker):
         for handler in logger.handlers:
             handler.addFilter(repeats)
 
-    def _schedule_shutdown(self, signal: signal.Signals) -> None:
+    def _schedule_shutdown(self, signum: signal.Signals) -> None:
         if self._signal_stop_time:  # a second Ctrl-C or SIGTERM: the user has waited enough
-            _exit_now(f"second {signal.name} while stopping")
+            _exit_now(f"second {signum.name} while stopping")
         timer = threading.Timer(
             self.stop_seconds,
             _exit_now,
@@ -103,7 +103,7 @@ class _Worker(faust.Worker):
         )
         timer.daemon = True
         timer.start()
-        super()._schedule_shutdown(signal)
+        super()._schedule_shutdown(signum)
 
 
 def _exit_now(why: str) -> None:

@@ -1,5 +1,6 @@
 """Helpers for tests against the real broker: a worker process, producing, consuming, scraping."""
 
+import itertools
 import os
 import signal
 import socket
@@ -48,6 +49,16 @@ def worker_env(broker_url: str, name: str, data_dir: Path, **extra: str) -> dict
     }
     settings.update(extra)
     return settings
+
+
+def member_env(env: dict[str, str], running: Iterable["WorkerProcess"]) -> dict[str, str]:
+    """Settings for one more worker of a group: a metrics port of its own, and the first data
+    folder under env's that no running worker holds (RocksDB allows one holder), so that a
+    stopped worker's local state is reused."""
+    held = {w.env["TRADEWATCH_DATA_DIR"] for w in running}
+    base = env["TRADEWATCH_DATA_DIR"]
+    data_dir = next(f"{base}/w{n}" for n in itertools.count() if f"{base}/w{n}" not in held)
+    return env | {"TRADEWATCH_METRICS_PORT": str(free_port()), "TRADEWATCH_DATA_DIR": data_dir}
 
 
 class WorkerProcess:

@@ -16,7 +16,6 @@ CI runs TRADEWATCH_RELIABILITY_RUNS runs (default 2); the seed of each is printe
 TRADEWATCH_RELIABILITY_SEED=<seed> replays one. Sizes: TRADEWATCH_KILL_DECLARATIONS (16,000).
 """
 
-import itertools
 import os
 import random
 import time
@@ -39,9 +38,9 @@ from tests.integration.kafka_helpers import (
     bootstrap,
     consume,
     create_topic,
-    free_port,
     generate,
     lag,
+    member_env,
     offline_alerts,
     produce,
     scrape,
@@ -123,16 +122,7 @@ class Lineup:
 
     def start(self) -> WorkerProcess:
         self.started += 1
-        # Each live worker needs a data folder of its own (RocksDB); a new worker takes the
-        # first one no live worker holds, so a killed worker's local state is reused.
-        held = {w.env["TRADEWATCH_DATA_DIR"] for w in self.workers if alive(w)}
-        base = self.env["TRADEWATCH_DATA_DIR"]
-        data_dir = next(f"{base}/w{n}" for n in itertools.count() if f"{base}/w{n}" not in held)
-        env = {
-            **self.env,
-            "TRADEWATCH_METRICS_PORT": str(free_port()),
-            "TRADEWATCH_DATA_DIR": data_dir,
-        }
+        env = member_env(self.env, (w for w in self.workers if alive(w)))
         worker = WorkerProcess(env, self.tmp_path / f"seed{self.run.seed}-w{self.started}.log")
         worker.__enter__()
         self.workers.append(worker)

@@ -230,7 +230,16 @@ def test_one_worker_and_a_changing_group_of_workers_give_the_same_alerts(
                         again = worker.log_path.with_suffix(f".restart{restarted}.log")
                         survivors[n] = WorkerProcess(worker.env, again).__enter__()
                         workers.append(survivors[n])
-        share = [carried[n] + screened(w) for n, w in enumerate(survivors)]
+        for n, worker in enumerate(survivors):
+            assert worker.process is not None
+            if worker.process.poll() is not None:  # stopped by its watchdog as the group drained
+                assert worker.process.returncode == EXIT_FAILSTOP, worker.log_tail()
+                restarted += 1
+                carried[n] += last[n]
+        share = [
+            carried[n] + (screened(w) if w.process and w.process.poll() is None else 0.0)
+            for n, w in enumerate(survivors)
+        ]
     finally:
         for worker in workers:
             if worker.process is not None:

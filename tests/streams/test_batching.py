@@ -24,6 +24,7 @@ P0, P1 = TP(TOPIC, 0), TP(TOPIC, 1)
 class Record:
     offset: int
     timestamp: int
+    partition: int = 0
     timestamp_type: int = 0
     key: bytes | None = None
     value: bytes = b""
@@ -33,7 +34,7 @@ class Broker:
     """Two partitions' records, and a fetch position per partition (as aiokafka keeps)."""
 
     def __init__(self) -> None:
-        self.log = {P0: [Record(o, 1000 + o) for o in range(4)], P1: [Record(0, 2000)]}
+        self.log = {P0: [Record(o, 1000 + o) for o in range(4)], P1: [Record(0, 2000, 1)]}
         self.position = {P0: 0, P1: 0}
 
     def fetch(self, *tps: TP) -> dict[TP, list[Record]]:
@@ -89,8 +90,7 @@ async def screened(
         consumer._wait_next_records = wait_next_records  # type: ignore[method-assign]
         async for _, message in consumer.getmany(timeout=0):
             assert isinstance(message, MergedBatch)
-            for tp, first, last in message.parts:
-                offsets += [(tp.partition, o) for o in range(first, last + 1)]
+            offsets += [(r.partition, r.offset) for r in message.records]
     return offsets
 
 

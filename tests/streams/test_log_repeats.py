@@ -40,3 +40,13 @@ def test_other_messages_levels_and_tradewatch_lines_are_not_held() -> None:
     assert repeats.filter(record("faust.producer", "one", level=logging.WARNING))
     for _ in range(5):  # tradewatch's own lines are never held back
         assert repeats.filter(record("tradewatch.worker", "the same line"))
+    for _ in range(5):  # nor a library's INFO lines: a rebalance's steps, seconds apart
+        assert repeats.filter(record("faust.app.base", "Executing", level=logging.INFO))
+
+
+def test_one_record_gets_the_same_answer_at_every_handler() -> None:
+    repeats = Repeats(interval_s=10, clock=Clock())
+    first = record("aiokafka.conn", "Unable connect")
+    assert repeats.filter(first) and repeats.filter(first)  # two handlers, one record
+    again = record("aiokafka.conn", "Unable connect")
+    assert not repeats.filter(again) and not repeats.filter(again)
