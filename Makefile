@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: run test lint install broker-start broker-stop schemas clean
 
 $(STAMP): pyproject.toml
+	@scripts/check-prereqs $(PYTHON) $(VENV)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# setuptools warns at every editable install that a folder named like a package may shadow it:

@@ -5,7 +5,8 @@ nothing is screened. Every batch an agent finishes records its partition's progr
 seconds the watchdog looks at each assigned partition: one with lag and no progress for
 `stall_seconds`, or whose finished work has not been committed for that long (rebalances and
 table recovery excluded), makes the worker log one line naming it and exit non-zero, so that
-compose, systemd or Kubernetes restarts it. Prometheus sees it first
+compose, systemd or Kubernetes restarts it. So does a rebalance that outlasts the group's
+rebalance timeout by `stall_seconds`. Prometheus sees it first
 (`TradewatchPartitionStalled`, on the metrics below).
 
     GET /healthz   200 while the process serves requests
@@ -58,6 +59,7 @@ class Progress:
         self._committed: dict[TP, tuple[int | None, float]] = {}
         self._lag_since: dict[TP, float] = {}
         self._settled_at: float | None = None
+        self._rebalancing_since: float | None = None
         self.stalled: list[tuple[TP, int, float]] = []
 
     def advanced(self, tp: TP, offset: int) -> None:
@@ -81,6 +83,7 @@ class Progress:
             self._settled_at = None
             self.stalled = []
             return []
+        self._rebalancing_since = None
         if self._settled_at is None:
             self._settled_at = now
         consumer = app.consumer
@@ -134,7 +137,29 @@ class Progress:
         self.stalled = stalled
         return stalled
 
+    def rebalance_overdue(self, app: Any) -> float | None:
+        """Seconds a rebalance has lasted, once longer than the group allows its members to
+        rejoin plus `stall_seconds`; else None. Table recovery, which shows its own progress,
+        is not counted. A worker whose rebalance never ends is stuck like any other."""
+        now = self.clock()
+        if not app.rebalancing or getattr(app, "in_recovery", False):
+            self._rebalancing_since = None
+            return None
+        if self._rebalancing_since is None:
+            self._rebalancing_since = now
+        waited = now - self._rebalancing_since
+        limit = self.stall_seconds + float(app.conf.broker_rebalance_timeout)
+        return waited if waited >= limit else None
+
     async def watch(self, app: Any) -> None:
+        overdue = self.rebalance_overdue(app)
+        if overdue is not None:
+            log.error("stalled in a rebalance; where things stood:\n%s", consumer_state(app))
+            self.on_stall(
+                f"a rebalance has lasted {overdue:.0f} s: the worker is stuck; exiting so that "
+                "it is restarted"
+            )
+            return
         stalled = await self.check(app)
         if stalled:
             named = ", ".join(

@@ -73,14 +73,35 @@ def test_images_are_pinned(name: str) -> None:
     assert not image.endswith(":latest"), f"{name}: 'latest' is not a pin"
 
 
-def test_dockerfile_base_image_is_pinned_and_copies_existing_paths() -> None:
+def test_dockerfile_base_images_are_pinned_and_copies_existing_paths() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
-    [base] = re.findall(r"^FROM\s+(\S+)", dockerfile, flags=re.MULTILINE)
-    assert re.search(r":\d+\.\d+\.\d+", base), f"base image {base} is not pinned to a patch version"
+    args = dict(re.findall(r"^ARG\s+(\w+)=(\S+)", dockerfile, flags=re.MULTILINE))
+    stages = re.findall(r"^FROM\s+(\S+)(?:\s+AS\s+(\w+))?", dockerfile, flags=re.MULTILINE)
+    assert len(stages) == 2, "a build stage with the compilers, and the runtime stage"
+    for image, _name in stages:
+        base = re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], image)
+        assert re.search(r":\d+\.\d+\.\d+", base), f"base image {base} is not pinned to a patch"
     for line in re.findall(r"^COPY\s+(.+)$", dockerfile, flags=re.MULTILINE):
+        if line.startswith("--from="):
+            stage = line.split()[0].split("=", 1)[1]
+            assert stage in {name for _, name in stages}, f"COPY from unknown stage {stage}"
+            continue
         *sources, _target = line.split()
         for source in sources:
             assert (ROOT / source).exists(), f"Dockerfile copies missing {source}"
+
+
+def test_the_compilers_stay_in_the_build_stage() -> None:
+    # PyICU is compiled against ICU: the build stage needs its headers, pkg-config and g++; the
+    # image that runs needs only the ICU runtime library, and installs wheels without an index.
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    build, runtime = re.split(r"^FROM\s", dockerfile, flags=re.MULTILINE)[1:]
+    for package in ("g++", "pkg-config", "libicu-dev"):
+        assert re.search(rf"apt-get install[^\n]*\s{re.escape(package)}(\s|$)", build), package
+        assert package not in runtime, f"{package} is in the runtime stage"
+    assert "pip wheel --wheel-dir /wheels ." in build
+    assert re.search(r"apt-get install[^\n]*\slibicu\d+(\s|$)", runtime)
+    assert "pip install --no-index --find-links /wheels tradewatch" in runtime
 
 
 def test_bind_mounts_exist() -> None:

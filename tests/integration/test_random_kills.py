@@ -21,7 +21,7 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,10 +89,21 @@ def feed(tmp_path: Path) -> tuple[list[bytes], dict[str, Any]]:
     return FEEDS[DECLARATIONS]
 
 
-def wait_for(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
+def wait_for(
+    condition: Callable[[], bool],
+    timeout_s: float,
+    what: str,
+    workers: Iterable[WorkerProcess] = (),
+) -> None:
+    """Wait for condition; on timeout, say what the workers named were doing."""
     deadline = time.monotonic() + timeout_s
     while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        if time.monotonic() >= deadline:
+            said = "\n".join(
+                f"--- {w.log_path.name} ({'alive' if alive(w) else 'exited'}):\n{w.log_tail()}"
+                for w in workers
+            )
+            raise AssertionError(f"timed out waiting for {what}\n{said}")
         time.sleep(0.02)
 
 
@@ -168,7 +179,10 @@ def kill_in(phase: str, lineup: Lineup, rng: random.Random, busy: Callable[[], b
         mark = len(first.log_path.read_text(errors="replace"))
         second = lineup.start()
         wait_for(
-            lambda: log_has(first, "Executing _on_partitions_assigned", mark), 120, "a rebalance"
+            lambda: log_has(first, "Executing _on_partitions_assigned", mark),
+            120,
+            "a rebalance",
+            (first, second),
         )
         time.sleep(rng.uniform(0.0, 0.5))
         kill(rng.choice([first, second]))

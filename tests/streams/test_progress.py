@@ -32,9 +32,14 @@ class Consumer:
         return self.positions.get(tp)
 
 
+class Conf:
+    broker_rebalance_timeout = 60.0
+
+
 class App:
     def __init__(self, consumer: Consumer) -> None:
         self.consumer = consumer
+        self.conf = Conf()
         self.rebalancing = False
         self.in_recovery = False
 
@@ -99,6 +104,28 @@ def test_progress_rebalances_and_recovery_keep_the_watchdog_quiet() -> None:
     assert stops == []
     ready, body = progress.readiness(app)
     assert ready and body["assigned"] == ["customs.declarations[0]", "customs.declarations[1]"]
+
+
+def test_a_rebalance_that_never_ends_stops_the_worker(caplog: pytest.LogCaptureFixture) -> None:
+    # Members have broker_rebalance_timeout (60 s) to rejoin; past that and stall_seconds (60),
+    # the worker is stuck in it. Table recovery in between is progress of its own, not counted.
+    progress, app, clock, stops, _ = setup()
+    app.rebalancing = True
+    for _ in range(10):
+        asyncio.run(progress.watch(app))
+        clock.now += 10
+    app.in_recovery = True
+    clock.now += 500
+    asyncio.run(progress.watch(app))
+    app.in_recovery = False
+    for _ in range(12):
+        asyncio.run(progress.watch(app))
+        clock.now += 10
+    assert stops == []
+    asyncio.run(progress.watch(app))
+    [line] = stops
+    assert "a rebalance has lasted 120 s" in line and "\n" not in line
+    assert any("stalled in a rebalance" in r.getMessage() for r in caplog.records)
 
 
 def test_a_stalled_worker_is_not_ready() -> None:
