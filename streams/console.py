@@ -2,17 +2,23 @@
 
     tradewatch console
 
-Follows the case and dead-letter topics from now on and the worker's metrics, and shows:
-- each case as one entry: the highest severity, every category, the risk score and the lead
-  finding's summary cut to the screen's width, and a second line of details (the declaration
-  or the series, the rules, the case id to give `tradewatch feedback`);
+Follows the case and dead-letter topics from now on and the worker's metrics, and shows, in
+lines that fit the terminal (80 columns and up):
+- first, what the times mean and where the numbers come from;
+- each case as one entry: the highest severity, the risk score, the event time (the
+  declarations' own, in UTC) and every category; then what the goods are and why it matters,
+  led by the same finding however its findings arrived (a mismatch before controlled goods
+  before a listed party, ...), on up to two lines; the most severe finding of another
+  category; and the case id to give `tradewatch feedback`, with the declaration or series;
 - a case that grows (a burst over more windows) again, marked with its version, once its
   versions stop coming for a moment;
-- each rejected declaration as it happens, with the reason and where it came from;
-- a status line that stays put: declarations in per second, screened, cases by severity,
-  rejects, consumer lag, and the metrics address.
+- each rejected declaration as it happens, with when it arrived, the reason and where it came
+  from;
+- two status lines that stay put: the worker's rate, what it screened and rejected since it
+  started, and its lag; and the cases shown here, by severity.
 """
 
+import io
 import threading
 import time
 import urllib.request
@@ -32,7 +38,7 @@ from rich.text import Text
 
 from alerts.display import printable
 from schemas.alert import AlertCategory, Severity
-from schemas.case import Case
+from schemas.case import Case, CaseFinding
 from streams.decoding import DLQ_HEADER_PREFIX, ORIGINAL_HEADER_PREFIX
 from streams.kafka_security import announce, broker_error, kafka_python_options
 from streams.settings import Settings
@@ -46,7 +52,7 @@ STYLES = {
 RANK = {Severity.CRITICAL: 0, Severity.HIGH: 1, Severity.MEDIUM: 2, Severity.LOW: 3}
 GATHER_S = 1.0
 """How long a case waits for its next versions before it is shown (they come in bursts)."""
-INDENT = " " * 9
+LEAD_INDENT = "  "
 SHORT = {
     AlertCategory.CATEGORY_MISMATCH: "mismatch",
     AlertCategory.CONTROLLED_GOODS: "controlled",
@@ -75,21 +81,86 @@ class Entry:
     """The version last printed (0: none yet)."""
 
 
+LEAD_ORDER = [
+    AlertCategory.CATEGORY_MISMATCH,
+    AlertCategory.CONTROLLED_GOODS,
+    AlertCategory.RESTRICTED_PARTY,
+    AlertCategory.TRANSSHIPMENT,
+    AlertCategory.SPLIT_SHIPMENTS,
+    AlertCategory.VALUE_ANOMALY,
+    AlertCategory.VOLUME_ANOMALY,
+]
+"""Which finding leads an entry: what the goods are first (a mismatch says what they are and
+what they were declared as), then why that matters (controlled goods to where they went, a
+listed party, the route), then the numbers. The same case always leads with the same finding,
+whatever order its findings came in."""
+LEAD_LINES = 2
+"""Lines the lead finding's summary may take before it is cut."""
+
+
+def order(finding: CaseFinding) -> tuple[int, int, str, str]:
+    """Findings in the order an entry names them (LEAD_ORDER, then the most severe)."""
+    return (
+        LEAD_ORDER.index(finding.category),
+        -finding.severity.rank,
+        finding.rule_id,
+        finding.alert_id,
+    )
+
+
+def lead_findings(case: Case) -> tuple[CaseFinding, CaseFinding | None]:
+    """The finding an entry leads with, and the most severe one of another category (why it
+    matters, when the lead alone does not say), each chosen the same way every time."""
+
+    lead = min(case.findings, key=order)
+    others = [f for f in case.findings if f.category is not lead.category]
+    second = min(others, key=lambda f: (-f.severity.rank, *order(f))) if others else None
+    return lead, second
+
+
+def _clock(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%H:%M:%S UTC")
+
+
+def _cut(text: Text, width: int, lines: int = 1) -> list[Text]:
+    """text wrapped to width, at most `lines` lines, the last cut with an ellipsis."""
+    console = Console(width=width, file=io.StringIO(), color_system=None)
+    wrapped = list(text.wrap(console, width))
+    kept = wrapped[:lines]
+    for line in kept:
+        line.rstrip()
+    if len(wrapped) > lines:
+        kept[-1].append(" " + wrapped[lines].plain.lstrip())
+    kept[-1].truncate(width, overflow="ellipsis")
+    return kept
+
+
 def render_case(case: Case, width: int, update: bool = False) -> Text:
-    """Two lines: severity, time, categories, risk and the lead summary; then the details."""
-    lead = max(case.findings, key=lambda f: (f.severity.rank, f.event_time))
+    """An entry of a few lines, none wider than `width`:
+    severity, risk score, event time (the declarations' own time, not when it was shown) and
+    categories; the lead finding's summary (what the goods are), on up to two lines; the most
+    severe finding of another category; then the case id to give `tradewatch feedback`, and the
+    declaration or series."""
+    lead, second = lead_findings(case)
     severity = case.severity
-    categories = " · ".join(SHORT[c] for c in case.categories)
-    when = case.last_event_time.astimezone().strftime("%H:%M:%S")
     head = Text()
     head.append(f"{severity.value.upper():<8} ", style=STYLES[severity])
-    head.append(f"{when}  ")
-    head.append(categories, style="bold")
-    head.append(f"  risk {case.risk_score:.2f}  ")
+    head.append(f"risk {case.risk_score:.2f}  event {_clock(case.last_event_time)}  ")
     if update:
-        head.append(f"(updated, v{case.version}) ", style="bold")
-    head.append(printable(lead.summary, 1000))
+        head.append(f"(updated, v{case.version})  ", style="bold")
+    head.append(" · ".join(SHORT[c] for c in case.categories), style="bold")
     head.truncate(width, overflow="ellipsis")
+    inner = max(20, width - len(LEAD_INDENT))
+    lines = [head]
+    lines += [
+        Text(LEAD_INDENT) + line
+        for line in _cut(Text(printable(lead.summary, 1000)), inner, LEAD_LINES)
+    ]
+    if second is not None:
+        also = Text(f"{LEAD_INDENT}also: ", style="dim")
+        also.append(printable(second.summary, 400))
+        also.truncate(width, overflow="ellipsis")
+        lines.append(also)
     if case.subject.kind == "declaration":
         what = f"declaration {printable(case.subject.key, 60)}"
     else:
@@ -99,25 +170,32 @@ def render_case(case: Case, width: int, update: bool = False) -> Text:
         if len(windows) > 1:
             what += f" · {len(windows)} overlapping windows"
         what += f" · {printable(case.subject.label, 80)}"
-    rules = ", ".join(dict.fromkeys(f.rule_id for f in case.findings))
-    details = Text(f"{INDENT}case {case.case_id} · {what} · rules {rules}", style="dim")
+    rules = ", ".join(dict.fromkeys(f.rule_id for f in sorted(case.findings, key=order)))
+    details = Text(f"{LEAD_INDENT}case {case.case_id} · {what} · rules {rules}", style="dim")
     details.truncate(width, overflow="ellipsis")
-    return Text("\n").join([head, details])
+    lines.append(details)
+    return Text("\n").join(lines)
 
 
 def render_reject(headers: dict[str, str], width: int, now: datetime) -> Text:
-    """One line: the reason, what was wrong, and the source partition and offset."""
+    """A line for a rejected declaration: when it arrived (not an event time: the declaration
+    could not be read), the reason, the source partition and offset, and what was wrong."""
     line = Text()
     line.append(f"{'REJECTED':<8} ", style="magenta")
-    line.append(f"{now.astimezone().strftime('%H:%M:%S')}  ")
+    line.append(f"arrived {_clock(now)}  ")
     line.append(headers.get("reason", "rejected"), style="bold")
     where = (
         f"{headers.get('source.topic', '?')}[{headers.get('source.partition', '?')}]"
         f"@{headers.get('source.offset', '?')}"
     )
-    line.append(f"  {where}  {printable(headers.get('error', ''), 200)}")
-    line.truncate(width, overflow="ellipsis")
-    return line
+    line.append(f"  {where}")
+    lines = [line] + [
+        Text(LEAD_INDENT) + part
+        for part in _cut(Text(printable(headers.get("error", ""), 400)), width - 2, 1)
+    ]
+    for part in lines:
+        part.truncate(width, overflow="ellipsis")
+    return Text("\n").join(lines)
 
 
 @dataclass
@@ -149,17 +227,39 @@ class WorkerStatus:
         return found
 
 
-def render_status(status: WorkerStatus, cases: Counter[Severity], metrics_url: str) -> Text:
-    line = Text(style="reverse")
+def render_status(status: WorkerStatus, cases: Counter[Severity], width: int) -> Text:
+    """The two lines that stay at the bottom, each cut to width: the worker's rate, what it
+    screened and rejected since it started and its lag; then the cases shown so far, by
+    severity."""
+    worker = Text(style="reverse")
     if status.reachable:
-        line.append(f" in {status.per_second:,.1f}/s · screened {status.screened:,.0f} · ")
+        worker.append(
+            f" worker: {status.per_second:,.1f} declarations/s · screened "
+            f"{status.screened:,.0f} · rejected {status.rejected:,.0f} · lag {status.lag:,.0f} "
+        )
     else:
-        line.append(" worker metrics not answering yet · ")
-    line.append("cases ")
-    shown = [s for s in Severity if cases[s]] or [Severity.CRITICAL]
-    line.append(" ".join(f"{cases[s]} {s.value}" for s in sorted(shown, key=RANK.__getitem__)))
-    line.append(f" · rejected {status.rejected:,.0f} · lag {status.lag:,.0f} · {metrics_url} ")
-    return line
+        worker.append(" worker: its metrics are not answering yet ")
+    shown = [s for s in sorted(Severity, key=RANK.__getitem__) if cases[s]]
+    counted = " · ".join(f"{s.value} {cases[s]:,}" for s in shown) or "none yet"
+    tally = Text(f" cases shown here: {counted} ", style="reverse")
+    for line in (worker, tally):
+        line.truncate(width, overflow="ellipsis")
+    return Text("\n").join([worker, tally])
+
+
+def render_banner(metrics_url: str, width: int) -> Text:
+    """The console's first lines: what the times mean, where the numbers come from, and how
+    to act on a case from another terminal."""
+    lines = [
+        "tradewatch console: one entry per case, what the goods are first. Ctrl-C leaves.",
+        "`event` times are the declarations' own (UTC); `arrived`, when a reject came in.",
+        f"The worker's figures are since it started: {metrics_url}",
+        "To decide a case: tradewatch feedback CASE_ID --benign --reason '...'",
+    ]
+    shown = [Text(line, style="dim") for line in lines]
+    for line in shown:
+        line.truncate(width, overflow="ellipsis")
+    return Text("\n").join(shown)
 
 
 class OpsConsole:
@@ -216,15 +316,13 @@ class OpsConsole:
             everything or now - self._backfill_at >= BACKFILL_EVERY_S
         ):
             self._backfill_at = now
-            shown.append(
-                Text(
-                    f"{'EARLIER':<8} {self.backfill} case{'s' if self.backfill != 1 else ''} "
-                    "so far on declarations older than a day (history, or a feed catching up): "
-                    "the case topic holds each",
-                    style="dim",
-                    overflow="ellipsis",
-                )
+            earlier = Text(
+                f"{'EARLIER':<8} {self.backfill} case{'s' if self.backfill != 1 else ''} "
+                "so far on declarations older than a day (history, or a feed catching up): "
+                "the case topic holds each",
+                style="dim",
             )
+            shown.extend(_cut(earlier, self.width, 2))
             self._backfill_shown = self.backfill
         return shown
 
@@ -263,9 +361,10 @@ def run_console(settings: Settings, stop: threading.Event, console: Console | No
         raise broker_error(settings, exc) from exc
     ops = OpsConsole(width=min(console.width, 160))
     scraped = 0.0
+    console.print(render_banner(settings.metrics_url, ops.width))
 
     def status() -> Text:
-        return render_status(ops.status, ops.cases, settings.metrics_url)
+        return render_status(ops.status, ops.cases, ops.width)
 
     try:
         with Live(status(), console=console, refresh_per_second=4, transient=False) as live:

@@ -32,7 +32,7 @@ class Clock:
         return self.now
 
 
-def test_a_case_is_one_entry_of_two_lines_shown_once_its_versions_stop() -> None:
+def test_a_case_is_one_entry_shown_once_its_versions_stop() -> None:
     cqa = next(t for t in demo_templates() if t["declaration_id"] == "DEMO-CQA")
     laptop = next(t for t in demo_templates() if t["declaration_id"] == "DEMO-LAPTOP")
     alerts = OfflinePipeline(CORE).alerts([orjson.dumps(cqa), orjson.dumps(laptop)])
@@ -51,11 +51,15 @@ def test_a_case_is_one_entry_of_two_lines_shown_once_its_versions_stop() -> None
 
     assert len(entries) == 1
     lines = shown(entries[0])
-    assert len(lines) == 2 and all(len(line) <= WIDTH for line in lines), lines
+    assert all(len(line) <= WIDTH for line in lines), lines
     assert lines[0].startswith("CRITICAL") and f"risk {versions[-1].risk_score:.2f}" in lines[0]
+    assert f"event {declared.strftime('%H:%M:%S')} UTC" in lines[0]
     categories = {a.category.value for a in alerts.values()}
     assert all(SHORT[AlertCategory(c)] in lines[0] for c in categories), lines[0]
-    assert "declaration DEMO-CQA" in lines[1] and versions[-1].case_id in lines[1]
+    # What the goods are leads; why it matters (controlled goods to RU) follows.
+    assert lines[1].startswith("  Chinese QBZ/CQ-family (CQ-A) declared under HS"), lines
+    assert any(line.startswith("  also: Military List item") for line in lines), lines
+    assert "declaration DEMO-CQA" in lines[-1] and versions[-1].case_id in lines[-1]
     assert ops.cases == Counter({Severity.CRITICAL: 1})
     ops.add_case(versions[-1])  # a repeat shows nothing
     clock.now = 5.0
@@ -72,9 +76,9 @@ def test_a_reject_names_its_reason_and_source() -> None:
         "source.partition": "2",
         "source.offset": "41",
     }
-    [line] = shown(render_reject(headers, WIDTH, datetime(2026, 1, 1, tzinfo=UTC)))
-    assert line.startswith("REJECTED") and "invalid" in line
-    assert "customs.declarations[2]@41" in line and "quantity" in line
+    line, error = shown(render_reject(headers, WIDTH, datetime(2026, 1, 1, tzinfo=UTC)))
+    assert line.startswith("REJECTED arrived 00:00:00 UTC") and "invalid" in line
+    assert "customs.declarations[2]@41" in line and "quantity: must be" in error
 
 
 def test_the_status_line_reads_the_worker_metrics() -> None:
@@ -93,9 +97,53 @@ def test_the_status_line_reads_the_worker_metrics() -> None:
     status = WorkerStatus.parse(page, earlier, now=12.0)
     assert (status.screened, status.rejected, status.lag, status.per_second) == (120, 4, 5, 10)
     cases = Counter({Severity.CRITICAL: 2, Severity.HIGH: 1})
-    [line] = shown(render_status(status, cases, "http://127.0.0.1:6066/metrics"))
-    assert "in 10.0/s" in line and "2 critical 1 high" in line and "rejected 4" in line
-    assert "lag 5" in line and "http://127.0.0.1:6066/metrics" in line
+    worker, tally = shown(render_status(status, cases, WIDTH))
+    assert "10.0 declarations/s" in worker and "screened 120" in worker
+    assert "rejected 4" in worker and "lag 5" in worker
+    # Severity, then its count: "cases 2 critical 1 high" read as two cases of something.
+    assert tally.strip() == "cases shown here: critical 2 · high 1"
+    down = shown(render_status(WorkerStatus(), Counter(), WIDTH))
+    assert [line.strip() for line in down] == [
+        "worker: its metrics are not answering yet",
+        "cases shown here: none yet",
+    ]
+
+
+def test_every_demo_case_fits_80_columns_and_leads_with_the_same_finding() -> None:
+    from itertools import permutations
+
+    from streams.console import lead_findings, render_banner, render_case
+
+    narrow = 80
+    feed, labels = io.StringIO(), io.StringIO()
+    generate(feed, labels, count=3000, seed=5, days=20, start=DEFAULT_START, scenario_rate=40)
+    lines_in = [line.encode() for line in feed.getvalue().splitlines()]
+    lines_in += [orjson.dumps(t) for t in demo_templates()]
+    book = CaseBook(CORE.scoring)
+    for alert in OfflinePipeline(CORE).alerts(lines_in).values():
+        book.add(alert)
+    shapes = {}  # one case of each set of categories
+    for case in book.latest():
+        shapes.setdefault(tuple(case.categories), case)
+    assert len(shapes) >= 5, sorted(shapes)
+    for case in shapes.values():
+        lines = shown_at(render_case(case, narrow), narrow)
+        assert all(len(line) <= narrow for line in lines), lines
+        lead, _ = lead_findings(case)
+        assert lines[1].startswith("  " + lead.summary[:40]), (lines, lead.summary)
+        if any(f.category is AlertCategory.CATEGORY_MISMATCH for f in case.findings):
+            assert lead.category is AlertCategory.CATEGORY_MISMATCH
+        for order in list(permutations(case.findings))[:24]:
+            again = case.model_copy(update={"findings": list(order)})
+            assert shown_at(render_case(again, narrow), narrow) == lines
+    banner = shown_at(render_banner("http://127.0.0.1:6066/metrics", narrow), narrow)
+    assert all(len(line) <= narrow for line in banner) and "event" in banner[1]
+
+
+def shown_at(text: Text, width: int) -> list[str]:
+    out = io.StringIO()
+    Console(file=out, width=width, color_system=None).print(text)
+    return out.getvalue().rstrip("\n").split("\n")
 
 
 def test_a_growing_series_is_shown_again_as_an_update_and_old_cases_as_a_count() -> None:
@@ -139,8 +187,8 @@ def test_a_growing_series_is_shown_again_as_an_update_and_old_cases_as_a_count()
 
     assert len(entries) == 2, entries
     assert entries[0][0].startswith(window_alert.severity.value.upper())
-    assert "2 overlapping windows" in entries[0][1], entries[0]
+    assert "2 overlapping windows" in entries[0][-1], entries[0]
     assert entries[1][0].startswith("EARLIER  1 case so far"), entries[1]
     [update] = updated
-    assert "3 overlapping windows" in update[1] and "(updated, v3)" in update[0], update
+    assert "3 overlapping windows" in update[-1] and "(updated, v3)" in update[0], update
     assert sum(ops.cases.values()) == 1
