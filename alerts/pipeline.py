@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from alerts.building import RuleEngine, make_alert
 from alerts.cases import CaseScoring, next_series_case
@@ -72,6 +72,18 @@ class Core:
     @property
     def retro_days(self) -> int:
         return self.options.retro_days
+
+    def window_stage(self, **options: Any) -> "WindowStage":
+        """The window stage over this core: its engine, scoring, suppressions and how long the
+        party index keeps declarations (`retro_days`), so that the worker and the backtest
+        build it the same way."""
+        return WindowStage(
+            self.windows,
+            scoring=self.scoring,
+            suppressions=self.suppressions,
+            retro_days=self.retro_days,
+            **options,
+        )
 
     @property
     def party_threshold(self) -> float:
@@ -315,7 +327,7 @@ class OfflinePipeline:
     def __init__(self, core: Core, source_partition: int = 0) -> None:
         self.core = core
         self.source_partition = source_partition
-        self.stage = WindowStage(core.windows, scoring=core.scoring, suppressions=core.suppressions)
+        self.stage = core.window_stage()
         self.store = MemoryStore(core.windows)
         self._cases: dict[str, Case] = {}
         self.rejected: Counter[str] = Counter()

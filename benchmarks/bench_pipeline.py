@@ -235,17 +235,82 @@ def worker(
         process.wait(timeout=60)
 
 
-def drained(count: int) -> Callable[[dict[str, float]], bool]:
-    """Every declaration screened, and counted by the window stage (one observation each of
-    subheading × unit)."""
+def positions(url: str, topic: str) -> dict[int, float]:
+    """A worker's position on each partition of `topic` it holds: the offset after the last
+    record it finished (`tradewatch_partition_position`)."""
+    with urllib.request.urlopen(url, timeout=5) as response:
+        text = response.read().decode()
+    return {
+        int(sample.labels["partition"]): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "tradewatch_partition_position" and sample.labels.get("topic") == topic
+    }
 
-    def check(metrics: dict[str, float]) -> bool:
-        return (
-            metrics.get("tradewatch_declarations_total", 0) >= count
-            and metrics.get("tradewatch_window_observations_total", 0) >= 3 * count
+
+def window_done(
+    bootstrap: str, name: str, running: list[Worker], count: int, timeout: float
+) -> None:
+    """Return once the group has screened `count` declarations and its window stage has
+    finished every observation they made.
+
+    Screening is done when the group's committed offsets on the declarations topic reach the
+    topic's end: a batch is committed only once its observation frames were delivered. The end
+    of each partition of the observations topic is taken then, and the window stage is done
+    when the workers' positions there reach it. (This used to wait for 3 observations a
+    declaration; the party index adds its own, about 5.1 in all, so it stopped while the window
+    stage was still working, and overstated the worker by 10-50 %.)"""
+    from kafka import TopicPartition
+
+    from streams.settings import Settings
+
+    deadline = time.monotonic() + timeout
+    observations = Settings(app_id=name).observations_topic
+    declarations = f"{name}.declarations"
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+
+    def ends(topic: str) -> dict[int, int]:
+        parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        return {tp.partition: offset for tp, offset in consumer.end_offsets(parts).items()}
+
+    def wait(done: Callable[[], bool], what: str) -> None:
+        while not done():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name}: {what} not done after {timeout:.0f} s")
+            time.sleep(0.25)  # (each look at a worker's metrics costs it CPU it shares)
+
+    try:
+        wait(
+            lambda: (
+                sum(w.metrics().get("tradewatch_declarations_total", 0) for w in running) >= count
+            ),
+            "screening",
         )
+        declared = ends(declarations)
 
-    return check
+        def committed() -> bool:
+            offsets = admin.list_consumer_group_offsets(name)
+            for partition, end in declared.items():
+                tp = TopicPartition(declarations, partition)
+                if end > 0 and (tp not in offsets or offsets[tp].offset != end):
+                    return False
+            return True
+
+        wait(committed, "committing the screened declarations")
+        target = ends(observations)
+
+        def caught_up() -> bool:
+            held: dict[int, float] = {}
+            for w in running:
+                for partition, position in positions(w.url, observations).items():
+                    held[partition] = max(held.get(partition, 0.0), position)
+            return all(held.get(p, 0.0) >= end for p, end in target.items() if end > 0)
+
+        wait(caught_up, "the window stage")
+    finally:
+        consumer.close()
+        admin.close()
 
 
 # -- phases -------------------------------------------------------------------------------
@@ -304,22 +369,14 @@ def drain(
         for w in running:
             w.wait_for(lambda m: "tradewatch_declarations_total" in m, 120)
         deadline = time.monotonic() + 3600
-        while time.monotonic() < deadline:
-            totals = [w.metrics() for w in running]
-            screened = sum(t.get("tradewatch_declarations_total", 0) for t in totals)
-            if started is None and screened > 0:
+        while started is None:  # the clock starts with the first declaration screened
+            screened = sum(w.metrics().get("tradewatch_declarations_total", 0) for w in running)
+            if screened > 0:
                 started, first = time.perf_counter(), screened
-            if drained(len(lines))(
-                {
-                    "tradewatch_declarations_total": screened,
-                    "tradewatch_window_observations_total": sum(
-                        t.get("tradewatch_window_observations_total", 0) for t in totals
-                    ),
-                }
-            ):
                 break
-            time.sleep(0.5)
-        assert started is not None
+            assert time.monotonic() < deadline, "no worker screened anything"
+            time.sleep(0.05)
+        window_done(args.bootstrap, name, running, len(lines), 3600)
         seconds = time.perf_counter() - started
         peak = max(rss_mb(w.pid, "VmHWM") for w in running)
     return {"per_s": round((len(lines) - first) / seconds), "peak_rss_mb": round(peak)}
@@ -409,7 +466,7 @@ def phase_latency(args: argparse.Namespace, work: Path, _: Path) -> dict[str, An
                 time.sleep(pause)
         sent_s = time.perf_counter() - started
         producer.close()
-        running.wait_for(drained(len(lines)), 600)
+        window_done(args.bootstrap, name, [running], len(lines), 600)
         time.sleep(3)
         stop.set()
         reader.join(timeout=10)
@@ -487,7 +544,7 @@ def phase_state(args: argparse.Namespace, work: Path, feed: Path) -> dict[str, A
                 time.sleep(0.2)
             restored_s = time.perf_counter() - started
             produce(args.bootstrap, f"{name}.declarations", ((None, line) for line in lines[:200]))
-            running.wait_for(drained(200), 120)
+            window_done(args.bootstrap, name, [running], 200, 120)
             rss = rss_mb(running.pid, "VmRSS")
             peak = rss_mb(running.pid, "VmHWM")
         scale = 1_000_000 / args.keys

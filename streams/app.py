@@ -37,7 +37,7 @@ from faust.sensors.prometheus import setup_prometheus_sensors
 from faust.types import TP
 from prometheus_client import CollectorRegistry
 
-from alerts.pipeline import Core, CoreOptions, WindowStage
+from alerts.pipeline import Core, CoreOptions
 from alerts.reference import DEFAULT_REFERENCE_DIR
 from alerts.retro import RETRO_RULE_ID, ListChange, effective_at_swap
 from alerts.rules import CatalogueOptions
@@ -304,12 +304,7 @@ def create_app(
         if found is None:
             current = in_use["core"]
             found = window_agent["agent"] = WindowAgent(
-                WindowStage(
-                    current.windows,
-                    on_error=_log_window_error,
-                    scoring=current.scoring,
-                    suppressions=current.suppressions,
-                ),
+                current.window_stage(on_error=_log_window_error),
                 store(),
                 metrics,
                 Outbox(producer),

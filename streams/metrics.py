@@ -173,6 +173,14 @@ class Metrics:
             ["topic", "partition"],
             registry=registry,
         )
+        self.partition_position = Gauge(
+            "tradewatch_partition_position",
+            "The offset after the last record of the partition this worker finished (its "
+            "position): a reader knows the partition is done up to an offset once this reaches "
+            "it.",
+            ["topic", "partition"],
+            registry=registry,
+        )
         self.partition_lag_records = Gauge(
             "tradewatch_partition_lag",
             "Records of the partition this worker has not finished yet (its end offset minus "
@@ -362,14 +370,15 @@ class Metrics:
             self._alert_children[key] = child
         child.inc()
 
-    def progressed(self, topic: str, partition: int, timestamp: float) -> None:
+    def progressed(self, topic: str, partition: int, timestamp: float, position: int) -> None:
         self.partition_progress.labels(topic=topic, partition=str(partition)).set(timestamp)
+        self.partition_position.labels(topic=topic, partition=str(partition)).set(position)
 
     def partition_lag(self, topic: str, partition: int, lag: int) -> None:
         self.partition_lag_records.labels(topic=topic, partition=str(partition)).set(lag)
 
     def forget_partition(self, topic: str, partition: int) -> None:
-        for gauge in (self.partition_progress, self.partition_lag_records):
+        for gauge in (self.partition_progress, self.partition_position, self.partition_lag_records):
             with contextlib.suppress(KeyError):
                 gauge.remove(topic, str(partition))
 

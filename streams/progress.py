@@ -65,7 +65,7 @@ class Progress:
     def advanced(self, tp: TP, offset: int) -> None:
         self._last[tp] = self.clock()
         self._position[tp] = offset + 1
-        self.metrics.progressed(tp.topic, tp.partition, time.time())
+        self.metrics.progressed(tp.topic, tp.partition, time.time(), offset + 1)
 
     def forget(self, tps: set[TP]) -> None:
         for tp in tps:

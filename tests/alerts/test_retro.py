@@ -36,8 +36,8 @@ def listing(version: str = "2026.12.1", *names: str) -> ReferenceData:
     return ReferenceData.load().replaced(loaded)
 
 
-def fed(*messages: bytes) -> OfflinePipeline:
-    pipeline = OfflinePipeline(Core.build(CoreOptions()))
+def fed(*messages: bytes, retro_days: int = 90) -> OfflinePipeline:
+    pipeline = OfflinePipeline(Core.build(CoreOptions(retro_days=retro_days)))
     for offset, raw in enumerate(messages):
         assert isinstance(pipeline.feed(raw, offset), list)
     return pipeline
@@ -87,6 +87,16 @@ def test_the_index_keeps_the_look_back_span_and_a_replay_changes_nothing() -> No
     assert PartyRecord.decode(record.encode()) == record
     retro = pipeline.list_change(listing(), T0 + timedelta(days=121))
     assert sorted(a.declaration_ids[0] for a in retro) == ["PAST-1", "PAST-2", "PAST-3"]
+
+
+def test_the_span_kept_is_the_setting_not_a_default() -> None:
+    # TRADEWATCH_RETRO_DAYS reaches the party index through the core (the window stage was
+    # once built without it, and always kept 90 days).
+    pipeline = fed(*(shipment(n, day) for n, day in enumerate([0, 50, 100, 120])), retro_days=30)
+    [record] = [
+        r for k, r in pipeline.store.parties.items() if LISTED.lower().split()[-1] in k.decode()
+    ]
+    assert [s.declaration_id for s in record.seen] == ["PAST-2", "PAST-3"]
 
 
 def test_a_declaration_dated_after_the_publication_but_screened_before_the_swap_is_looked_at() -> (

@@ -77,6 +77,10 @@ def test_a_partition_with_lag_and_no_progress_stops_the_worker_in_one_line(
     assert "\n" not in line
     labels = {"topic": "customs.declarations", "partition": "0"}
     assert registry.get_sample_value("tradewatch_partition_lag", labels) == 400
+    progress.advanced(DECLARATIONS, 120)  # done up to and including offset 120
+    assert registry.get_sample_value("tradewatch_partition_position", labels) == 121
+    progress.forget({DECLARATIONS})  # the partition went to another worker
+    assert registry.get_sample_value("tradewatch_partition_position", labels) is None
     # The evidence goes to the log first: offsets per partition, and where each task waits.
     [evidence] = [r.getMessage() for r in caplog.records if "where things stood" in r.getMessage()]
     assert "customs.declarations[0]: highwater 500, committed 100" in evidence
