@@ -37,10 +37,8 @@ from faust.sensors.prometheus import setup_prometheus_sensors
 from faust.types import TP
 from prometheus_client import CollectorRegistry
 
-from alerts.pipeline import Core, CoreOptions
-from alerts.reference import DEFAULT_REFERENCE_DIR
+from alerts.pipeline import Core
 from alerts.retro import RETRO_RULE_ID, ListChange, effective_at_swap
-from alerts.rules import CatalogueOptions
 from schemas.alert import AlertCategory
 from streams import heap
 from streams.batching import BatchConsumer, BatchTable, BatchTopic, BatchTransport
@@ -50,6 +48,7 @@ from streams.intake import Intake, Sent, Topics
 from streams.kafka_security import faust_credentials
 from streams.look_back import LookBack
 from streams.metrics import Metrics
+from streams.offline import core_options
 from streams.outbox import DeliveryError, Outbox
 from streams.partitioning import partition_of
 from streams.progress import Progress
@@ -79,27 +78,6 @@ class Tradewatch:
     core: Core
     window_table: Any
     progress: Progress
-
-
-def catalogue_options(settings: Settings) -> CatalogueOptions:
-    return CatalogueOptions(
-        restricted_destinations=frozenset(settings.restricted_destinations) or None,
-        extra_watchlists=settings.watchlists,
-        party_match_threshold=settings.party_match_threshold,
-        name_analysis_dir=settings.data_dir / "listed-names",
-    )
-
-
-def core_options(settings: Settings) -> CoreOptions:
-    return CoreOptions(
-        reference_dir=settings.reference_dir or DEFAULT_REFERENCE_DIR,
-        catalogue=catalogue_options(settings),
-        windows=settings.window_config(),
-        fx_rates_file=settings.fx_rates_file,
-        max_message_bytes=settings.max_message_bytes,
-        max_future_ms=settings.max_future_seconds * 1000,
-        retro_days=settings.retro_days,
-    )
 
 
 def observations_topic_name(settings: Settings) -> str:

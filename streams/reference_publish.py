@@ -60,7 +60,7 @@ def identity(settings: Settings) -> str:
 def validate(settings: Settings, paths: list[Path]) -> list[ReferenceFile[LoadedRecord]]:
     """The files, loaded and checked together with the rest of the reference data
     (ReferenceDataError, naming file and line, at the first problem)."""
-    from streams.app import core_options
+    from streams.offline import core_options
 
     files = [load_file(path) for path in paths]
     base = ReferenceData.load(settings.reference_dir or DEFAULT_REFERENCE_DIR)
@@ -189,7 +189,7 @@ def rollback(settings: Settings, name: str, version: str, reason: str = "") -> P
         content = found.path.read_bytes()
     path = Path(f"{settings.topic_reference}/{label}")
     loaded = parse_file(path, content)
-    from streams.app import core_options
+    from streams.offline import core_options
 
     Core.build(core_options(settings), reference=state.ledger.in_use.replaced(loaded))
     [published] = _publish_loaded(settings, state, [(loaded, content)], True, reason)
