@@ -167,6 +167,11 @@ def env_for(broker: str, work: Path, name: str, **extra: str) -> dict[str, str]:
             "TRADEWATCH_TOPIC_DECLARATIONS": f"{name}.declarations",
             "TRADEWATCH_TOPIC_ALERTS": f"{name}.alerts",
             "TRADEWATCH_TOPIC_DEAD_LETTER": f"{name}.dlq",
+            # Every topic of the run's own: a shared one may have been made with another
+            # partition count (by an earlier phase, or a demo on the same broker).
+            "TRADEWATCH_TOPIC_CASES": f"{name}.cases",
+            "TRADEWATCH_TOPIC_FEEDBACK": f"{name}.feedback",
+            "TRADEWATCH_TOPIC_REFERENCE": f"{name}.reference",
             "TRADEWATCH_TOPIC_PARTITIONS": "1",
             "TRADEWATCH_METRICS_PORT": str(free_port()),
             "TRADEWATCH_DATA_DIR": str(work / name),
@@ -290,7 +295,7 @@ def window_done(
         declared = ends(declarations)
 
         def committed() -> bool:
-            offsets = admin.list_consumer_group_offsets(name)
+            offsets = admin.list_group_offsets(name).get(name, {})
             for partition, end in declared.items():
                 tp = TopicPartition(declarations, partition)
                 if end > 0 and (tp not in offsets or offsets[tp].offset != end):
