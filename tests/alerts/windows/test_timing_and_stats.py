@@ -1,4 +1,8 @@
+from collections.abc import Callable
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from alerts.windows.stats import (
     Baseline,
@@ -76,3 +80,94 @@ def test_histogram_quantiles() -> None:
     assert p05 == p50 == bin_centre(log_bin(10.0))
     assert p95 == bin_centre(log_bin(1000.0))
     assert 9 < p50 < 12  # the bin around 10 is about 15% wide
+
+
+def _count_tail_as_first_written(x: float, mean: float, variance: float) -> float:
+    """count_tail before its loops were written out (a function call per term): the
+    reference the faster one must equal bit for bit, so that no threshold moves."""
+    import math
+
+    k = math.ceil(x)
+    if k <= 0:
+        return 1.0
+    if mean <= 0:
+        return 0.0
+    if variance > mean:
+        r = mean * mean / (variance - mean)
+        q = mean / (r + mean)
+        log_term = (
+            math.lgamma(k + r) - math.lgamma(r) - math.lgamma(k + 1)
+            + r * math.log1p(-q) + k * math.log(q)
+        )  # fmt: skip
+
+        def ratio(n: int) -> float:
+            return (n + r) / (n + 1) * q
+    else:
+        log_term = k * math.log(mean) - mean - math.lgamma(k + 1)
+
+        def ratio(n: int) -> float:
+            return mean / (n + 1)
+
+    term = math.exp(log_term)
+    total = 0.0
+    n = k
+    while term > 0.0 and (term > total * 1e-16 or ratio(n) >= 1.0):
+        total += term
+        term *= ratio(n)
+        n += 1
+        if n - k > 100_000:
+            break
+    return min(1.0, total)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    x=st.floats(0, 400),
+    mean=st.floats(0, 200),
+    spread=st.floats(0.2, 30),
+)
+def test_count_tail_is_bit_for_bit_what_it_was(x: float, mean: float, spread: float) -> None:
+    from alerts.windows.stats import count_tail
+
+    variance = mean * spread
+
+    def outcome(tail: Callable[[float, float, float], float]) -> object:
+        try:
+            return tail(x, mean, variance)
+        except ValueError as error:  # a mean too small for a logarithm: both the same way
+            return type(error)
+
+    assert outcome(count_tail) == outcome(_count_tail_as_first_written)
+
+
+def _threshold_by_bisection(mean: float, variance: float, alpha: float) -> int:
+    """count_threshold as first written: bracket upwards from the mean, then bisect."""
+    import math
+
+    from alerts.windows.stats import count_tail
+
+    low, high = max(0, math.floor(mean)), max(1, math.ceil(mean + 1))
+    while count_tail(high, mean, variance) > alpha:
+        low, high = high, high + (high - math.floor(mean)) * 2 + 1
+    while low + 1 < high:
+        middle = (low + high) // 2
+        if count_tail(middle, mean, variance) <= alpha:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    mean=st.one_of(st.just(0.0), st.floats(1e-3, 300)),  # means of counts: 0, or 1/n and up
+    spread=st.floats(0.3, 40),
+    alpha=st.sampled_from([1e-2, 1e-3, 1e-4, 1e-6, 1e-9]),
+)
+def test_count_threshold_finds_what_bisection_finds(
+    mean: float, spread: float, alpha: float
+) -> None:
+    from alerts.windows.stats import count_threshold
+
+    variance = mean * spread
+    assert count_threshold(mean, variance, alpha) == _threshold_by_bisection(mean, variance, alpha)
