@@ -41,7 +41,13 @@ from alerts.windows.state import (
     add_to_bucket,
     window_sums,
 )
-from alerts.windows.stats import Baseline, RollingSeries, count_tail, count_threshold
+from alerts.windows.stats import (
+    Baseline,
+    RollingSeries,
+    count_tail,
+    count_threshold,
+    median_of_ordered,
+)
 from alerts.windows.timing import DAY_MS, datetime_of_day, day_of, iso_of_ms, window_start_days
 from schemas.alert import AlertCategory, Severity, Subject, Window
 
@@ -205,6 +211,18 @@ class Headroom:
         return True
 
 
+@dataclass(frozen=True, slots=True)
+class WindowBaseline:
+    """What a window is judged against: the declaration counts' baseline (its thresholds come
+    from it), the usual quantity and value (medians: all an alert reports of them), and the
+    thresholds."""
+
+    counts: Baseline
+    quantity_usual: float
+    value_usd_usual: float
+    thresholds: tuple[float, float, float]
+
+
 @dataclass(slots=True)
 class VolumeMemo:
     """Derived from a key's state and kept beside it, never stored:
@@ -214,9 +232,7 @@ class VolumeMemo:
     - each open window's running totals, which only say whether a window may have crossed
       (the decision itself reads the buckets)."""
 
-    baselines: dict[tuple[int, int], tuple[list[Baseline], tuple[float, float, float]]] = field(
-        default_factory=dict
-    )
+    baselines: dict[tuple[int, int], WindowBaseline] = field(default_factory=dict)
     thresholds: dict[tuple[int, int], tuple[float, float, float]] = field(default_factory=dict)
     histories: dict[int, History] = field(default_factory=dict)
     totals: dict[tuple[int, int], list[float]] = field(default_factory=dict)
@@ -257,9 +273,7 @@ class VolumeAnomaly:
         Stable for the window's life: a declaration of an earlier day is late by then."""
         return state.first_day is None or state.first_day >= start - 1
 
-    def _baseline(
-        self, memo: VolumeMemo, state: KeyState, size: int, start: int
-    ) -> tuple[list[Baseline], tuple[float, float, float]]:
+    def _baseline(self, memo: VolumeMemo, state: KeyState, size: int, start: int) -> WindowBaseline:
         """The window's baselines, from days that are closed whenever an event of the window
         arrives (see the module docstring), so derived once and kept in the memo."""
         cached = memo.baselines.get((size, start))
@@ -273,10 +287,15 @@ class VolumeAnomaly:
                 history = History.of(state, size, oldest, newest)
                 if size not in memo.histories or newest >= memo.histories[size].newest:
                     memo.histories[size] = history  # only ever steps forward
-            baselines = [series.baseline() for series in history.series]
-            counts = baselines[0]
+            count_series, quantity_series, value_series = history.series
+            counts = count_series.baseline()
             least = count_threshold(counts.mean, counts.variance, self.config.volume_alpha)
-            cached = (baselines, (float(max(self.config.min_count, least)), _INF, _INF))
+            cached = WindowBaseline(
+                counts,
+                median_of_ordered(quantity_series.ordered),
+                median_of_ordered(value_series.ordered),
+                (float(max(self.config.min_count, least)), _INF, _INF),
+            )
             memo.baselines[(size, start)] = cached
         return cached
 
@@ -313,10 +332,11 @@ class VolumeAnomaly:
         count = sums[N]
         if count < config.min_count:
             return []
-        baselines, (least, _, _) = self._baseline(memo, state, size, start)
+        baseline = self._baseline(memo, state, size, start)
+        least = baseline.thresholds[0]
         if count < least:
             return []
-        counts, quantities, values = baselines
+        counts = baseline.counts
         return [
             {
                 "reason": "above_expected",
@@ -329,9 +349,9 @@ class VolumeAnomaly:
                 "least_alerting": least,
                 "baseline_windows": counts.points,
                 "quantity": round(sums[QUANTITY], 3),
-                "quantity_usual": round(quantities.median, 3),
+                "quantity_usual": round(baseline.quantity_usual, 3),
                 "value_usd": round(sums[VALUE], 2),
-                "value_usd_usual": round(values.median, 2),
+                "value_usd_usual": round(baseline.value_usd_usual, 2),
             }
         ]
 
@@ -499,7 +519,7 @@ class VolumeAnomaly:
             return found
         if sums[N] < config.min_count * _KEEP:
             return None
-        _, (count, quantity, value) = self._baseline(memo, state, size, start)
+        count, quantity, value = self._baseline(memo, state, size, start).thresholds
         found = (count * _KEEP, quantity * _KEEP, value * _KEEP)
         memo.thresholds[(size, start)] = found
         return found

@@ -25,6 +25,15 @@ def median(values: Sequence[float]) -> float:
     return (ordered[middle - 1] + ordered[middle]) / 2
 
 
+def median_of_ordered(ordered: Sequence[float]) -> float:
+    """The median of values already sorted (Baseline's median, without the rest of it)."""
+    count = len(ordered)
+    if not count:
+        raise ValueError("median of no values")
+    middle = count // 2
+    return float(ordered[middle]) if count % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 @dataclass(frozen=True, slots=True)
 class Baseline:
     """Median, MAD, mean and 90th percentile of a series, with how many points it rests on."""
@@ -46,12 +55,8 @@ class Baseline:
         """From the values sorted and their total (exact totals keep the mean independent of
         the order the values came in)."""
         count = len(ordered)
-        if not count:
-            raise ValueError("median of no values")
         middle = count // 2
-        centre = (
-            float(ordered[middle]) if count % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-        )
+        centre = median_of_ordered(ordered)
         # |v - centre| falls, then rises, along the sorted values: two runs, merged in O(n).
         deviations = sorted([abs(v - centre) for v in ordered])
         mad = (
