@@ -191,7 +191,7 @@ def render_reject(headers: dict[str, str], width: int, now: datetime) -> Text:
     line.append(f"  {where}")
     lines = [line] + [
         Text(LEAD_INDENT) + part
-        for part in _cut(Text(printable(headers.get("error", ""), 400)), width - 2, 1)
+        for part in _cut(Text(printable(headers.get("error", ""), 400)), width - len(LEAD_INDENT))
     ]
     for part in lines:
         part.truncate(width, overflow="ellipsis")

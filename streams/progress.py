@@ -83,7 +83,6 @@ class Progress:
             self._settled_at = None
             self.stalled = []
             return []
-        self._rebalancing_since = None
         if self._settled_at is None:
             self._settled_at = now
         consumer = app.consumer

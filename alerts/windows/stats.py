@@ -174,9 +174,9 @@ def count_threshold(mean: float, variance: float, alpha: float) -> int:
     >>> count_threshold(3.0, 3.0, 1e-6)   # Poisson(3): P(X >= 15) < 1e-6 <= P(X >= 14)
     15
     """
-    floor = max(0, math.floor(mean))  # count_tail(floor) > alpha: at most the mean
-    if mean <= 0:
-        return max(1, floor + 1)
+    if mean <= 0:  # every count's tail is 0
+        return 1
+    floor = math.floor(mean)  # count_tail(floor) > alpha: at most the mean
     # Cornish-Fisher: the normal quantile corrected for the count's skewness. The variance is
     # the mean's at least, as count_tail takes a Poisson count then.
     spread = max(variance, mean)

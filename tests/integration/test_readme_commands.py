@@ -11,15 +11,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.readme_blocks import ROOT, Command, commands
-
-BLOCKS = {}
-for _command in commands():
-    BLOCKS.setdefault(_command.block, []).append(_command)
+from tests.readme_blocks import ROOT, Command, blocks, commands
 
 
 def block_with(first_words: str) -> list[Command]:
-    [block] = [b for b in BLOCKS.values() if b[0].text.startswith(first_words)]
+    [block] = [b for b in blocks().values() if b[0].text.startswith(first_words)]
     return block
 
 
