@@ -25,7 +25,8 @@ from datetime import datetime, timedelta
 
 from alerts.reference import CaseScoringRecord, ReferenceData
 from schemas.alert import Alert, AlertCategory, Severity, Subject
-from schemas.case import Case, CaseFinding, RiskReason
+from schemas.case import Case, CaseDeclaration, CaseFinding, CaseParty, RiskReason
+from schemas.wire import DeclarationRecord, PartyRecord
 
 # Findings of the window stage: a series of shipments, or (a unit value) judged against the
 # stream. The screening stage's findings make the declaration's case.
@@ -76,15 +77,45 @@ class CaseScoring:
         return round(1.0 - remaining, 4), reasons
 
 
-def declaration_case(alerts: list[Alert], scoring: CaseScoring) -> Case | None:
+def declaration_case(
+    alerts: list[Alert], scoring: CaseScoring, declaration: DeclarationRecord | None = None
+) -> Case | None:
     """The one case a declaration's own findings make, as the screening stage publishes it
-    once the declaration is screened (the same as CaseBook gives for those alerts); None if
-    they were all suppressed."""
+    once the declaration is screened (the same as CaseBook gives for those alerts, with the
+    declaration as declared when it is given); None if they were all suppressed."""
     book = CaseBook(scoring)
     latest = None
     for alert in alerts:
         latest = book.add(alert) or latest
-    return latest
+    if latest is None or declaration is None:
+        return latest
+    return latest.model_copy(update={"declarations": [as_declared(declaration)]})
+
+
+def as_declared(declaration: DeclarationRecord) -> CaseDeclaration:
+    def party(record: PartyRecord) -> CaseParty:
+        return CaseParty(name=record.name, country=record.country, tax_id=record.tax_id)
+
+    d = declaration
+    return CaseDeclaration(
+        declaration_id=d.declaration_id,
+        declared_at=d.declared_at,
+        direction=d.direction,
+        reporting_country=d.reporting_country,
+        exporter=party(d.exporter),
+        importer=party(d.importer),
+        origin_country=d.origin_country,
+        dispatch_country=d.dispatch_country,
+        destination_country=d.destination_country,
+        hs_code=d.hs_code,
+        goods_description=d.goods_description,
+        quantity=d.quantity,
+        quantity_unit=d.quantity_unit,
+        invoice_value=d.invoice_value,
+        currency=d.currency,
+        brand=d.brand,
+        model=d.model,
+    )
 
 
 def _finding(alert: Alert) -> CaseFinding:
@@ -97,6 +128,7 @@ def _finding(alert: Alert) -> CaseFinding:
         window=alert.window,
         event_time=alert.event_time,
         evidence=alert.evidence,
+        reference_data_version=alert.reference_data_version,
     )
 
 

@@ -26,6 +26,9 @@ class CaseFinding(BaseModel):
     window: Window | None
     event_time: AwareDatetime
     evidence: dict[str, Any]
+    reference_data_version: str = Field(
+        default="", description="The reference files the finding was made with: 'a@1,b@2'."
+    )
 
 
 class RiskReason(BaseModel):
@@ -37,6 +40,38 @@ class RiskReason(BaseModel):
     severity: Severity
     weight: float = Field(ge=0, le=1, description="The category's weight at that severity.")
     contribution: float = Field(ge=0, le=1, description="How much the score rose with it.")
+
+
+class CaseParty(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    country: str | None = None
+    tax_id: str | None = None
+
+
+class CaseDeclaration(BaseModel):
+    """A declaration as it was declared: what an analyst reads beside the findings."""
+
+    model_config = ConfigDict(frozen=True)
+
+    declaration_id: str
+    declared_at: AwareDatetime
+    direction: str
+    reporting_country: str
+    exporter: CaseParty
+    importer: CaseParty
+    origin_country: str
+    dispatch_country: str
+    destination_country: str
+    hs_code: str
+    goods_description: str
+    quantity: float
+    quantity_unit: str
+    invoice_value: float
+    currency: str
+    brand: str | None = None
+    model: str | None = None
 
 
 class Case(BaseModel):
@@ -56,6 +91,11 @@ class Case(BaseModel):
     scoring_version: str = Field(description="name@version of the weights the score used.")
     findings: list[CaseFinding]
     declaration_ids: list[str]
+    declarations: list[CaseDeclaration] = Field(
+        default_factory=list,
+        description="A declaration case's declaration, as declared (its goods text, parties and "
+        "route); empty for a series case and for a look back's finding: see declaration_ids.",
+    )
     first_event_time: AwareDatetime
     last_event_time: AwareDatetime
     scope: dict[str, str] = Field(

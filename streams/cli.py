@@ -12,6 +12,7 @@ A bad flag, file or setting gives one line on stderr and a non-zero exit.
 
 import argparse
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -349,7 +350,37 @@ def build_parser() -> argparse.ArgumentParser:
         "console",
         help="watch the feed: cases as they open and grow, rejects, a status line",
     )
+
+    commands.add_parser(
+        "desk",
+        help="the case desk in the browser: the queue, the evidence, decisions under a name "
+        "(on TRADEWATCH_DESK_HOST:TRADEWATCH_DESK_PORT, users from TRADEWATCH_DESK_USERS)",
+    )
+    desk_user = commands.add_parser(
+        "desk-user",
+        help="add or change a desk user in the users file (the password is read from the "
+        "terminal, or from standard input when it is not one)",
+        formatter_class=_Defaults,
+    )
+    desk_user.add_argument("name", type=_desk_user_name, help="the user's sign-in name")
+    desk_user.add_argument(
+        "--role",
+        required=True,
+        choices=("viewer", "analyst", "supervisor"),
+        help="what they may do",
+    )
+    desk_user.add_argument(
+        "--users", type=Path, help="the users file (default: TRADEWATCH_DESK_USERS)"
+    )
     return parser
+
+
+def _desk_user_name(text: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9._@-]{1,64}", text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: a user name is 1 to 64 letters, digits, '.', '_', '@' or '-'"
+        )
+    return text
 
 
 class _ComingUp(logging.Filter):
@@ -518,6 +549,14 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 0
+    if args.command == "desk":
+        from streams.desk.serve import serve_desk
+
+        return serve_desk(settings)
+    if args.command == "desk-user":
+        from streams.desk.serve import add_user
+
+        return add_user(settings, args.name, args.role, args.users)
     if args.command == "console":
         import signal
         import threading

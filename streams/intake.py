@@ -147,7 +147,11 @@ class Intake:
                 for alert in outcome.alerts:
                     await send(topics.alerts, *encode_alert(alert))
                     alerts.append(alert)
-                case = declaration_case(outcome.alerts, scoring) if topics.cases else None
+                case = (
+                    declaration_case(outcome.alerts, scoring, outcome.declaration)
+                    if topics.cases
+                    else None
+                )
                 if case is not None and topics.cases:
                     await send(topics.cases, *encode_case(case))
                     cases.append(case)

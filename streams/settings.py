@@ -146,6 +146,36 @@ class Settings(BaseSettings):
         description="The role the CLI claims on decisions; a supervisor's decision may silence "
         "critical listed-party and controlled-goods findings and last longer than 30 days.",
     )
+    desk_host: str = Field(
+        default="127.0.0.1",
+        description="Address the case desk (`tradewatch desk`) binds; behind a reverse proxy "
+        "keep it on loopback.",
+    )
+    desk_port: int = Field(default=8470, ge=1, le=65535, description="The case desk's port.")
+    desk_database: Path = Field(
+        default=Path(".tradewatch-desk/desk.sqlite3"),
+        description="The case desk's store (SQLite), kept up to date from the topics; deleted, "
+        "it is rebuilt from them.",
+    )
+    desk_users: Path | None = Field(
+        default=None,
+        description="The case desk's users file (TOML: role and salted scrypt password hash "
+        "per user; `tradewatch desk-user` writes it). Needed unless desk_auth_header is set.",
+    )
+    desk_auth_header: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9-]{1,64}$",
+        description="For single sign-on: the header a trusted reverse proxy sets to the signed-in "
+        "user (e.g. X-Forwarded-User); roles still come from desk_users, others are viewers.",
+    )
+    desk_secure_cookies: bool = Field(
+        default=True,
+        description="Send the desk's session cookie over HTTPS only (browsers treat "
+        "http://localhost as secure, so the local desk works either way).",
+    )
+    desk_session_hours: float = Field(
+        default=8.0, gt=0, le=24 * 30, description="How long a desk sign-in lasts."
+    )
     broad_suppression_findings: int = Field(
         default=50,
         ge=1,
