@@ -425,26 +425,7 @@ class Store:
                 "ORDER BY risk_score DESC, severity_rank DESC, case_id LIMIT ? OFFSET ?",
                 [*values, size, (page - 1) * size],
             ).fetchall()
-        return Queue(
-            [
-                QueueRow(
-                    case_id,
-                    severity,
-                    risk,
-                    categories.split(),
-                    subject,
-                    parties.split("\n") if parties else [],
-                    route,
-                    last_event,
-                    state,
-                )
-                for case_id, severity, risk, categories, subject, parties, route, last_event, state in rows
-            ],
-            page,
-            pages,
-            total,
-            counts,
-        )
+        return Queue([QueueRow(*_row(row)) for row in rows], page, pages, total, counts)
 
     def case(self, case_id: str) -> tuple[Case, str] | None:
         """A case's latest version and its state."""
@@ -524,6 +505,13 @@ class Store:
                 table: db.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
                 for table in tables
             }
+
+
+def _row(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A queue row's columns as QueueRow takes them (the lists split)."""
+    case_id, severity, risk, categories, subject, parties, route, last_event, state = row
+    names = parties.split("\n") if parties else []
+    return case_id, severity, risk, categories.split(), subject, names, route, last_event, state
 
 
 def severity_names() -> list[str]:
