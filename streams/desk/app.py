@@ -288,8 +288,9 @@ class Desk:
         except (ValueError, ValidationError) as exc:
             message = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
             return await self.case(request, user, error=message, status=400)
+        outcome = self._outcome(case, feedback)
         self._send(feedback)
-        request.session["flash"] = self._outcome(case, feedback)
+        request.session["flash"] = outcome
         return RedirectResponse(f"/cases/{case.case_id}", 303)
 
     async def refer(self, request: Request, user: User, form: Any) -> Response:
@@ -395,7 +396,8 @@ class Desk:
         )
 
     def _outcome(self, case: Case, feedback: Feedback) -> str:
-        """What the review will make of it, as the worker's review rules (alerts/feedback.py)."""
+        """What the review will make of it, by the worker's review rules (alerts/feedback.py),
+        told before it is sent."""
         said = f"{feedback.decision.value} recorded as {feedback.feedback_id}"
         if feedback.suppression is None:
             return said
