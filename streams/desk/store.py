@@ -28,6 +28,8 @@ from schemas.feedback import Decision, Feedback
 
 SCHEMA_VERSION = "1"
 PAGE_SIZE = 50
+MMAP_BYTES = 1 << 30
+"""Pages read the store through a memory map: a filtered count scans the case table."""
 EPSILON = timedelta(microseconds=1)
 
 _SCHEMA = """
@@ -36,7 +38,7 @@ CREATE TABLE IF NOT EXISTS offsets (
     topic TEXT NOT NULL, partition INTEGER NOT NULL, next_offset INTEGER NOT NULL,
     PRIMARY KEY (topic, partition));
 CREATE TABLE IF NOT EXISTS cases (
-    case_id TEXT PRIMARY KEY,
+    case_id TEXT NOT NULL,
     version INTEGER NOT NULL,
     severity TEXT NOT NULL,
     severity_rank INTEGER NOT NULL,
@@ -50,10 +52,12 @@ CREATE TABLE IF NOT EXISTS cases (
     first_event TEXT NOT NULL,
     last_event TEXT NOT NULL,
     state TEXT NOT NULL DEFAULT 'new',
-    body TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS cases_by_risk ON cases (risk_score DESC, case_id);
-CREATE INDEX IF NOT EXISTS cases_by_state ON cases (state, risk_score DESC, case_id);
-CREATE INDEX IF NOT EXISTS cases_by_time ON cases (last_event);
+    PRIMARY KEY (risk_score DESC, case_id)) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS cases_by_id ON cases (case_id);
+CREATE INDEX IF NOT EXISTS cases_by_state ON cases (state);
+CREATE TABLE IF NOT EXISTS case_bodies (
+    n INTEGER PRIMARY KEY, case_id TEXT NOT NULL UNIQUE, body TEXT NOT NULL);
+CREATE VIRTUAL TABLE IF NOT EXISTS party_text USING fts5(parties, tokenize='trigram');
 CREATE TABLE IF NOT EXISTS case_declarations (
     declaration_id TEXT NOT NULL, case_id TEXT NOT NULL,
     PRIMARY KEY (declaration_id, case_id)) WITHOUT ROWID;
@@ -166,8 +170,9 @@ class Filters:
             clauses.append("instr(rules, ?) > 0")
             values.append(f" {self.rule} ")
         if self.party:
-            clauses.append("instr(parties, ?) > 0")
-            values.append(self.party.casefold())
+            clause, value = _party_clause(self.party)
+            clauses.append(clause)
+            values.append(value)
         if self.route:
             clauses.append("instr(route, ?) > 0")
             values.append(self.route.upper())
@@ -182,15 +187,31 @@ class Filters:
             values.append(self.until)
         if self.search:
             term = self.search.strip()
+            clause, value = _party_clause(term)
             clauses.append(
-                "(case_id = ? OR case_id IN (SELECT case_id FROM case_declarations "
-                "WHERE declaration_id = ?) OR instr(parties, ?) > 0)"
+                "case_id IN (SELECT ? UNION SELECT case_id FROM case_declarations "
+                f"WHERE declaration_id = ?) OR {clause}"
             )
-            values += [term, term, term.casefold()]
+            values += [term, term, value]
+        if len(clauses) > 1 or self.search:
+            clauses = [f"({clause})" for clause in clauses]
         return (" AND ".join(clauses) or "1"), values
 
     def without_state(self) -> "Filters":
         return Filters(**{**self.__dict__, "state": None})
+
+
+def _party_clause(name: str) -> tuple[str, str]:
+    """Cases naming a party that holds `name`: by the trigram index from three letters on."""
+    folded = name.casefold()
+    if len(folded) < 3:
+        return "instr(parties, ?) > 0", folded
+    phrase = '"' + folded.replace('"', '""') + '"'
+    return (
+        "case_id IN (SELECT b.case_id FROM party_text p JOIN case_bodies b ON b.n = p.rowid "
+        "WHERE party_text MATCH ?)",
+        phrase,
+    )
 
 
 @dataclass(frozen=True)
@@ -263,6 +284,7 @@ class Store:
         try:
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
+            db.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             yield db
         finally:
             db.close()
@@ -351,16 +373,17 @@ class Store:
     @staticmethod
     def _put_case(db: sqlite3.Connection, case: Case) -> bool:
         known = db.execute(
-            "SELECT version FROM cases WHERE case_id = ?", (case.case_id,)
+            "SELECT version, state FROM cases WHERE case_id = ?", (case.case_id,)
         ).fetchone()
         if known is not None and known[0] > case.version:
             return False  # an older version read after a newer one: the newer stands
+        if known is not None:
+            db.execute("DELETE FROM cases WHERE case_id = ?", (case.case_id,))
         categories = " " + " ".join(c.value for c in case.categories) + " "
+        parties = "\n".join(case_parties(case))
         rules = " " + " ".join(sorted({f.rule_id for f in case.findings})) + " "
         db.execute(
-            "INSERT OR REPLACE INTO cases VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "COALESCE((SELECT state FROM cases WHERE case_id = ?), 'new'), ?)",
+            "INSERT INTO cases VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 case.case_id,
                 case.version,
@@ -369,16 +392,22 @@ class Store:
                 case.risk_score,
                 categories,
                 rules,
-                "\n".join(case_parties(case)),
+                parties,
                 case_route(case),
                 case.declarations[0].reporting_country if case.declarations else "",
                 case.subject.label,
                 case.first_event_time.isoformat(),
                 case.last_event_time.isoformat(),
-                case.case_id,
-                case.model_dump_json(),
+                known[1] if known is not None else CaseState.NEW.value,
             ),
         )
+        (number,) = db.execute(
+            "INSERT INTO case_bodies (case_id, body) VALUES (?, ?) ON CONFLICT (case_id) "
+            "DO UPDATE SET body = excluded.body RETURNING n",
+            (case.case_id, case.model_dump_json()),
+        ).fetchone()
+        db.execute("DELETE FROM party_text WHERE rowid = ?", (number,))
+        db.execute("INSERT INTO party_text (rowid, parties) VALUES (?, ?)", (number, parties))
         db.executemany(
             "INSERT OR IGNORE INTO case_declarations VALUES (?, ?)",
             [(declaration_id, case.case_id) for declaration_id in case.declaration_ids],
@@ -409,11 +438,14 @@ class Store:
     def queue(self, filters: Filters, page: int = 1, size: int = PAGE_SIZE) -> Queue:
         where, values = filters.where()
         with self.connect() as db:
-            counts = {state.value: 0 for state in CaseState}
-            for state, count in db.execute(
-                f"SELECT state, count(*) FROM cases WHERE {where} GROUP BY state", values
-            ):
-                counts[state] = count
+            states = [state.value for state in CaseState]
+            if values:  # one pass, no grouping: a filtered count is a scan of the case table
+                sums = ", ".join("total(state = ?)" for _ in states)
+                found = db.execute(f"SELECT {sums} FROM cases WHERE {where}", [*states, *values])
+                counts = dict(zip(states, (int(n) for n in found.fetchone()), strict=True))
+            else:  # the state index alone
+                counts = dict.fromkeys(states, 0)
+                counts |= dict(db.execute("SELECT state, count(*) FROM cases GROUP BY state"))
             total = counts.get(filters.state, 0) if filters.state else sum(counts.values())
             if filters.state:
                 where, values = f"state = ? AND {where}", [filters.state, *values]
@@ -422,7 +454,7 @@ class Store:
             rows = db.execute(
                 "SELECT case_id, severity, risk_score, categories, subject, parties, route, "
                 f"last_event, state FROM cases WHERE {where} "
-                "ORDER BY risk_score DESC, severity_rank DESC, case_id LIMIT ? OFFSET ?",
+                "ORDER BY risk_score DESC, case_id LIMIT ? OFFSET ?",
                 [*values, size, (page - 1) * size],
             ).fetchall()
         return Queue([QueueRow(*_row(row)) for row in rows], page, pages, total, counts)
@@ -431,7 +463,9 @@ class Store:
         """A case's latest version and its state."""
         with self.connect() as db:
             row = db.execute(
-                "SELECT body, state FROM cases WHERE case_id = ?", (case_id,)
+                "SELECT b.body, c.state FROM cases c JOIN case_bodies b USING (case_id) "
+                "WHERE c.case_id = ?",
+                (case_id,),
             ).fetchone()
         return (Case.model_validate_json(row[0]), row[1]) if row else None
 
@@ -499,12 +533,17 @@ class Store:
 
     def dump(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every table's rows but the offsets and meta, in order: what a rebuild must equal."""
-        tables = ("cases", "case_declarations", "decisions", "rulings", "suppressed")
+        tables = {
+            "cases": "SELECT * FROM cases ORDER BY case_id",
+            "bodies": "SELECT case_id, body FROM case_bodies ORDER BY case_id",
+            "parties": "SELECT b.case_id, p.parties FROM party_text p "
+            "JOIN case_bodies b ON b.n = p.rowid ORDER BY b.case_id",
+        } | {
+            table: f"SELECT * FROM {table} ORDER BY 1, 2"
+            for table in ("case_declarations", "decisions", "rulings", "suppressed")
+        }
         with self.connect() as db:
-            return {
-                table: db.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
-                for table in tables
-            }
+            return {table: db.execute(query).fetchall() for table, query in tables.items()}
 
 
 def _row(row: tuple[Any, ...]) -> tuple[Any, ...]:
