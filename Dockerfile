@@ -30,18 +30,18 @@ COPY --from=build /wheels /wheels
 RUN pip install --no-index --find-links /wheels tradewatch \
  && rm -rf /wheels \
  && useradd --system --uid 10001 --home-dir /var/lib/tradewatch --create-home tradewatch \
- && mkdir -p /var/lib/tradewatch/state \
+ && mkdir -p /var/lib/tradewatch/state /var/lib/tradewatch/desk \
  && chown -R tradewatch:tradewatch /var/lib/tradewatch
 # compose mounts its named volume on the state folder: a new volume takes the folder's owner,
 # so the worker (uid 10001) can write its window state there.
-VOLUME ["/var/lib/tradewatch/state"]
+VOLUME ["/var/lib/tradewatch/state", "/var/lib/tradewatch/desk"]
 
 USER tradewatch
 WORKDIR /var/lib/tradewatch
 ENV TRADEWATCH_DATA_DIR=/var/lib/tradewatch/state \
     TRADEWATCH_METRICS_HOST=0.0.0.0 \
     TRADEWATCH_METRICS_PORT=6066
-EXPOSE 6066
+EXPOSE 6066 8470
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:6066/healthz', timeout=2)"]
 ENTRYPOINT ["tradewatch"]

@@ -1,5 +1,6 @@
 """docker-compose.yml checked without a Docker engine: structure, pins, files, settings names."""
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ def test_expected_services_are_present() -> None:
         "grafana",
         "alertmanager-sink",
         "webhook-echo",
+        "desk",
     } <= set(SERVICES)
 
 
@@ -43,6 +45,13 @@ def test_prometheus_and_alertmanager_files_are_the_tested_ones() -> None:
     assert "./ops/grafana/dashboards" in mounts
 
 
+def _mount(volume: str) -> tuple[str, str]:
+    """A volume entry's source and target, a ${VAR:-default} source read as its default."""
+    resolved = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", volume)
+    source, target = resolved.split(":")[:2]
+    return source, target
+
+
 def test_secrets_come_from_the_environment_with_defaults() -> None:
     grafana = _environment(SERVICES["grafana"])
     assert grafana["GF_SECURITY_ADMIN_PASSWORD"] == "${GRAFANA_ADMIN_PASSWORD:-admin}"
@@ -51,10 +60,10 @@ def test_secrets_come_from_the_environment_with_defaults() -> None:
 def test_every_named_volume_is_used_and_every_used_volume_is_named() -> None:
     named = set(COMPOSE["volumes"])
     used = {
-        v.split(":")[0]
+        _mount(v)[0]
         for s in SERVICES.values()
         for v in s.get("volumes", [])
-        if not v.startswith((".", "/"))
+        if not _mount(v)[0].startswith((".", "/"))
     }
     assert used == named
 
@@ -108,7 +117,7 @@ def test_bind_mounts_exist() -> None:
     named = set(COMPOSE.get("volumes") or {})
     for name, service in SERVICES.items():
         for volume in service.get("volumes", []):
-            source = volume.split(":")[0]
+            source = _mount(volume)[0]
             if source.startswith((".", "/")):
                 assert (ROOT / source).exists(), f"{name} mounts missing {source}"
             else:
@@ -175,28 +184,37 @@ def _dockerfile() -> str:
     return (ROOT / "Dockerfile").read_text(encoding="utf-8")
 
 
-def test_every_path_compose_mounts_for_the_worker_is_made_and_owned_by_the_image_user() -> None:
+@pytest.mark.parametrize(("name", "setting"), [("worker", "TRADEWATCH_DATA_DIR"),
+                                               ("desk", "TRADEWATCH_DESK_DATABASE")])  # fmt: skip
+def test_every_named_volume_is_made_and_owned_by_the_image_user_where_the_service_writes(
+    name: str, setting: str
+) -> None:
     # A named volume comes up with the owner of the folder it is mounted on in the image: the
-    # folder must exist there, belong to the user the image runs as, and be where the worker
+    # folder must exist there, belong to the user the image runs as, and be where the service
     # keeps its state.
     dockerfile = _dockerfile()
     [user] = re.findall(r"^USER\s+(\S+)", dockerfile, flags=re.MULTILINE)
     assert re.search(rf"useradd\b[^\n]*--uid\s+\d+[^\n]*\b{user}\b", dockerfile), "no such user"
     made = {p for line in re.findall(r"mkdir -p ([^\n&\\]+)", dockerfile) for p in line.split()}
     owned = re.findall(rf"chown -R {user}:{user} (\S+)", dockerfile)
-    worker = SERVICES["worker"]
-    mounts = [v.split(":")[1] for v in worker.get("volumes", [])]
-    assert mounts, "the worker keeps its state on a volume"
+    service = SERVICES[name]
+    mounts = [
+        _mount(v)[1] for v in service.get("volumes", []) if not _mount(v)[0].startswith((".", "/"))
+    ]
+    assert mounts, f"the {name} keeps its state on a volume"
     for path in mounts:
         assert path in made, f"the image never creates {path}"
         assert any(path == o or path.startswith(o.rstrip("/") + "/") for o in owned), (
             f"{path} is not owned by {user}"
         )
-    data_dir = _environment(worker).get("TRADEWATCH_DATA_DIR") or re.search(
-        r"TRADEWATCH_DATA_DIR=(\S+)", dockerfile
+    data_dir = _environment(service).get(setting) or re.search(
+        rf"{setting}=(\S+)", dockerfile
     ).group(1)  # type: ignore[union-attr]
-    assert data_dir in mounts, f"the worker writes to {data_dir}, compose mounts {mounts}"
-    assert f'VOLUME ["{data_dir}"]' in dockerfile
+    if setting == "TRADEWATCH_DESK_DATABASE":
+        data_dir = str(Path(data_dir).parent)
+    assert data_dir in mounts, f"the {name} writes to {data_dir}, compose mounts {mounts}"
+    [volumes] = re.findall(r"^VOLUME (\[.*\])$", dockerfile, flags=re.MULTILINE)
+    assert data_dir in json.loads(volumes)
 
 
 def test_the_image_health_check_asks_the_liveness_endpoint() -> None:
@@ -214,3 +232,18 @@ def test_the_feed_and_the_sink_are_healthy_while_their_loop_beats(name: str) -> 
     service = SERVICES[name]
     assert service["healthcheck"]["test"][1:3] == ["tradewatch", "heartbeat"]
     assert _environment(service)["TRADEWATCH_HEARTBEAT_FILE"] == "/tmp/heartbeat"
+
+
+def test_the_desk_reads_a_users_file_that_loads_and_answers_its_health_check() -> None:
+    from streams.desk.auth import DeskRole, load_users
+
+    desk = SERVICES["desk"]
+    env = _environment(desk)
+    [source] = [
+        _mount(v)[0] for v in desk["volumes"] if _mount(v)[1] == env["TRADEWATCH_DESK_USERS"]
+    ]
+    users = load_users(ROOT / source)
+    assert {user.role for user in users.values()} == set(DeskRole)
+    port = str(env["TRADEWATCH_DESK_PORT"])
+    assert f"127.0.0.1:{port}:{port}" in desk["ports"]
+    assert f"127.0.0.1:{port}/healthz" in " ".join(desk["healthcheck"]["test"])

@@ -8,7 +8,9 @@ import pytest
 from tests.conftest import declaration_dict
 
 
-def tradewatch(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def tradewatch(
+    *args: str, env: dict[str, str] | None = None, input_text: str | None = None
+) -> subprocess.CompletedProcess[str]:
     import os
 
     environment = {**os.environ, **(env or {})}
@@ -20,6 +22,7 @@ def tradewatch(*args: str, env: dict[str, str] | None = None) -> subprocess.Comp
         text=True,
         timeout=60,
         env=environment,
+        input=input_text,
     )
 
 

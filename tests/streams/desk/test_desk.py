@@ -362,3 +362,49 @@ def test_a_proxy_header_signs_users_in_with_the_files_roles(
 def test_a_desk_without_users_or_header_does_not_start(store: Store) -> None:
     with pytest.raises(ValueError, match="the desk has no users"):
         Desk(Settings(), store)
+
+
+# -- the commands ---------------------------------------------------------------------------
+
+
+def test_desk_user_writes_a_user_the_desk_signs_in(tmp_path: Path) -> None:
+    from tests.streams.test_cli import tradewatch
+
+    users = tmp_path / "users.toml"
+    made = tradewatch("desk-user", "j.doe", "--role", "supervisor", "--users", str(users),
+                      input_text="a long pass phrase\n")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    [user] = load_users(users).values()
+    assert (user.name, user.role) == ("j.doe", DeskRole.SUPERVISOR)
+    assert user.password and check_password("a long pass phrase", user.password)
+    assert "a long pass phrase" not in users.read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "password", "said"),
+    [
+        (["desk-user", "ann", "--role", "analyst"], "a long pass phrase", "say which users file"),
+        (["desk-user", "ann", "--role", "analyst", "--users", "{users}"], "short", "12 characters"),
+        (
+            ["desk-user", "a n", "--role", "analyst", "--users", "{users}"],
+            "x" * 12,
+            "a user name is",
+        ),
+        (["desk-user", "ann", "--role", "admin", "--users", "{users}"], "x" * 12, "invalid choice"),
+        (["desk"], "", "the desk has no users"),
+    ],
+)
+def test_the_desk_commands_refuse_bad_input_in_one_line(
+    tmp_path: Path, args: list[str], password: str, said: str
+) -> None:
+    from tests.streams.test_cli import one_error_line, tradewatch
+
+    users = tmp_path / "users.toml"
+    result = tradewatch(
+        *(a.replace("{users}", str(users)) for a in args),
+        env={"TRADEWATCH_DESK_DATABASE": str(tmp_path / "desk.sqlite3")},
+        input_text=password + "\n",
+    )
+    assert result.returncode != 0
+    assert said in one_error_line(result)
+    assert not users.exists()
