@@ -208,6 +208,7 @@ def test_an_analyst_decides_the_seed_case_in_the_browser(
         ).to_be_visible()
         expect(ann.locator("#state")).to_have_text("new")
         ann.screenshot(path=ARTIFACTS / "case.png", full_page=True)
+        ann.screenshot(path=ARTIFACTS / "case-top.png")  # the README's
 
         # Benign, suppressed for 90 days: over critical listed-party findings and longer than
         # 30 days, it waits for a supervisor.
