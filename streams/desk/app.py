@@ -34,7 +34,14 @@ from alerts.feedback import Review, case_entries
 from schemas.alert import AlertCategory
 from schemas.case import Case
 from schemas.feedback import MAX_SUPPRESSION, Decision, Feedback, Suppression
-from streams.desk.auth import DeskRole, Throttle, User, check_password, load_users
+from streams.desk.auth import (
+    DeskRole,
+    Throttle,
+    User,
+    UsersFileError,
+    check_password,
+    load_users,
+)
 from streams.desk.evidence import chart, cli_equivalent, decided_words, listed_matches, marked
 from streams.desk.evidence import series as case_series
 from streams.desk.store import CaseState, Filters, Store, severity_names
@@ -66,8 +73,9 @@ class Desk:
         self.settings = settings
         self.store = store or Store(settings.desk_database)
         self.reader = DeskReader(settings, self.store)
-        self.users: dict[str, User] = load_users(settings.desk_users)
-        if not self.users and settings.desk_auth_header is None:
+        self._users: dict[str, User] = load_users(settings.desk_users)
+        self._users_stamp = self._stamp()
+        if not self._users and settings.desk_auth_header is None:
             raise ValueError(
                 "the desk has no users: set TRADEWATCH_DESK_USERS to a users file "
                 "(tradewatch desk-user NAME --role analyst writes one) or "
@@ -86,6 +94,28 @@ class Desk:
             secret = secrets.token_urlsafe(32)
             self.store.set_meta("session_secret", secret)
         self.secret = secret
+
+    def _stamp(self) -> tuple[int, int] | None:
+        path = self.settings.desk_users
+        try:
+            stat = path.stat() if path is not None else None
+        except OSError:
+            return None
+        return (stat.st_mtime_ns, stat.st_size) if stat is not None else None
+
+    @property
+    def users(self) -> dict[str, User]:
+        """The users file as it is now: a changed file is read again (a user removed or their
+        role changed takes effect at their next request); one that cannot be read keeps the
+        users as they were, and says so in the log."""
+        stamp = self._stamp()
+        if stamp != self._users_stamp:
+            self._users_stamp = stamp
+            try:
+                self._users = load_users(self.settings.desk_users)
+            except UsersFileError as exc:
+                log.warning("desk: kept the users as they were: %s", exc)
+        return self._users
 
     # -- the application --------------------------------------------------------------------
 
@@ -333,7 +363,12 @@ class Desk:
 
     async def health(self, request: Request) -> Response:
         reader = self.reader
-        body = {"behind": reader.behind, "read": reader.read, "error": reader.error}
+        body = {
+            "behind": reader.behind,
+            "read": reader.read,
+            "skipped": reader.skipped,
+            "error": reader.error,
+        }
         return JSONResponse(body, status_code=200 if reader.error is None else 503)
 
     # -- decisions --------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from streams.desk.auth import (
     check_password,
     hash_password,
     load_users,
+    write_user,
 )
 from streams.desk.evidence import chart, decided_words, listed_matches, marked, series
 from streams.desk.store import CaseState, Filters, Store
@@ -408,3 +409,17 @@ def test_the_desk_commands_refuse_bad_input_in_one_line(
     assert result.returncode != 0
     assert said in one_error_line(result)
     assert not users.exists()
+
+
+def test_a_changed_users_file_takes_effect_at_the_next_request(
+    client: TestClient, users: Path
+) -> None:
+    sign_in(client, "ann")
+    assert "ann · analyst" in client.get("/").text
+    write_user(users, "ann", DeskRole.VIEWER, PASSWORD)
+    assert "ann · viewer" in client.get("/").text
+    text = users.read_text()
+    users.write_text(text.replace("[users.ann]", "[users.ann"))  # broken: the last users stand
+    assert "ann · viewer" in client.get("/").text
+    users.write_text(text.replace("[users.ann]", "[users.former]"))
+    assert client.get("/", follow_redirects=False).status_code == 303  # ann is gone
