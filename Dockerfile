@@ -15,6 +15,7 @@ COPY pyproject.toml README.md ./
 COPY schemas schemas
 COPY alerts alerts
 COPY streams streams
+COPY tools tools
 RUN pip wheel --wheel-dir /wheels .
 
 # Runtime stage: no compiler, only the ICU runtime library PyICU links against.

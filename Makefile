@@ -26,7 +26,7 @@ test: $(STAMP)
 	scripts/run-tests
 
 lint: $(STAMP)
-	$(BIN)/ruff check streams schemas alerts tests benchmarks ops
+	$(BIN)/ruff check streams schemas alerts tools tests benchmarks ops
 	$(BIN)/mypy
 
 schemas: $(STAMP)

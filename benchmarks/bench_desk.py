@@ -21,11 +21,11 @@ from starlette.testclient import TestClient
 
 from schemas.case import Case
 from schemas.feedback import Decision, Feedback
-from streams.desk.app import Desk
-from streams.desk.auth import DeskRole, write_user
-from streams.desk.store import Store
 from streams.settings import Settings
-from tests.streams.desk.conftest import PASSWORD, cases_of, rifles_declaration, volume_case
+from tests.tools.desk.conftest import PASSWORD, cases_of, rifles_declaration, volume_case
+from tools.desk.app import Desk
+from tools.desk.auth import DeskRole, write_user
+from tools.desk.store import Store
 
 TARGET_MS = 200.0
 REQUESTS = 50

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from kafka import KafkaProducer
 
-from streams.generate import generate
+from tools.generate import generate
 
 TARGET_MB_PER_MINUTE = 1.0
 

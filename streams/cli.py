@@ -86,7 +86,7 @@ def _count(value: str) -> int:
     return number
 
 
-EXAMPLES = Path(__file__).resolve().parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[1] / "tools" / "examples"
 """The example feed and CSV mapping, as installed with the package."""
 
 
@@ -430,7 +430,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(f"sent {sent} declarations to {settings.topic_declarations}", file=sys.stderr)
         return 0
     if args.command == "alerts":
-        from streams.follow import follow
+        from tools.follow import follow
 
         follow(
             settings,
@@ -483,15 +483,15 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             return EXIT_ERROR
         return 0
     if args.command == "webhook-echo":
-        from streams.webhook_echo import serve
+        from tools.webhook_echo import serve
 
         serve(args.host, args.port)
         return 0
     if args.command == "demo-feed":
-        from streams.demo import run_demo_feed
         from streams.heartbeat import Heartbeat
         from streams.merge import InOrderStamps
         from streams.produce import make_producer
+        from tools.demo import run_demo_feed
 
         producer = make_producer(settings)
         stamps = InOrderStamps()
@@ -550,18 +550,18 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 0
     if args.command == "desk":
-        from streams.desk.serve import serve_desk
+        from tools.desk.serve import serve_desk
 
         return serve_desk(settings)
     if args.command == "desk-user":
-        from streams.desk.serve import add_user
+        from tools.desk.serve import add_user
 
         return add_user(settings, args.name, args.role, args.users)
     if args.command == "console":
         import signal
         import threading
 
-        from streams.console import run_console
+        from tools.console import run_console
 
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -650,7 +650,10 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
 
     from alerts.cases import CaseBook, CaseScoring
     from alerts.reference import ReferenceData
-    from streams.backtest import (
+    from streams.errors import InputFileError
+    from streams.produce import read_lines
+    from streams.terminal import progress
+    from tools.backtest import (
         CsvMapping,
         Scores,
         backtest,
@@ -661,9 +664,6 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
         reviews_summary,
         summary,
     )
-    from streams.errors import InputFileError
-    from streams.produce import read_lines
-    from streams.terminal import progress
 
     if args.path.suffix.lower() == ".csv" and args.mapping is None:
         raise InputFileError(
@@ -716,8 +716,8 @@ def _generate(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from streams.errors import InputFileError
-    from streams.generate import generate, labels_path_for
     from streams.terminal import progress
+    from tools.generate import generate, labels_path_for
 
     try:
         start = datetime.strptime(args.start, "%Y-%m-%d").replace(tzinfo=UTC)

@@ -13,9 +13,9 @@ ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 
 PLACEHOLDERS = {
-    "FILE": "streams/examples/vendor-export.csv",
+    "FILE": "tools/examples/vendor-export.csv",
     "FILE...": "alerts/reference/watchlist_default.jsonl",
-    "PATH": "streams/examples/vendor-export.csv",
+    "PATH": "tools/examples/vendor-export.csv",
     "FILE@TIME": "alerts/reference/watchlist_default.jsonl@2026-01-01T00:00:00Z",
     "N": "3",
     "S": "3",

@@ -235,7 +235,7 @@ def test_the_feed_and_the_sink_are_healthy_while_their_loop_beats(name: str) -> 
 
 
 def test_the_desk_reads_a_users_file_that_loads_and_answers_its_health_check() -> None:
-    from streams.desk.auth import DeskRole, load_users
+    from tools.desk.auth import DeskRole, load_users
 
     desk = SERVICES["desk"]
     env = _environment(desk)

@@ -36,10 +36,12 @@ SHIPPED_DATA = [
     "alerts/reference/military_firearms.jsonl",
     "alerts/reference/watchlist_default.jsonl",
     "schemas/declaration.schema.json",
-    "streams/demo/declarations.jsonl",
-    "streams/examples/csv-mapping.json",
-    "streams/examples/vendor-export.csv",
+    "tools/demo/declarations.jsonl",
+    "tools/examples/csv-mapping.json",
+    "tools/examples/vendor-export.csv",
     "streams/py.typed",
+    "tools/desk/templates/case.html",
+    "tools/desk/static/desk.css",
 ]
 
 

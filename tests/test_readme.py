@@ -84,14 +84,14 @@ def console_sample() -> str:
     """What the console shows for the CQ-A case of the demo, a reject and the status lines."""
     from alerts.cases import CaseBook
     from alerts.pipeline import Core, CoreOptions, OfflinePipeline
-    from streams.console import (
+    from tools.console import (
         OpsConsole,
         WorkerStatus,
         render_banner,
         render_reject,
         render_status,
     )
-    from streams.demo import demo_templates
+    from tools.demo import demo_templates
 
     core = Core.build(CoreOptions())
     cqa = next(t for t in demo_templates() if t["declaration_id"] == "DEMO-CQA")

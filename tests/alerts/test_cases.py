@@ -109,7 +109,7 @@ def test_the_window_stage_builds_the_window_cases_backtest_builds() -> None:
 
     from alerts.cases import WINDOW_CATEGORIES
     from alerts.pipeline import Core, CoreOptions, OfflinePipeline
-    from streams.generate import generate
+    from tools.generate import generate
 
     feed, labels = io.StringIO(), io.StringIO()
     start = datetime(2025, 1, 1, tzinfo=UTC)

@@ -22,9 +22,9 @@ from alerts.feedback import (
 from alerts.pipeline import Core, CoreOptions, OfflinePipeline
 from schemas.case import Case
 from schemas.feedback import Decision, Feedback, Role, Suppression
-from streams.generate import generate
 from tests.alerts.rules.helpers import party
 from tests.conftest import declaration_dict
+from tools.generate import generate
 
 CORE = Core.build(CoreOptions())
 T0 = datetime(2026, 3, 1, tzinfo=UTC)

@@ -24,9 +24,6 @@ import pytest
 
 from schemas.alert import Alert
 from schemas.feedback import Decision, Feedback
-from streams.desk.auth import DeskRole, write_user
-from streams.desk.store import Filters, Store
-from streams.desk.sync import DeskReader
 from streams.settings import Settings
 from tests.integration.kafka_helpers import (
     WorkerProcess,
@@ -37,7 +34,10 @@ from tests.integration.kafka_helpers import (
     worker_env,
 )
 from tests.integration.test_feedback_broker import cases_by_id, declaration_case_id, rifles
-from tests.streams.desk.conftest import PASSWORD, cases_of, rifles_declaration
+from tests.tools.desk.conftest import PASSWORD, cases_of, rifles_declaration
+from tools.desk.auth import DeskRole, write_user
+from tools.desk.store import Filters, Store
+from tools.desk.sync import DeskReader
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / ".local" / "artifacts" / "desk"
 CHROMIUM = shutil.which("chromium")

@@ -39,7 +39,7 @@ def run(command: Command, cwd: Path, env: dict[str, str]) -> subprocess.Complete
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     """A working folder with the repository's paths the README names (read only use)."""
-    for name in ("alerts", "streams"):
+    for name in ("alerts", "streams", "tools"):
         (tmp_path / name).symlink_to(ROOT / name)
     return tmp_path
 

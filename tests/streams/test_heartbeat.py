@@ -6,8 +6,8 @@ import sys
 import time
 from pathlib import Path
 
-from streams.demo import run_demo_feed
 from streams.heartbeat import Heartbeat, age_s
+from tools.demo import run_demo_feed
 
 
 class Clock:

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 
-@pytest.mark.parametrize("module", ["streams.backtest", "streams.offline", "streams.cli"])
+@pytest.mark.parametrize("module", ["tools.backtest", "streams.offline", "streams.cli"])
 def test_the_offline_modules_do_not_load_faust(module: str) -> None:
     probe = f"import sys, {module}; print(sorted(m for m in ('faust', 'mode') if m in sys.modules))"
     result = subprocess.run(
@@ -15,3 +15,26 @@ def test_the_offline_modules_do_not_load_faust(module: str) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]", f"{module} loads {result.stdout.strip()}"
+
+
+def test_the_worker_package_needs_nothing_from_the_tools() -> None:
+    """`streams/` is what runs in production; only the command line reaches into `tools/`, and
+    only when a tool's command is run."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "streams"
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [a.name for a in node.names] if isinstance(node, ast.Import)
+                else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            )  # fmt: skip
+            for name in names:
+                if name == "tools" or name.startswith("tools."):
+                    inside = isinstance(node, ast.ImportFrom | ast.Import) and node.col_offset > 0
+                    if path.name != "cli.py" or not inside:
+                        found.append(f"{path.relative_to(root.parent)}:{node.lineno} {name}")
+    assert not found, found
+    assert (root.parent / "tools" / "desk").is_dir()

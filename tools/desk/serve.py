@@ -5,9 +5,9 @@ import logging
 import sys
 from pathlib import Path
 
-from streams.desk.auth import DeskRole, UsersFileError, write_user
 from streams.errors import StreamsError
 from streams.settings import Settings
+from tools.desk.auth import DeskRole, UsersFileError, write_user
 
 log = logging.getLogger("tradewatch.desk")
 
@@ -19,7 +19,7 @@ class DeskError(StreamsError):
 def serve_desk(settings: Settings) -> int:
     import uvicorn
 
-    from streams.desk.app import Desk
+    from tools.desk.app import Desk
 
     try:
         desk = Desk(settings)

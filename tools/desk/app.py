@@ -34,7 +34,10 @@ from alerts.feedback import Review, case_entries
 from schemas.alert import AlertCategory
 from schemas.case import Case
 from schemas.feedback import MAX_SUPPRESSION, Decision, Feedback, Suppression
-from streams.desk.auth import (
+from streams.errors import BrokerError
+from streams.produce import make_producer
+from streams.settings import Settings
+from tools.desk.auth import (
     DeskRole,
     Throttle,
     User,
@@ -42,13 +45,10 @@ from streams.desk.auth import (
     check_password,
     load_users,
 )
-from streams.desk.evidence import chart, cli_equivalent, decided_words, listed_matches, marked
-from streams.desk.evidence import series as case_series
-from streams.desk.store import CaseState, Filters, Store, severity_names
-from streams.desk.sync import DeskReader
-from streams.errors import BrokerError
-from streams.produce import make_producer
-from streams.settings import Settings
+from tools.desk.evidence import chart, cli_equivalent, decided_words, listed_matches, marked
+from tools.desk.evidence import series as case_series
+from tools.desk.store import CaseState, Filters, Store, severity_names
+from tools.desk.sync import DeskReader
 
 log = logging.getLogger("tradewatch.desk")
 HERE = Path(__file__).resolve().parent

@@ -7,7 +7,7 @@ import orjson
 
 from alerts.pipeline import Core, CoreOptions, OfflinePipeline
 from schemas.alert import AlertCategory
-from streams.demo import DemoFeed
+from tools.demo import DemoFeed
 
 CORE = Core.build(CoreOptions())
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "streams" / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "tools" / "examples"
 
 
 def tradewatch(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -1,7 +1,7 @@
 """The desk's own store: cases, decisions and rulings as the topics hold them, in SQLite.
 
 Kafka stays the source of truth. The store is written only by the desk's reader
-(streams/desk/sync.py), one batch of records and the offsets after it in one transaction, so
+(tools/desk/sync.py), one batch of records and the offsets after it in one transaction, so
 that a restart resumes where the last committed batch ended and a deleted file is rebuilt from
 the topics with the same contents. Pages read it through their own connections (WAL: readers
 never wait for the writer).

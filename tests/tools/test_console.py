@@ -1,4 +1,4 @@
-"""The ops console's entries and status line (streams/console.py), rendered as on a terminal."""
+"""The ops console's entries and status line (tools/console.py), rendered as on a terminal."""
 
 import io
 from collections import Counter
@@ -11,9 +11,9 @@ from rich.text import Text
 from alerts.cases import CaseBook
 from alerts.pipeline import Core, CoreOptions, OfflinePipeline
 from schemas.alert import AlertCategory, Severity
-from streams.console import SHORT, OpsConsole, WorkerStatus, render_reject, render_status
-from streams.demo import demo_templates
-from streams.generate import DEFAULT_START, generate
+from tools.console import SHORT, OpsConsole, WorkerStatus, render_reject, render_status
+from tools.demo import demo_templates
+from tools.generate import DEFAULT_START, generate
 
 CORE = Core.build(CoreOptions())
 WIDTH = 120
@@ -112,7 +112,7 @@ def test_the_status_line_reads_the_worker_metrics() -> None:
 def test_every_demo_case_fits_80_columns_and_leads_with_the_same_finding() -> None:
     from itertools import permutations
 
-    from streams.console import lead_findings, render_banner, render_case
+    from tools.console import lead_findings, render_banner, render_case
 
     narrow = 80
     feed, labels = io.StringIO(), io.StringIO()

@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from streams.generate import SCENARIOS, Generator
+from tools.generate import SCENARIOS, Generator
 
 DEMO_FILE = Path(__file__).resolve().parent / "demo" / "declarations.jsonl"
 HISTORY_DAYS = 40

@@ -26,10 +26,10 @@ from schemas.alert import Alert
 from schemas.case import Case
 from schemas.control import InvalidControlRecord, decode_control
 from schemas.feedback import MAX_FEEDBACK_BYTES, Feedback
-from streams.desk.store import Store
 from streams.feedback_reader import MAX_RULING_BYTES
 from streams.kafka_security import kafka_python_options
 from streams.settings import Settings
+from tools.desk.store import Store
 
 log = logging.getLogger("tradewatch.desk")
 BATCH_RECORDS = 5000

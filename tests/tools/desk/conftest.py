@@ -12,12 +12,12 @@ from alerts.cases import CaseBook, CaseScoring, declaration_case
 from alerts.reference import ReferenceData
 from schemas.case import Case
 from schemas.wire import decode_declaration
-from streams.desk.auth import DeskRole, write_user
-from streams.desk.store import Store
 from streams.offline import offline_pipeline
 from streams.settings import Settings
 from tests.alerts.rules.helpers import party
 from tests.conftest import declaration_dict
+from tools.desk.auth import DeskRole, write_user
+from tools.desk.store import Store
 
 SCORING = CaseScoring.load(ReferenceData.load())
 PASSWORD = "correct horse battery"

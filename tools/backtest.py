@@ -1,7 +1,7 @@
 """Running the worker's exact core over a file, offline: alerts out, quality numbers on stderr.
 
     tradewatch backtest feed.jsonl --out alerts.jsonl --labels feed.labels.jsonl
-    tradewatch backtest export.csv --mapping streams/examples/csv-mapping.json
+    tradewatch backtest export.csv --mapping tools/examples/csv-mapping.json
 
 The file is read in order, as a topic would be: give it in event-time order (declarations later
 than the grace period behind their key's newest one are counted as late, as live). Bad rows are

@@ -12,8 +12,10 @@ from starlette.testclient import TestClient
 
 from alerts.feedback import Ruling, Status, suppression_for
 from schemas.feedback import Decision, Feedback, Role
-from streams.desk.app import Desk
-from streams.desk.auth import (
+from streams.settings import Settings
+from tests.tools.desk.conftest import PASSWORD, cases_of, rifles_declaration, volume_case
+from tools.desk.app import Desk
+from tools.desk.auth import (
     MAX_FAILURES,
     DeskRole,
     Throttle,
@@ -23,10 +25,8 @@ from streams.desk.auth import (
     load_users,
     write_user,
 )
-from streams.desk.evidence import chart, decided_words, listed_matches, marked, series
-from streams.desk.store import CaseState, Filters, Store
-from streams.settings import Settings
-from tests.streams.desk.conftest import PASSWORD, cases_of, rifles_declaration, volume_case
+from tools.desk.evidence import chart, decided_words, listed_matches, marked, series
+from tools.desk.store import CaseState, Filters, Store
 
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
 
