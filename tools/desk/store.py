@@ -89,7 +89,8 @@ CREATE TABLE IF NOT EXISTS suppressed_alerts (alert_id TEXT PRIMARY KEY) WITHOUT
 class CaseState(StrEnum):
     NEW = "new"
     IN_REVIEW = "in_review"
-    """Escalated, or decided with a suppression that waits for a supervisor's approval."""
+    """Escalated, or decided with a suppression the worker has not put in force yet (not ruled
+    on, or held for a supervisor's approval)."""
     DECIDED = "decided"
 
 
@@ -106,8 +107,11 @@ def case_state(decisions: Sequence[Feedback], rulings: dict[str, str]) -> CaseSt
         if decision.decision is Decision.ESCALATE:
             state = CaseState.IN_REVIEW
         elif decision.decision in _FINAL:
-            held = rulings.get(decision.feedback_id) == Status.HELD.value
-            state = CaseState.IN_REVIEW if held else CaseState.DECIDED
+            # A suppression is in force only once the worker's review rules it so: until then
+            # (or while it waits for a supervisor) the case is still in review.
+            ruling = rulings.get(decision.feedback_id)
+            waiting = decision.suppression is not None and ruling in (None, Status.HELD.value)
+            state = CaseState.IN_REVIEW if waiting else CaseState.DECIDED
     return state
 
 

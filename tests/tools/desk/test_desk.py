@@ -65,7 +65,9 @@ def test_a_case_moves_from_new_to_decided_and_back_when_its_decision_is_revoked(
     assert store.case(cid)[1] == CaseState.NEW  # type: ignore[index]
     suppression = suppression_for(rifles, NOW, NOW + timedelta(days=90))
     benign = decision(cid, Decision.BENIGN, 1, suppression=suppression)
-    store.apply([], [benign], [Ruling(benign, Status.HELD, "needs a supervisor", "ann")], [], {})
+    store.apply([], [benign], [], [], {})  # not ruled on yet
+    assert store.case(cid)[1] == CaseState.IN_REVIEW  # type: ignore[index]
+    store.apply([], [], [Ruling(benign, Status.HELD, "needs a supervisor", "ann")], [], {})
     assert store.case(cid)[1] == CaseState.IN_REVIEW  # type: ignore[index]
     store.apply([], [], [Ruling(benign, Status.ACTIVE, "approved by sue", "sue")], [], {})
     assert store.case(cid)[1] == CaseState.DECIDED  # type: ignore[index]
