@@ -15,10 +15,11 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -155,6 +156,17 @@ def desk_process(env: dict[str, str], log_path: Path) -> Iterator[str]:
             process.kill()
 
 
+def until_shown(page: Any, shown: Callable[[], bool], timeout_s: float = 90) -> None:
+    """Reload the page until it shows what the worker and the desk's reader bring in."""
+    deadline = time.monotonic() + timeout_s
+    while not shown():
+        if time.monotonic() > deadline:
+            main = page.locator("main").inner_text()
+            raise AssertionError(f"not shown after {timeout_s:.0f} s; the page holds:\n{main}")
+        time.sleep(0.5)
+        page.reload()
+
+
 @pytest.mark.broker
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
 def test_an_analyst_decides_the_seed_case_in_the_browser(
@@ -194,11 +206,8 @@ def test_an_analyst_decides_the_seed_case_in_the_browser(
 
         # The analyst: the queue, the seed case, its evidence.
         ann = signed_in("ann")
-        for _ in range(60):  # the desk's reader brings the case in
-            if ann.get_by_role("link", name="declaration RIFLES-1").count():
-                break
-            time.sleep(0.5)
-            ann.reload()
+        # The desk's reader brings the case in.
+        until_shown(ann, lambda: ann.get_by_role("link", name="declaration RIFLES-1").count() > 0)
         ann.screenshot(path=ARTIFACTS / "queue.png", full_page=True)
         ann.get_by_role("link", name="declaration RIFLES-1").click()
         expect(ann.locator(".goods mark").first).to_have_text("охотничьи")
@@ -236,19 +245,13 @@ def test_an_analyst_decides_the_seed_case_in_the_browser(
         sue = signed_in("sue")
         sue.goto(f"{url}/cases/{seed}")
         held = sue.locator(".decisions li", has_text="licensed importer")
-        for _ in range(60):
-            if held.get_by_role("button", name="Approve").count():
-                break
-            time.sleep(0.5)
-            sue.reload()
+        until_shown(sue, lambda: held.get_by_role("button", name="Approve").count() > 0)
         held.get_by_label("Reason").fill("licence seen")
         held.get_by_role("button", name="Approve").click()
         expect(sue.locator("#flash")).to_contain_text("approve of")
-        for _ in range(60):
-            if "active: approved by sue" in sue.locator(".decisions").inner_text():
-                break
-            time.sleep(0.5)
-            sue.reload()
+        until_shown(
+            sue, lambda: "active: approved by sue" in sue.locator(".decisions").inner_text()
+        )
         expect(sue.locator("#state")).to_have_text("decided")
 
         # The next shipment between the same parties: suppressed, no case; another importer's
@@ -268,11 +271,7 @@ def test_an_analyst_decides_the_seed_case_in_the_browser(
         ]
         second = [a for a in alerts if a.declaration_ids == ["RIFLES-2"]]
         assert second and all(a.suppressed_by is not None for a in second)
-        for _ in range(60):
-            if "silenced" in sue.locator(".decisions").inner_text():
-                break
-            time.sleep(0.5)
-            sue.reload()
+        until_shown(sue, lambda: "silenced" in sue.locator(".decisions").inner_text())
         expect(sue.locator(".decisions")).to_contain_text(f"silenced {len(second)} findings")
         sue.screenshot(path=ARTIFACTS / "approved.png", full_page=True)
         sue.goto(f"{url}/?search=RIFLES-2")

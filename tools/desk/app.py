@@ -268,17 +268,24 @@ class Desk:
             {"user": user, "queue": queue, "filters": filters, "link": link},
         )
 
+    def _missing(self, case_id: str) -> Refused:
+        return Refused(404, f"case {case_id} is not in the desk's store (read from "
+                       f"{self.settings.topic_cases}): there is nothing to decide")  # fmt: skip
+
     def _case_or_404(self, case_id: str) -> tuple[Case, str]:
         found = self.store.case(case_id)
         if found is None:
-            raise Refused(404, f"case {case_id} is not in the desk's store (read from "
-                          f"{self.settings.topic_cases}): there is nothing to decide")  # fmt: skip
+            raise self._missing(case_id)
         return found
 
     async def case(
         self, request: Request, user: User, error: str = "", status: int = 200
     ) -> Response:
-        case, state = self._case_or_404(request.path_params["case_id"])
+        case_id = request.path_params["case_id"]
+        found = self.store.case_page(case_id)
+        if found is None:
+            raise self._missing(case_id)
+        case, state, decisions = found
         metric, points = case_series(case)
         words = decided_words(case)
         goods = [(d, marked(d.goods_description, words)) for d in case.declarations]
@@ -294,7 +301,7 @@ class Desk:
                 "metric": metric,
                 "points": points,
                 "chart": chart(points),
-                "decisions": self.store.decisions(case.case_id),
+                "decisions": decisions,
                 "rules": sorted({f.rule_id for f in case.findings}),
                 "decision_kinds": [d.value for d in DECISIONS],
                 "cli": {

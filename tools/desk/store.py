@@ -463,33 +463,57 @@ class Store:
             ).fetchall()
         return Queue([QueueRow(*_row(row)) for row in rows], page, pages, total, counts)
 
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: every query in it sees the store as one commit left it."""
+        with self.connect() as db:
+            db.execute("BEGIN")
+            try:
+                yield db
+            finally:
+                db.execute("COMMIT")
+
     def case(self, case_id: str) -> tuple[Case, str] | None:
         """A case's latest version and its state."""
         with self.connect() as db:
-            row = db.execute(
-                "SELECT b.body, c.state FROM cases c JOIN case_bodies b USING (case_id) "
-                "WHERE c.case_id = ?",
-                (case_id,),
-            ).fetchone()
-        return (Case.model_validate_json(row[0]), row[1]) if row else None
+            return self._case(db, case_id)
 
     def decisions(self, case_id: str) -> list[DecisionView]:
-        with self.connect() as db:
-            decisions = self._decisions(db, case_id)
-            rulings = {
-                feedback_id: (status, reason, by)
-                for feedback_id, status, reason, by in db.execute(
-                    "SELECT feedback_id, status, reason, ruled_by FROM rulings WHERE case_id = ?",
-                    (case_id,),
-                )
-            }
-            silenced = dict(
-                db.execute(
-                    "SELECT feedback_id, sum(findings) FROM suppressed WHERE feedback_id IN "
-                    f"({','.join('?' * len(decisions))}) GROUP BY feedback_id",
-                    [d.feedback_id for d in decisions],
-                ).fetchall()
+        with self.snapshot() as db:
+            return self._decision_views(db, case_id)
+
+    def case_page(self, case_id: str) -> tuple[Case, str, list[DecisionView]] | None:
+        """A case, its state and its decisions, as of one commit of the reader (read apart, a
+        page could show a ruling next to the state from before it)."""
+        with self.snapshot() as db:
+            found = self._case(db, case_id)
+            return (*found, self._decision_views(db, case_id)) if found else None
+
+    @staticmethod
+    def _case(db: sqlite3.Connection, case_id: str) -> tuple[Case, str] | None:
+        row = db.execute(
+            "SELECT b.body, c.state FROM cases c JOIN case_bodies b USING (case_id) "
+            "WHERE c.case_id = ?",
+            (case_id,),
+        ).fetchone()
+        return (Case.model_validate_json(row[0]), row[1]) if row else None
+
+    def _decision_views(self, db: sqlite3.Connection, case_id: str) -> list[DecisionView]:
+        decisions = self._decisions(db, case_id)
+        rulings = {
+            feedback_id: (status, reason, by)
+            for feedback_id, status, reason, by in db.execute(
+                "SELECT feedback_id, status, reason, ruled_by FROM rulings WHERE case_id = ?",
+                (case_id,),
             )
+        }
+        silenced = dict(
+            db.execute(
+                "SELECT feedback_id, sum(findings) FROM suppressed WHERE feedback_id IN "
+                f"({','.join('?' * len(decisions))}) GROUP BY feedback_id",
+                [d.feedback_id for d in decisions],
+            ).fetchall()
+        )
         views = []
         for decision in decisions:
             status, reason, by = rulings.get(decision.feedback_id, (None, "", ""))
