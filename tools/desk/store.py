@@ -12,6 +12,7 @@ never wait for the writer).
 """
 
 import json
+import logging
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,7 +27,8 @@ from schemas.alert import Severity
 from schemas.case import Case
 from schemas.feedback import Decision, Feedback
 
-SCHEMA_VERSION = "1"
+log = logging.getLogger("tradewatch.desk")
+SCHEMA_VERSION = "2"
 PAGE_SIZE = 50
 MMAP_BYTES = 1 << 30
 """Pages read the store through a memory map: a filtered count scans the case table."""
@@ -52,12 +54,14 @@ CREATE TABLE IF NOT EXISTS cases (
     first_event TEXT NOT NULL,
     last_event TEXT NOT NULL,
     state TEXT NOT NULL DEFAULT 'new',
-    PRIMARY KEY (risk_score DESC, case_id)) WITHOUT ROWID;
+    PRIMARY KEY (risk_score DESC, severity_rank DESC, case_id)) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS cases_by_id ON cases (case_id);
 CREATE INDEX IF NOT EXISTS cases_by_state ON cases (state);
 CREATE TABLE IF NOT EXISTS case_bodies (
     n INTEGER PRIMARY KEY, case_id TEXT NOT NULL UNIQUE, body TEXT NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS party_text USING fts5(parties, tokenize='trigram');
+CREATE TABLE IF NOT EXISTS case_rules (
+    rule_id TEXT NOT NULL, case_id TEXT NOT NULL, PRIMARY KEY (rule_id, case_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS case_declarations (
     declaration_id TEXT NOT NULL, case_id TEXT NOT NULL,
     PRIMARY KEY (declaration_id, case_id)) WITHOUT ROWID;
@@ -170,9 +174,11 @@ class Filters:
         if self.category:
             clauses.append("instr(categories, ?) > 0")
             values.append(f" {self.category} ")
-        if self.rule:
-            clauses.append("instr(rules, ?) > 0")
-            values.append(f" {self.rule} ")
+        if self.rule:  # a rule's id, or the start of one ("restricted_party.")
+            clauses.append(
+                "case_id IN (SELECT case_id FROM case_rules WHERE rule_id >= ? AND rule_id < ?)"
+            )
+            values += [self.rule, self.rule + "\U0010ffff"]
         if self.party:
             clause, value = _party_clause(self.party)
             clauses.append(clause)
@@ -271,16 +277,28 @@ class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        known = self._schema()
+        if known is not None and known != SCHEMA_VERSION:
+            # Derived state in an older layout: start again, and the reader rebuilds it.
+            log.warning(
+                "desk store %s holds schema %s, this desk writes %s: rebuilding it from the "
+                "topics", path, known, SCHEMA_VERSION,
+            )  # fmt: skip
+            for stale in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm"))):
+                stale.unlink(missing_ok=True)
         with self.connect() as db:
             db.executescript(_SCHEMA)
-            known = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-            if known is None:
-                db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-            elif known[0] != SCHEMA_VERSION:
-                raise ValueError(
-                    f"{path} holds desk schema {known[0]}, this desk writes {SCHEMA_VERSION}: "
-                    "delete the file and the desk rebuilds it from the topics"
-                )
+            db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+
+    def _schema(self) -> str | None:
+        if not self.path.exists():
+            return None
+        with self.connect() as db:
+            try:
+                row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            except sqlite3.DatabaseError:
+                return "unreadable"
+        return row[0] if row else "unknown"
 
     @contextmanager
     def connect(self) -> Iterator[sqlite3.Connection]:
@@ -412,6 +430,11 @@ class Store:
         ).fetchone()
         db.execute("DELETE FROM party_text WHERE rowid = ?", (number,))
         db.execute("INSERT INTO party_text (rowid, parties) VALUES (?, ?)", (number, parties))
+        db.execute("DELETE FROM case_rules WHERE case_id = ?", (case.case_id,))
+        db.executemany(
+            "INSERT INTO case_rules VALUES (?, ?)",
+            [(rule, case.case_id) for rule in sorted({f.rule_id for f in case.findings})],
+        )
         db.executemany(
             "INSERT OR IGNORE INTO case_declarations VALUES (?, ?)",
             [(declaration_id, case.case_id) for declaration_id in case.declaration_ids],
@@ -458,7 +481,7 @@ class Store:
             rows = db.execute(
                 "SELECT case_id, severity, risk_score, categories, subject, parties, route, "
                 f"last_event, state FROM cases WHERE {where} "
-                "ORDER BY risk_score DESC, case_id LIMIT ? OFFSET ?",
+                "ORDER BY risk_score DESC, severity_rank DESC, case_id LIMIT ? OFFSET ?",
                 [*values, size, (page - 1) * size],
             ).fetchall()
         return Queue([QueueRow(*_row(row)) for row in rows], page, pages, total, counts)
@@ -568,7 +591,7 @@ class Store:
             "JOIN case_bodies b ON b.n = p.rowid ORDER BY b.case_id",
         } | {
             table: f"SELECT * FROM {table} ORDER BY 1, 2"
-            for table in ("case_declarations", "decisions", "rulings", "suppressed")
+            for table in ("case_rules", "case_declarations", "decisions", "rulings", "suppressed")
         }
         with self.connect() as db:
             return {table: db.execute(query).fetchall() for table, query in tables.items()}

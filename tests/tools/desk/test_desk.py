@@ -26,7 +26,7 @@ from tools.desk.auth import (
     write_user,
 )
 from tools.desk.evidence import chart, decided_words, listed_matches, marked, series
-from tools.desk.store import CaseState, Filters, Store
+from tools.desk.store import SCHEMA_VERSION, CaseState, Filters, Store
 
 NOW = datetime(2026, 11, 21, tzinfo=UTC)
 
@@ -97,6 +97,10 @@ def test_the_queue_filters_searches_counts_and_pages(store: Store) -> None:
     assert store.queue(Filters(state="decided")).total == 1
     assert store.queue(Filters(category="volume_anomaly")).total == 1
     assert store.queue(Filters(rule="restricted_party.watchlist")).total == 7
+    assert store.queue(Filters(rule="restricted_party.")).total == 7  # a family of rules
+    assert store.queue(Filters(rule="volume_anomaly")).total == 1
+    assert store.queue(Filters(rule="restricted_party.watch")).total == 7
+    assert store.queue(Filters(rule="nothing.of_the_kind")).total == 0
     assert store.queue(Filters(severity="high")).total == 1
     assert store.queue(Filters(route="kz>ru")).total == 7
     assert store.queue(Filters(reporting_country="ru")).total == 7
@@ -425,3 +429,19 @@ def test_a_changed_users_file_takes_effect_at_the_next_request(
     assert "ann · viewer" in client.get("/").text
     users.write_text(text.replace("[users.ann]", "[users.former]"))
     assert client.get("/", follow_redirects=False).status_code == 303  # ann is gone
+
+
+def test_a_store_of_another_layout_is_started_again_for_the_reader_to_rebuild(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "desk.sqlite3"
+    store = Store(path)
+    store.apply(cases_of(rifles_declaration()), [], [], [], {("customs.cases", 0): 1})
+    with store.connect() as db:
+        db.execute("UPDATE meta SET value = 'old' WHERE key = 'schema'")
+    again = Store(path)
+    assert again.offsets() == {} and again.queue(Filters()).total == 0
+    assert again.meta("schema") == SCHEMA_VERSION
+    kept = Store(path)  # the same layout: kept as it is
+    kept.apply(cases_of(rifles_declaration()), [], [], [], {})
+    assert Store(path).queue(Filters()).total == 1
