@@ -60,8 +60,6 @@ CREATE INDEX IF NOT EXISTS cases_by_state ON cases (state);
 CREATE TABLE IF NOT EXISTS case_bodies (
     n INTEGER PRIMARY KEY, case_id TEXT NOT NULL UNIQUE, body TEXT NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS party_text USING fts5(parties, tokenize='trigram');
-CREATE TABLE IF NOT EXISTS case_rules (
-    rule_id TEXT NOT NULL, case_id TEXT NOT NULL, PRIMARY KEY (rule_id, case_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS case_declarations (
     declaration_id TEXT NOT NULL, case_id TEXT NOT NULL,
     PRIMARY KEY (declaration_id, case_id)) WITHOUT ROWID;
@@ -175,10 +173,8 @@ class Filters:
             clauses.append("instr(categories, ?) > 0")
             values.append(f" {self.category} ")
         if self.rule:  # a rule's id, or the start of one ("restricted_party.")
-            clauses.append(
-                "case_id IN (SELECT case_id FROM case_rules WHERE rule_id >= ? AND rule_id < ?)"
-            )
-            values += [self.rule, self.rule + "\U0010ffff"]
+            clauses.append("instr(rules, ?) > 0")
+            values.append(f" {self.rule}")
         if self.party:
             clause, value = _party_clause(self.party)
             clauses.append(clause)
@@ -430,11 +426,6 @@ class Store:
         ).fetchone()
         db.execute("DELETE FROM party_text WHERE rowid = ?", (number,))
         db.execute("INSERT INTO party_text (rowid, parties) VALUES (?, ?)", (number, parties))
-        db.execute("DELETE FROM case_rules WHERE case_id = ?", (case.case_id,))
-        db.executemany(
-            "INSERT INTO case_rules VALUES (?, ?)",
-            [(rule, case.case_id) for rule in sorted({f.rule_id for f in case.findings})],
-        )
         db.executemany(
             "INSERT OR IGNORE INTO case_declarations VALUES (?, ?)",
             [(declaration_id, case.case_id) for declaration_id in case.declaration_ids],
@@ -591,7 +582,7 @@ class Store:
             "JOIN case_bodies b ON b.n = p.rowid ORDER BY b.case_id",
         } | {
             table: f"SELECT * FROM {table} ORDER BY 1, 2"
-            for table in ("case_rules", "case_declarations", "decisions", "rulings", "suppressed")
+            for table in ("case_declarations", "decisions", "rulings", "suppressed")
         }
         with self.connect() as db:
             return {table: db.execute(query).fetchall() for table, query in tables.items()}
