@@ -25,8 +25,9 @@ from datetime import datetime, timedelta
 
 from alerts.reference import CaseScoringRecord, ReferenceData
 from schemas.alert import Alert, AlertCategory, Severity, Subject
-from schemas.case import Case, CaseDeclaration, CaseFinding, CaseParty, RiskReason
-from schemas.wire import DeclarationRecord, PartyRecord
+from schemas.case import Case, CaseFinding, RiskReason
+from schemas.declaration import Declaration
+from schemas.wire import DeclarationRecord, to_document
 
 # Findings of the window stage: a series of shipments, or (a unit value) judged against the
 # stream. The screening stage's findings make the declaration's case.
@@ -92,30 +93,10 @@ def declaration_case(
     return latest.model_copy(update={"declarations": [as_declared(declaration)]})
 
 
-def as_declared(declaration: DeclarationRecord) -> CaseDeclaration:
-    def party(record: PartyRecord) -> CaseParty:
-        return CaseParty(name=record.name, country=record.country, tax_id=record.tax_id)
-
-    d = declaration
-    return CaseDeclaration(
-        declaration_id=d.declaration_id,
-        declared_at=d.declared_at,
-        direction=d.direction,
-        reporting_country=d.reporting_country,
-        exporter=party(d.exporter),
-        importer=party(d.importer),
-        origin_country=d.origin_country,
-        dispatch_country=d.dispatch_country,
-        destination_country=d.destination_country,
-        hs_code=d.hs_code,
-        goods_description=d.goods_description,
-        quantity=d.quantity,
-        quantity_unit=d.quantity_unit,
-        invoice_value=d.invoice_value,
-        currency=d.currency,
-        brand=d.brand,
-        model=d.model,
-    )
+def as_declared(declaration: DeclarationRecord) -> Declaration:
+    """The declaration as its wire contract holds it (what an analyst reads beside the
+    findings)."""
+    return Declaration.model_validate(to_document(declaration))
 
 
 def _finding(alert: Alert) -> CaseFinding:

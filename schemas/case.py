@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas.alert import AlertCategory, Severity, Subject, Window
+from schemas.declaration import Declaration
 
 
 class CaseFinding(BaseModel):
@@ -42,38 +43,6 @@ class RiskReason(BaseModel):
     contribution: float = Field(ge=0, le=1, description="How much the score rose with it.")
 
 
-class CaseParty(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    country: str | None = None
-    tax_id: str | None = None
-
-
-class CaseDeclaration(BaseModel):
-    """A declaration as it was declared: what an analyst reads beside the findings."""
-
-    model_config = ConfigDict(frozen=True)
-
-    declaration_id: str
-    declared_at: AwareDatetime
-    direction: str
-    reporting_country: str
-    exporter: CaseParty
-    importer: CaseParty
-    origin_country: str
-    dispatch_country: str
-    destination_country: str
-    hs_code: str
-    goods_description: str
-    quantity: float
-    quantity_unit: str
-    invoice_value: float
-    currency: str
-    brand: str | None = None
-    model: str | None = None
-
-
 class Case(BaseModel):
     """Everything known about one shipment or one series of shipments."""
 
@@ -91,7 +60,7 @@ class Case(BaseModel):
     scoring_version: str = Field(description="name@version of the weights the score used.")
     findings: list[CaseFinding]
     declaration_ids: list[str]
-    declarations: list[CaseDeclaration] = Field(
+    declarations: list[Declaration] = Field(
         default_factory=list,
         description="A declaration case's declaration, as declared (its goods text, parties and "
         "route); empty for a series case and for a look back's finding: see declaration_ids.",

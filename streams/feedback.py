@@ -26,7 +26,7 @@ from alerts.feedback import suppression_for
 from alerts.pipeline import utc_now
 from schemas.case import Case
 from schemas.control import InvalidControlRecord, decode_control
-from schemas.feedback import MAX_FEEDBACK_BYTES, Decision, Feedback, Role
+from schemas.feedback import MAX_FEEDBACK_BYTES, Decision, Feedback, Role, Suppression
 from streams.errors import BrokerError, StreamsError
 from streams.kafka_security import announce
 from streams.produce import make_producer
@@ -78,14 +78,14 @@ def decide(
     now: datetime | None = None,
     role: Role = Role.ANALYST,
     refers_to: str | None = None,
+    suppression: Suppression | None = None,
 ) -> Feedback:
-    """The decision as the feedback topic carries it (ValidationError if it makes no sense)."""
+    """The decision as the feedback topic carries it (ValidationError if it makes no sense).
+    Its suppression is the one given (the desk's, as edited), or else the case's own for
+    `suppress_days`."""
     now = now or utc_now()
-    suppression = (
-        suppression_for(case, now, now + timedelta(days=suppress_days))
-        if case is not None and suppress_days is not None
-        else None
-    )
+    if suppression is None and case is not None and suppress_days is not None:
+        suppression = suppression_for(case, now, now + timedelta(days=suppress_days))
     return Feedback(
         feedback_id=uuid.uuid4().hex,
         case_id=case_id,

@@ -11,7 +11,6 @@ feedback topic, and shown once the desk's reader has it back from the topic.
 import contextlib
 import logging
 import secrets
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,11 +29,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from alerts.feedback import Review, case_entries
+from alerts.feedback import Review, suppression_for
 from schemas.alert import AlertCategory
 from schemas.case import Case
 from schemas.feedback import MAX_SUPPRESSION, Decision, Feedback, Suppression
 from streams.errors import BrokerError
+from streams.feedback import decide
 from streams.produce import make_producer
 from streams.settings import Settings
 from tools.desk.auth import (
@@ -345,16 +345,10 @@ class Desk:
         reason = str(form.get("reason", "")).strip()
         if not reason:
             raise Refused(400, "say why: the reason is kept with the decision for good")
-        feedback = Feedback(
-            feedback_id=uuid.uuid4().hex,
-            case_id=referred.case_id,
-            decision=Decision(action),
-            reason=reason,
-            analyst=user.name,
-            role=user.role.feedback_role,
-            decided_at=datetime.now(UTC),
-            refers_to=referred.feedback_id,
-        )
+        feedback = decide(
+            referred.case_id, Decision(action), reason, user.name,
+            role=user.role.feedback_role, refers_to=referred.feedback_id,
+        )  # fmt: skip
         self._send(feedback)
         request.session["flash"] = f"{action} of {referred.feedback_id} recorded"
         return RedirectResponse(f"/cases/{referred.case_id}", 303)
@@ -396,21 +390,13 @@ class Desk:
         if not reason:
             raise ValueError("say why: the reason is kept with the decision for good")
         now = datetime.now(UTC)
-        suppression = None
-        if decision is Decision.SUPPRESS or (
+        suppresses = decision is Decision.SUPPRESS or (
             decision is Decision.BENIGN and form.get("suppress") == "on"
-        ):
-            suppression = self._suppression(case, form, now)
-        return Feedback(
-            feedback_id=uuid.uuid4().hex,
-            case_id=case.case_id,
-            decision=decision,
-            reason=reason,
-            analyst=user.name,
-            role=user.role.feedback_role,
-            decided_at=now,
-            suppression=suppression,
         )
+        return decide(
+            case.case_id, decision, reason, user.name, now=now, role=user.role.feedback_role,
+            suppression=self._suppression(case, form, now) if suppresses else None,
+        )  # fmt: skip
 
     @staticmethod
     def _suppression(case: Case, form: Any, now: datetime) -> Suppression:
@@ -420,20 +406,21 @@ class Desk:
             raise ValueError("the suppression's days must be a whole number") from None
         if not 1 <= days <= MAX_SUPPRESSION.days:
             raise ValueError(f"a suppression lasts 1 to {MAX_SUPPRESSION.days} days")
-        found = sorted({f.rule_id for f in case.findings})
-        rules = [r for r in form.getlist("rule") if r in found]
+        # The case's own suppression, narrowed to the rules and scope keys left ticked.
+        own = suppression_for(case, now, now + timedelta(days=days))
+        chosen = set(form.getlist("rule"))
+        rules = [r for r in own.rule_ids if r in chosen]
         if not rules:
             raise ValueError("a suppression names at least one of the case's rules")
-        match = {k: v for k, v in case.scope.items() if form.get(f"scope_{k}") == "on"}
+        match = {k: v for k, v in own.match.items() if form.get(f"scope_{k}") == "on"}
         if not match:
             raise ValueError("a suppression keeps at least one key of the case's scope")
         listed = {f.rule_id for f in case.findings if f.category is AlertCategory.RESTRICTED_PARTY}
-        entries = sorted(case_entries(case)) if listed & set(rules) else []
+        entries = own.entries if listed & set(rules) else []
         return Suppression(
+            **own.model_dump(exclude={"rule_ids", "match", "entries"}),
             rule_ids=rules,
             match=match,
-            starts_at=now,
-            expires_at=now + timedelta(days=days),
             entries=entries,
         )
 

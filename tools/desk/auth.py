@@ -20,6 +20,7 @@ import os
 import secrets
 import time
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -135,7 +136,7 @@ def _toml_key(name: str) -> str:
 class Throttle:
     """Refuses sign-ins for a name after MAX_FAILURES wrong passwords, for LOCKOUT_SECONDS."""
 
-    def __init__(self, clock=time.monotonic) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self.failures: dict[str, list[float]] = {}
 

@@ -11,7 +11,6 @@ never wait for the writer).
     page = store.queue(Filters(severity="critical"), page=1)   # the pages
 """
 
-import json
 import logging
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -22,7 +21,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from alerts.feedback import Ruling, Status, listed_entries
+from alerts.feedback import Ruling, Status
 from schemas.alert import Severity
 from schemas.case import Case
 from schemas.feedback import Decision, Feedback
@@ -138,8 +137,8 @@ def case_parties(case: Case) -> list[str]:
 
 def case_route(case: Case) -> str:
     """origin>dispatch>destination, from the declaration or a finding's route evidence."""
-    for declaration in case.declarations:
-        d = declaration
+    if case.declarations:
+        d = case.declarations[0]
         return f"{d.origin_country}>{d.dispatch_country}>{d.destination_country}"
     for finding in case.findings:
         route = finding.evidence.get("route")
@@ -202,9 +201,6 @@ class Filters:
         if len(clauses) > 1 or self.search:
             clauses = [f"({clause})" for clause in clauses]
         return (" AND ".join(clauses) or "1"), values
-
-    def without_state(self) -> "Filters":
-        return Filters(**{**self.__dict__, "state": None})
 
 
 def _party_clause(name: str) -> tuple[str, str]:
@@ -597,15 +593,3 @@ def _row(row: tuple[Any, ...]) -> tuple[Any, ...]:
 
 def severity_names() -> list[str]:
     return [s.value for s in sorted(Severity, key=lambda s: -s.rank)]
-
-
-def entries_of(case: Case) -> list[str]:
-    """The listed entries the case's findings matched ('list:entry:method'), sorted."""
-    found: set[str] = set()
-    for finding in case.findings:
-        found |= listed_entries(finding.evidence)
-    return sorted(found)
-
-
-def to_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=1, default=str)
