@@ -2,10 +2,12 @@
 
 Descriptions arrive in English, Russian and Chinese, in any case and inflection, with
 punctuation, glued units ("7.62mm", "AK47"), typos and, now and then, Cyrillic letters standing
-in for Latin ones ("АК-47"). `normalize` folds all of that into one canonical form (Snowball
+in for Latin ones ("АК-47") or a Latin letter inside a Cyrillic word ("бронежилeты").
+`normalize` folds all of that into one canonical form (each word in one script, then Snowball
 stems for English and Russian words), and `Lexicon` finds whole terms in it with an Aho-Corasick
 automaton, so the cost does not grow with the size of the lexicon. A deletion index corrects
-one-letter typos in long words before the search.
+one-letter typos in long words before the search, and Russian written in Latin letters
+("karabiny okhotnichi") is read back into Cyrillic (`RussianReading`).
 """
 
 import itertools
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import ahocorasick
+import icu
 import Stemmer
 
 # Cyrillic letters that look like Latin ones, folded the same way on both sides of a match
@@ -34,9 +37,8 @@ _LATIN_TO_CYRILLIC = dict(zip("aceopxykmiABCEHKMOPTXYI", "асеорхукміА
 _CYRILLIC_TO_LATIN = {cyrillic: latin for latin, cyrillic in _LATIN_TO_CYRILLIC.items()} | {
     "ј": "j", "ѕ": "s", "Ј": "J", "Ѕ": "S"
 }  # fmt: skip
-_MIXED_WORD = re.compile(
-    r"\w*(?:[a-zA-Z\u00c0-\u024f]\w*[\u0400-\u04ff]|[\u0400-\u04ff]\w*[a-zA-Z\u00c0-\u024f])\w*"
-)
+# A whole word with a letter of each script (tried only where a word starts).
+_MIXED_WORD = re.compile(r"(?<!\w)(?=\w*[a-zA-Z\u00c0-\u024f])(?=\w*[\u0400-\u04ff])\w+")
 _CYRILLIC_LETTER = re.compile(r"[\u0400-\u04ff]")
 _LATIN_LETTER = re.compile(r"[a-zA-Z\u00c0-\u024f]")
 
@@ -68,6 +70,8 @@ def single_script(text: str) -> str:
     >>> single_script("ООО Teхкpим, Tekhкrim LLC")
     'ООО Техкрим, Tekhkrim LLC'
     """
+    if not (_CYRILLIC_LETTER.search(text) and _LATIN_LETTER.search(text)):
+        return text  # one script, or none: nothing to rewrite
     return _MIXED_WORD.sub(lambda m: _one_script(m.group(0)), text)
 
 
@@ -105,7 +109,7 @@ def normalize(text: str) -> str:
     >>> normalize("Автоматы АК-47, 7.62mm")
     'abtomat ak 47 7 62 mm'
     """
-    folded = unicodedata.normalize("NFKC", text).casefold()
+    folded = single_script(unicodedata.normalize("NFKC", text).casefold())
     spaced = _CJK_EDGE.sub(" ", _LETTER_DIGIT.sub(" ", _NON_WORD.sub(" ", folded)))
     return " ".join(_stem(token) for token in spaced.split())
 
@@ -189,6 +193,65 @@ class TypoCorrector:
         return " ".join(tokens), tuple(corrections)
 
 
+# Russian written in Latin letters, read back into Cyrillic with ICU's BGN/PCGN transform once
+# the other usual spellings are brought to BGN's: ISO 9 and Czech-style letters with a caron,
+# "h" alone for х ("ohotnichiy"), "w" for в.
+_LATIN_RUSSIAN = icu.Transliterator.createInstance("Latin-Russian/BGN")
+_TO_BGN = str.maketrans({"ž": "zh", "š": "sh", "č": "ch", "ŝ": "shch", "ĉ": "ch", "w": "v"})
+_LONE_H = re.compile(r"(?<![kzcs])h")
+_LATIN_TEXT_WORD = re.compile(r"(?<![^\W\d_])[a-zëčšžŝĉ]+(?![^\W\d_])")
+_READING_LONG_WORD = 7
+
+
+@lru_cache(maxsize=65_536)
+def russian_reading(word: str) -> str:
+    """A lower-case Latin word as Russian written in Latin letters would read in Cyrillic.
+
+    >>> russian_reading("okhotnichiy"), russian_reading("ohotnichiy"), russian_reading("bronežilet")
+    ('охотничий', 'охотничий', 'бронежилет')
+    """
+    return _LATIN_RUSSIAN.transliterate(_LONE_H.sub("kh", word.translate(_TO_BGN)))
+
+
+@lru_cache(maxsize=65_536)
+def _reading_stem(word: str) -> str | None:
+    """The normalised form of a Latin word's Russian reading; None when some letter has no
+    Russian reading ("cq"), so the word is not Russian."""
+    reading = russian_reading(word)
+    return None if _LATIN_LETTER.search(reading) else normalize(reading)
+
+
+class RussianReading:
+    """Reads the Latin words of a text as Russian written in Latin letters ("karabiny
+    okhotnichi", "bronezhilet"), for the Russian terms of a lexicon to find.
+
+    Any Latin word has a Cyrillic reading, most of them nonsense, so a reading counts only
+    when the text bears it out: two or more of its words read as words the Russian terms use,
+    or one such word of seven letters or more. "Patron tequila" is not read as cartridges;
+    "patrony dlya okhoty" and "bronezhilety" are.
+    """
+
+    def __init__(self, vocabulary: Iterable[str], typos: TypoCorrector) -> None:
+        self.vocabulary = frozenset(vocabulary)
+        self.typos = typos
+
+    def read(self, folded: str) -> tuple[str, tuple[tuple[str, str], ...]] | None:
+        """The text (NFKC, case-folded) with its Latin words in Cyrillic, and the (written,
+        read as) pairs of the words the Russian terms use; None when nothing bears it out."""
+        words = _LATIN_TEXT_WORD.findall(folded)
+        if not words:
+            return None
+        known: dict[str, str] = {}
+        for word in words:
+            stem = _reading_stem(word)
+            if stem is not None and self.typos.correct(stem)[0] in self.vocabulary:
+                known[word] = russian_reading(word)
+        if len(known) < 2 and not any(len(w) >= _READING_LONG_WORD for w in known):
+            return None
+        text = _LATIN_TEXT_WORD.sub(lambda m: russian_reading(m.group(0)), folded)
+        return text, tuple(known.items())
+
+
 def _orders(normalized: str) -> list[str]:
     """The term's words in every order, when they are words enough to be safe to reorder:
     two or three of them, each a word of three letters or more or a number, one of four
@@ -215,9 +278,12 @@ class Lexicon:
         self._automaton = ahocorasick.Automaton()
         self.size = 0
         vocabulary: set[str] = set()
+        russian_vocabulary: set[str] = set()
         for entry in entries:
             normalized = normalize(entry.term)
             vocabulary.update(normalized.split())
+            if entry.language == "ru":
+                russian_vocabulary.update(normalized.split())
             if not normalized:
                 raise ValueError(f"term {entry.term!r} is empty once normalised")
             for key in _orders(normalized) if entry.any_order else (normalized,):
@@ -230,6 +296,7 @@ class Lexicon:
         if self.size:
             self._automaton.make_automaton()
         self.typos = TypoCorrector(vocabulary)
+        self.russian = RussianReading(russian_vocabulary, self.typos)
         # Real feeds repeat their goods texts: each distinct text is searched once.
         self._search = lru_cache(maxsize=cache_size)(self._search_uncached)
 
@@ -249,8 +316,23 @@ class Lexicon:
     def _search_uncached(
         self, text: str
     ) -> tuple[tuple[TermMatch, ...], tuple[tuple[str, str], ...]]:
-        corrected, corrections = self.typos.correct(normalize(text))
-        return tuple(self.find_normalized(corrected)), corrections
+        folded = unicodedata.normalize("NFKC", text).casefold()
+        corrected, corrections = self.typos.correct(normalize(folded))
+        matches = self.find_normalized(corrected)
+        reading = self.russian.read(folded)
+        if reading is not None:
+            text_read, words_read = reading
+            # Only what the first reading did not find: a group already found stays as it was.
+            found = {(m.entry.lexicon, m.entry.group) for m in matches}
+            in_russian = [
+                m
+                for m in self.find_normalized(self.typos.correct(normalize(text_read))[0])
+                if m.entry.language == "ru" and (m.entry.lexicon, m.entry.group) not in found
+            ]
+            if in_russian:
+                matches.extend(in_russian)
+                corrections = (*corrections, *words_read)
+        return tuple(matches), corrections
 
     def find_normalized(self, normalized: str) -> list[TermMatch]:
         """As find, for text that `normalize` has already folded (saves a pass per lexicon).

@@ -1,6 +1,6 @@
 import pytest
 
-from alerts.text import Lexicon, LexiconEntry, normalize, single_script
+from alerts.text import Lexicon, LexiconEntry, normalize, russian_reading, single_script
 
 
 @pytest.mark.parametrize(
@@ -99,3 +99,57 @@ def test_typos_in_long_words_are_corrected(
 )
 def test_a_word_in_two_scripts_is_rewritten_in_one(written: str, meant: str) -> None:
     assert single_script(written) == meant
+
+
+def test_a_word_in_two_scripts_normalises_as_the_word_it_is() -> None:
+    # Latin e and p in Russian words, inflected: the stemmer sees the Russian word.
+    assert normalize("Бронежилeтами, пaтpонами") == normalize("Бронежилетами, патронами")
+
+
+@pytest.mark.parametrize(
+    ("word", "reading"),
+    [
+        ("okhotnichiy", "охотничий"),  # BGN/PCGN
+        ("ohotnichiy", "охотничий"),  # "h" alone for х
+        ("bronežilet", "бронежилет"),  # ISO 9 / Czech caron
+        ("kvadrokoptery", "квадрокоптеры"),
+        ("dlya", "для"),
+    ],
+)
+def test_russian_in_latin_letters_reads_back(word: str, reading: str) -> None:
+    assert russian_reading(word) == reading
+
+
+RUSSIAN = Lexicon(
+    [
+        LexiconEntry("armour", "бронежилет", "ru"),
+        LexiconEntry("hunting", "для охоты", "ru"),
+        LexiconEntry("cartridge", "патрон", "ru"),
+        LexiconEntry("vest", "vest", "en"),
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "groups", "read"),
+    [
+        # One long word bears the reading out.
+        ("Bronezhilety, 10 sht", ["armour"], [("bronezhilety", "бронежилеты")]),
+        # Two words the Russian terms use bear it out.
+        (
+            "patrony dlya okhoty 7.62",
+            ["cartridge", "hunting"],
+            [("patrony", "патроны"), ("dlya", "для"), ("okhoty", "охоты")],
+        ),
+        # One short word alone does not: a brand, not cartridges.
+        ("Patron tequila", [], []),
+        # English stays English: no Russian term is read into it.
+        ("Ballistic vest", ["vest"], []),
+    ],
+)
+def test_lexicon_reads_russian_written_in_latin_letters(
+    text: str, groups: list[str], read: list[tuple[str, str]]
+) -> None:
+    matches, corrections = RUSSIAN.search(text)
+    assert sorted(m.entry.group for m in matches) == sorted(groups)
+    assert list(corrections) == read

@@ -440,3 +440,26 @@ def test_inflected_and_misspelt_descriptions_still_match() -> None:
     assert alert.evidence["spelling_corrections"] == [
         {"written": "бpohижилet", "read_as": "бpoheжилet"}
     ]
+
+
+@pytest.mark.parametrize(
+    ("description", "written", "read_as"),
+    [
+        # Russian written in Latin letters (BGN spelling), as ordinary clothing.
+        ("Bronezhilety 4 klass zashchity", "bronezhilety", "бронежилеты"),
+        # The same, with "h" alone for х and a caron for ж.
+        ("Bronežilety, chekhly dlya bronezhiletov", "bronežilety", "бронежилеты"),
+    ],
+)
+def test_russian_written_in_latin_letters_is_read_as_russian(
+    description: str, written: str, read_as: str
+) -> None:
+    alert = alerts_by_rule({"hs_code": "6307.90", "goods_description": description})[ARMOUR]
+    assert {"written": written, "read_as": read_as} in alert.evidence["spelling_corrections"]
+
+
+def test_a_latin_letter_inside_a_cyrillic_word_does_not_hide_it() -> None:
+    # The e of "бронежилeтами" is Latin: the word is read whole, in Cyrillic, and inflected.
+    alert = alerts_by_rule({"hs_code": "6307.90", "goods_description": "Партия бронежилeтами"})
+    assert ARMOUR in alert
+    assert alert[ARMOUR].evidence["spelling_corrections"] == []
