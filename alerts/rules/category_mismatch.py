@@ -32,7 +32,7 @@ from alerts.rules.base import (
     spelling_evidence,
     terms_evidence,
 )
-from alerts.text import normalize
+from alerts.text import TermMatch, normalize
 from schemas.alert import AlertCategory, Severity
 
 
@@ -57,6 +57,8 @@ class MismatchFamily:
     """Lexicon groups that no toy has: with them, toy wording does not clear the goods."""
     generic_needs_risky_route: bool = False
     """Generic terms alone alert only to a restricted destination or via a diversion country."""
+    numbers: str = ""
+    """What the family's goods say in numbers ("calibre", "professional"): see `_NUMBERS`."""
 
 
 FAMILIES: tuple[MismatchFamily, ...] = (
@@ -77,6 +79,7 @@ FAMILIES: tuple[MismatchFamily, ...] = (
         hiding_groups=("sporting_firearms", "air_guns", "toys"),
         belongs_in="military weapons belong in 9301",
         plausible_with={"toys": "toy_context", "air_guns": "replica_context"},
+        numbers="calibre",
     ),
     MismatchFamily(
         key="body_armour",
@@ -106,6 +109,7 @@ FAMILIES: tuple[MismatchFamily, ...] = (
         plausible_with={"toys": "toy_context"},
         professional_groups=frozenset({"professional_feature", "drone_component"}),
         generic_needs_risky_route=True,
+        numbers="professional",
     ),
 )
 
@@ -124,6 +128,30 @@ def numeric_professional_features(text: str) -> list[str]:
     ]
     found += [m.group(0) for m in _RANGE_KM.finditer(text)]
     return found
+
+
+# A cartridge or calibre written in numbers: "7.62x39", "5,45 мм", "калибр 12", "cal. .308".
+# Decimal millimetres count only between 4 and 15, where small-arms calibres are ("2.5 mm" is a
+# grain size); whole millimetres never do (a 120 mm mortar and a 120 mm mortar and pestle).
+_CALIBRE = re.compile(
+    r"(?P<mm>\d{1,2}[.,]\d{1,2})\s*(?:[xх×]\s*\d{2,3}|mm\b|мм|毫米)"
+    r"|(?:\bcal(?:ibre|iber)?\b\.?|калибр\w*|口径)\s*\.?\d+(?:[.,]\d+)?",
+    re.I,
+)
+_SMALL_ARMS_MM = (4.0, 15.0)
+
+
+def calibres(text: str) -> list[str]:
+    """ "7.62x39", "5,56 мм", "калибр 12": a cartridge or calibre the text gives in numbers."""
+    low, high = _SMALL_ARMS_MM
+    return [
+        m.group(0)
+        for m in _CALIBRE.finditer(text)
+        if m.group("mm") is None or low <= float(m.group("mm").replace(",", ".")) <= high
+    ]
+
+
+_NUMBERS = {"calibre": calibres, "professional": numeric_professional_features}
 
 
 # Words that make what follows the goods' use, not the goods: "batteries for drones",
@@ -158,7 +186,9 @@ class CategoryMismatch:
     restricted_destinations: frozenset[str]
     diversion_countries: frozenset[str]
     reference_data_version: str
-    version: str = "2"
+    version: str = "3"
+    """3: under a heading that is neither the family's nor a known hiding place, a name needs
+    the text to bear it out (`_corroboration`)."""
     category: AlertCategory = AlertCategory.CATEGORY_MISMATCH
     rule_id: str = field(init=False)
 
@@ -199,6 +229,28 @@ class CategoryMismatch:
             or numeric_professional_features(facts.declaration.goods_description)
         )
         return not professional
+
+    def _corroboration(
+        self, facts: DeclarationFacts, named: list[TermMatch]
+    ) -> list[dict[str, str]]:
+        """What else in the text says the named goods are the family's: another of its terms
+        (not the same words), a military marker, or its numbers (a calibre, a frame size)."""
+        first = named[0].matched
+        found = [
+            {"kind": "another term", "detail": m.entry.term}
+            for m in facts.terms_of(self.family.lexicon)
+            if m.matched not in first and first not in m.matched
+        ]
+        found += [
+            {"kind": "military marker", "detail": m.entry.term}
+            for m in facts.terms_of("end_use", {"military_marker"})
+        ]
+        numbers = _NUMBERS.get(self.family.numbers)
+        if numbers is not None:
+            found += [
+                {"kind": "numbers", "detail": n} for n in numbers(goods_text(facts.declaration))
+            ]
+        return found
 
     def evaluate(self, facts: DeclarationFacts) -> list[Finding]:
         declaration = facts.declaration
@@ -241,10 +293,16 @@ class CategoryMismatch:
             else:
                 severity = Severity.HIGH if named else Severity.MEDIUM
             declared_as = self.headings.get(prefix, group).lower()
+            corroboration = [{"kind": "declared heading", "detail": group}]
         else:
             # Any other heading: less plausible as a hiding place, so named goods only, and
             # not where the text says the goods are a depiction of them ("poster of an AK-47").
             if not named or facts.terms_of("end_use", {"depiction_context"}):
+                return []
+            # A name that is also an everyday word (mortar for building, ПКМ for polymer
+            # composites, a vodka brand, the drones of a hive) needs the text to bear it out.
+            corroboration = self._corroboration(facts, named)
+            if not corroboration:
                 return []
             group, prefix = "elsewhere", declaration.hs_code[:4]
             severity = Severity.HIGH if restricted else Severity.MEDIUM
@@ -272,6 +330,7 @@ class CategoryMismatch:
                     "matched_terms": terms_evidence(matches),
                     "spelling_corrections": spelling_evidence(facts),
                     "civilian_claims": [m.entry.term for m in claims],
+                    "corroborated_by": corroboration,
                     "destination_country": declaration.destination_country,
                     "restricted_destination": restricted,
                     "dispatch_country": declaration.dispatch_country,

@@ -463,3 +463,45 @@ def test_a_latin_letter_inside_a_cyrillic_word_does_not_hide_it() -> None:
     alert = alerts_by_rule({"hs_code": "6307.90", "goods_description": "Партия бронежилeтами"})
     assert ARMOUR in alert
     assert alert[ARMOUR].evidence["spelling_corrections"] == []
+
+
+@pytest.mark.parametrize(
+    ("hs_code", "description", "destination"),
+    [
+        # Everyday words that are also the name of a weapon, under their own headings.
+        ("3824.50", "Mortar mix M150, dry, fraction 2.5 mm, 25 kg bags", "KZ"),
+        ("3921.90", "ПКМ листы (полимерные композиционные материалы)", "RU"),
+        ("2208.60", "Vodka Kalashnikov 0.7 l 40%", "RU"),
+        ("0106.41", "Drone bees, live, for the apiary", "KZ"),
+    ],
+)
+def test_a_weapon_name_that_is_an_everyday_word_needs_the_text_to_bear_it_out(
+    hs_code: str, description: str, destination: str
+) -> None:
+    found = alerts_by_rule(
+        {"hs_code": hs_code, "goods_description": description, "destination_country": destination}
+    )
+    assert FIREARM not in found and UAV not in found
+
+
+@pytest.mark.parametrize(
+    ("description", "corroboration"),
+    [
+        ("AK-47, 7.62x39", {"kind": "numbers", "detail": "7.62x39"}),
+        ("Mortar 120 mm, military use", {"kind": "military marker", "detail": "military use"}),
+        ("Machine, Kalashnikov AK-103", {"kind": "another term", "detail": "AK-103"}),
+    ],
+)
+def test_a_weapon_name_under_another_heading_says_what_bore_it_out(
+    description: str, corroboration: dict[str, str]
+) -> None:
+    alert = alerts_by_rule(
+        {"hs_code": "8479.89", "goods_description": description, "destination_country": "RU"}
+    )[FIREARM]
+    assert alert.evidence["declared_group"] == "elsewhere"
+    assert corroboration in alert.evidence["corroborated_by"]
+
+
+def test_under_a_known_hiding_place_the_heading_is_the_corroboration() -> None:
+    alert = alerts_by_rule({"hs_code": "9503.00", "goods_description": "Автомат АК-74М"})[FIREARM]
+    assert alert.evidence["corroborated_by"] == [{"kind": "declared heading", "detail": "toys"}]
