@@ -154,6 +154,32 @@ def calibres(text: str) -> list[str]:
 _NUMBERS = {"calibre": calibres, "professional": numeric_professional_features}
 
 
+def corroborated_by(
+    facts: DeclarationFacts, family: MismatchFamily, name: TermMatch
+) -> list[dict[str, str]]:
+    """What else in the text says that a name is the family's goods and not an everyday word
+    or a brand spelt the same way: another of the family's terms (other words than the name),
+    a military marker, or the family's numbers (a small-arms calibre, a 7-inch frame).
+
+    Empty when nothing does: "Mortar mix", "ПКМ листы", "Vodka Kalashnikov"."""
+    found = [
+        {"kind": "another term", "detail": m.entry.term}
+        for m in facts.terms_of(family.lexicon)
+        if m.matched not in name.matched and name.matched not in m.matched
+    ]
+    found += [
+        {"kind": "military marker", "detail": m.entry.term}
+        for m in facts.terms_of("end_use", {"military_marker"})
+    ]
+    numbers = _NUMBERS.get(family.numbers)
+    if numbers is not None:
+        found += [{"kind": "numbers", "detail": n} for n in numbers(goods_text(facts.declaration))]
+    return found
+
+
+FAMILY_OF_LEXICON = {family.lexicon: family for family in FAMILIES}
+
+
 # Words that make what follows the goods' use, not the goods: "batteries for drones",
 # "camera used in unmanned aerial vehicles", "аккумуляторы для дронов"; Chinese puts the
 # marker after the noun ("无人机用"). Compared in normalised (stemmed) form.
@@ -188,7 +214,7 @@ class CategoryMismatch:
     reference_data_version: str
     version: str = "3"
     """3: under a heading that is neither the family's nor a known hiding place, a name needs
-    the text to bear it out (`_corroboration`)."""
+    the text to bear it out (`corroborated_by`)."""
     category: AlertCategory = AlertCategory.CATEGORY_MISMATCH
     rule_id: str = field(init=False)
 
@@ -229,28 +255,6 @@ class CategoryMismatch:
             or numeric_professional_features(facts.declaration.goods_description)
         )
         return not professional
-
-    def _corroboration(
-        self, facts: DeclarationFacts, named: list[TermMatch]
-    ) -> list[dict[str, str]]:
-        """What else in the text says the named goods are the family's: another of its terms
-        (not the same words), a military marker, or its numbers (a calibre, a frame size)."""
-        first = named[0].matched
-        found = [
-            {"kind": "another term", "detail": m.entry.term}
-            for m in facts.terms_of(self.family.lexicon)
-            if m.matched not in first and first not in m.matched
-        ]
-        found += [
-            {"kind": "military marker", "detail": m.entry.term}
-            for m in facts.terms_of("end_use", {"military_marker"})
-        ]
-        numbers = _NUMBERS.get(self.family.numbers)
-        if numbers is not None:
-            found += [
-                {"kind": "numbers", "detail": n} for n in numbers(goods_text(facts.declaration))
-            ]
-        return found
 
     def evaluate(self, facts: DeclarationFacts) -> list[Finding]:
         declaration = facts.declaration
@@ -301,7 +305,7 @@ class CategoryMismatch:
                 return []
             # A name that is also an everyday word (mortar for building, ПКМ for polymer
             # composites, a vodka brand, the drones of a hive) needs the text to bear it out.
-            corroboration = self._corroboration(facts, named)
+            corroboration = corroborated_by(facts, family, named[0])
             if not corroboration:
                 return []
             group, prefix = "elsewhere", declaration.hs_code[:4]

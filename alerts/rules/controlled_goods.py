@@ -18,7 +18,9 @@ class ControlledGoodsToRestricted:
     restricted_destinations: frozenset[str]
     reference_data_version: str
     rule_id: str = "controlled_goods.restricted_destination"
-    version: str = "1"
+    version: str = "2"
+    """2: a name under a heading where its family neither belongs nor hides needs the text to
+    bear it out (`controls.ControlMatcher`)."""
     category: AlertCategory = AlertCategory.CONTROLLED_GOODS
 
     @classmethod
@@ -77,7 +79,9 @@ class MilitaryGoodsToDiversionHub:
     restricted_destinations: frozenset[str]
     reference_data_version: str
     rule_id: str = "controlled_goods.diversion_destination"
-    version: str = "1"
+    version: str = "2"
+    """2: a name under a heading where its family neither belongs nor hides needs the text to
+    bear it out (`controls.ControlMatcher`)."""
     category: AlertCategory = AlertCategory.CONTROLLED_GOODS
 
     @classmethod

@@ -7,9 +7,10 @@ armour, and a drone declared as a toy is still a drone.
 
 from dataclasses import dataclass
 
-from alerts.hs import HsPrefixMap
+from alerts.hs import HsCodeSet, HsPrefixMap
 from alerts.reference import ControlListRecord, ReferenceData
 from alerts.rules.base import DeclarationFacts
+from alerts.rules.category_mismatch import FAMILY_OF_LEXICON, corroborated_by
 from schemas.alert import Severity
 
 
@@ -23,6 +24,9 @@ class Control:
     description: str
     identified_by: str  # "hs_code" or "description"
     evidence: str  # the listed prefix, or the matched term
+    corroborated_by: tuple[str, ...] = ()
+    """For a name under a heading where its family neither belongs nor is known to hide:
+    what else in the text bore it out (`category_mismatch.corroborated_by`)."""
 
     def label(self) -> str:
         names = {"chpl": "CHPL tier", "military": "Military List", "uav": "UAV control"}
@@ -81,6 +85,12 @@ class ControlMatcher:
         )
         # Replicas and toys of military designs, declared as such where they belong.
         self.imitations = reference.hs_group("hs_groups", "air_guns", "toys")
+        # Where each family belongs or is known to hide: anywhere else, a name needs the text
+        # to bear it out before it is taken for the goods.
+        self.expected: dict[str, HsCodeSet] = {
+            lexicon: reference.hs_group("hs_groups", *family.proper_groups, *family.hiding_groups)
+            for lexicon, family in FAMILY_OF_LEXICON.items()
+        }
         self.reference_files = (
             "control_lists",
             "end_use",
@@ -116,21 +126,32 @@ class ControlMatcher:
             )
         for control in DESCRIPTION_CONTROLS:
             terms = facts.terms_of(control.lexicon, control.groups)
-            if terms and self._names_the_goods(facts, control):
-                found.append(
-                    Control(
-                        control.control_list,
-                        control.tier,
-                        control.severity,
-                        control.description,
-                        "description",
-                        terms[0].entry.term,
-                    )
+            if not terms or not self._names_the_goods(facts, control):
+                continue
+            corroboration: tuple[str, ...] = ()
+            expected = self.expected.get(control.lexicon)
+            if expected is not None and facts.declaration.hs_code not in expected:
+                family = FAMILY_OF_LEXICON[control.lexicon]
+                corroboration = tuple(
+                    f"{c['kind']}: {c['detail']}" for c in corroborated_by(facts, family, terms[0])
                 )
+                if not corroboration:
+                    continue
+            found.append(
+                Control(
+                    control.control_list,
+                    control.tier,
+                    control.severity,
+                    control.description,
+                    "description",
+                    terms[0].entry.term,
+                    corroboration,
+                )
+            )
         return sorted(found, key=lambda c: -c.severity.rank)
 
 
-def control_evidence(controls: list[Control]) -> list[dict[str, str]]:
+def control_evidence(controls: list[Control]) -> list[dict[str, object]]:
     return [
         {
             "list": c.control_list,
@@ -140,5 +161,6 @@ def control_evidence(controls: list[Control]) -> list[dict[str, str]]:
             "identified_by": c.identified_by,
             "evidence": c.evidence,
         }
+        | ({"corroborated_by": list(c.corroborated_by)} if c.corroborated_by else {})
         for c in controls
     ]

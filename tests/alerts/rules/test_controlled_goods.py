@@ -94,3 +94,30 @@ def test_restricted_destinations_are_configurable() -> None:
     chips = {"hs_code": "8542.31", "goods_description": "Microcontrollers"}
     assert RULE in alerts_by_rule({**chips, "destination_country": "IR"}, iran_only)
     assert RULE not in alerts_by_rule(chips, iran_only)  # Russia is no longer on the list
+
+
+@pytest.mark.parametrize(
+    ("hs_code", "description", "destination"),
+    [
+        ("2208.60", "Vodka Kalashnikov 0.7 l 40%", "RU"),
+        ("3824.50", "Строительный раствор (mortar), 25 кг", "RU"),
+        ("3921.90", "ПКМ листы (полимерные композиционные материалы)", "BY"),
+        ("6907.21", "Керамогранит Kalashnikov 60x60", "KZ"),
+    ],
+)
+def test_a_weapon_name_that_is_an_everyday_word_is_not_taken_for_the_goods(
+    hs_code: str, description: str, destination: str
+) -> None:
+    found = alerts_by_rule(
+        {"hs_code": hs_code, "goods_description": description, "destination_country": destination}
+    )
+    assert not [rule for rule in found if rule.startswith("controlled_goods.")]
+
+
+def test_a_name_borne_out_by_the_text_is_controlled_and_says_by_what() -> None:
+    alert = alerts_by_rule(
+        {"hs_code": "8479.89", "goods_description": "AK-47, 7.62x39", "destination_country": "RU"}
+    )["controlled_goods.restricted_destination"]
+    control = alert.evidence["controls"][0]
+    assert control["identified_by"] == "description"
+    assert control["corroborated_by"] == ["numbers: 7.62x39"]
