@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from alerts.display import printable
+from alerts.specs import read_specifications
 from alerts.text import Lexicon, TermMatch
 from schemas.alert import AlertCategory, Severity, Subject, Window
 from schemas.wire import DeclarationRecord as Declaration
@@ -32,7 +33,8 @@ def goods_text(declaration: Declaration) -> str:
 
 @dataclass(frozen=True, slots=True)
 class DeclarationFacts:
-    """A declaration with what every rule needs worked out once: the lexicon terms it contains.
+    """A declaration with what every rule needs worked out once: the lexicon terms it contains,
+    and the drone components its specifications name (`alerts.specs`).
 
     One normalisation and one automaton pass per declaration serve the whole catalogue.
     """
@@ -43,8 +45,10 @@ class DeclarationFacts:
 
     @classmethod
     def of(cls, declaration: Declaration, lexicon: Lexicon) -> "DeclarationFacts":
-        terms, corrections = lexicon.search(goods_text(declaration))
-        return cls(declaration, terms, corrections)
+        text = goods_text(declaration)
+        terms, corrections = lexicon.search(text)
+        specified = read_specifications(text)
+        return cls(declaration, terms + specified if specified else terms, corrections)
 
     def terms_of(self, lexicon: str, groups: Iterable[str] | None = None) -> list[TermMatch]:
         """The matched terms of one lexicon file, optionally of some of its groups only."""

@@ -1,0 +1,63 @@
+import pytest
+
+from alerts.specs import read_specifications
+from tests.alerts.rules.helpers import alerts_by_rule
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Brushless motor 2207 1750KV", "multirotor motor"),
+        ("Motor 2806.5 1300KV, 6S", "multirotor motor"),  # half-millimetre stator
+        ("Outrunner motor 900KV", "multirotor motor"),  # no stator, says brushless
+        ("Бесколлекторный двигатель 1750 KV", "multirotor motor"),
+        ("Transmitter 5.8G 1.6W 48CH", "5.8 GHz video transmitter"),
+        ("Видеопередатчик 5,8 ГГц 2,5 Вт 40 каналов", "5.8 GHz video transmitter"),
+        ("Uncooled core 640x512 12µm", "thermal core"),
+        ("Модуль 384х288", "thermal core"),  # Cyrillic х between the numbers
+        ("Camera module 1280x1024, 17 um", "thermal core"),  # any array, with its pitch
+        ("F722 stack 30.5x30.5mm with 60A ESC", "flight controller"),
+        ("Controller STM32H743, ArduPilot", "flight controller"),
+        ("ELRS 2.4GHz receiver nano", "radio-control link"),
+        ("Приемник ExpressLRS 915 МГц", "radio-control link"),
+    ],
+)
+def test_a_component_is_read_from_its_specification(text: str, kind: str) -> None:
+    found = read_specifications(text)
+    assert [m.entry.term.split(" (")[0] for m in found] == [kind]
+    assert found[0].entry.lexicon == "uav" and found[0].entry.group == "drone_component"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Power transformer 10 kV, 630 kVA",  # kilovolts, not a KV rating
+        "Cable 110 kV, copper",
+        "Electric motor 1500 rpm, 7.5 kW",
+        "Motor 1750KV",  # a KV rating with neither stator nor brushless: not enough
+        "Wi-Fi router dual band 2.4/5.8 GHz, 300 mW",  # the band and a power, no channels
+        "Webcam 1280x720",
+        "Monitor 1280x1024, 19 inch",  # an SXGA screen: no pitch
+        "Photo frame 20x20 cm",
+        "STM32F405 development board",  # a microcontroller board, no stack or firmware
+        "Crossfit gloves",
+    ],
+)
+def test_ordinary_goods_specify_no_component(text: str) -> None:
+    assert read_specifications(text) == ()
+
+
+def test_a_specified_component_under_a_generic_heading_to_a_restricted_destination() -> None:
+    found = alerts_by_rule(
+        {"hs_code": "8501.31", "goods_description": "Motor 2207 1750KV", "destination_country": "RU"}
+    )
+    mismatch = found["category_mismatch.uav"]
+    assert mismatch.evidence["declared_group"] == "generic_electrical"
+    assert mismatch.evidence["matched_terms"] == [
+        {
+            "family": "drone_component",
+            "term": "multirotor motor (stator size and KV rating)",
+            "language": "spec",
+        }
+    ]
+    assert "controlled_goods.restricted_destination" in found
