@@ -1,9 +1,11 @@
-"""Components of unmanned aircraft recognised by their technical specification.
+"""Controlled goods recognised by the notation their trade writes them in, not by a word list.
 
-A drone's parts are often declared under generic electrical headings with no drone word at all:
-"Brushless motor 2207 1750KV", "5.8G 1.6W 48CH transmitter", "640x512 12µm uncooled core",
-"F722 stack 30.5x30.5mm". What gives them away is the way their specifications are written, a
-notation of the trade rather than a vocabulary:
+Goods are often declared under generic headings with no word that names them: "Motor 2207
+1750KV", "5.8G 1.6W 48CH transmitter", "640x512 12µm core", "F722 stack 30.5x30.5mm", "AK bolt
+carrier group", "Жилет, класс защиты 5а по ГОСТ Р 50744-95", "Vest VPAM 7". What gives them away
+is how their specifications are written.
+
+Components of unmanned aircraft (the uav lexicon's drone_component group):
 - a multirotor motor is named by its stator (diameter and height in mm, "2207") and its KV
   rating (rpm per volt); a KV rating also names an outrunner when the text says it is brushless;
 - an FPV video transmitter works in the 5.8 GHz band, and its specification gives its power and
@@ -14,12 +16,27 @@ notation of the trade rather than a vocabulary:
 - a flight controller is an STM32 F4, F7 or H7 board in the stack mounting patterns of the trade
   (20x20, 25.5x25.5, 30.5x30.5 mm) or running flight firmware (Betaflight, INAV, ArduPilot, PX4);
 - its radio link speaks the control protocols of the trade (ExpressLRS, TBS Crossfire / CRSF).
+Sources: the notations as the open-source flight stacks document them (Betaflight and INAV
+target and hardware pages, the ExpressLRS and TBS Crossfire documentation, ArduPilot's and PX4's
+hardware lists) and the array formats of microbolometer makers' data sheets.
 
-Sources: the motor, band, mounting and protocol notations as the open-source flight stacks
-document them (Betaflight and INAV target and hardware pages, the ExpressLRS and TBS Crossfire
-documentation, ArduPilot's and PX4's hardware lists) and the array formats of microbolometer
-makers' data sheets. Each reading is a `TermMatch` of the uav lexicon's drone_component group,
-so the rules treat it as they treat the named component words.
+Parts of military-pattern firearms (the military_firearms lexicon): a pattern's short name
+(AK, AKM, RPK, AR-15, AR-10, M4, M16, SVD, PKM, in Latin or Cyrillic letters) within three words
+of a part the control lists name: barrels, receivers, bolts and bolt carriers, slides and sears
+(US Munitions List Category I(g), 22 CFR 121.1; EU Common Military List ML1), and the parts an
+armourer's manual names on those rifles (handguard, gas block and tube, trigger group, buffer
+tube, muzzle brake, flash hider, dust cover: US Army TM 9-1005-319-10 for the M16/M4, the AK
+manuals in Russian and Chinese). A plain "bolt" or "barrel" counts only for patterns that are
+not also metric thread sizes (an M4 bolt is a screw, an M16 barrel nut a furniture fitting).
+
+Ballistic protection (the body_armour lexicon), by the classes of the standards that test it,
+old and national ones too: GOST R 50744-95 (classes 1 to 6a) and GOST 34286-2017 (Br1 to Br6),
+NIJ 0101.04/.06/.07 (the text names NIJ and a standard or a level), the German VPAM scale, the UK
+HOSDB/CAST scale, China's GA 141 and NATO STANAG 4569 and 2920.
+
+Each reading is a `TermMatch` with the language "spec", so the rules treat it as they treat a
+named term; it bears itself out (`category_mismatch.corroborated_by`), since it needs two
+things at once (a name and a part, a standard and a class, a size and a rating).
 """
 
 import re
@@ -42,6 +59,8 @@ class Specification:
     pattern: re.Pattern[str]
     requires: tuple[re.Pattern[str], ...] = ()
     valid: Callable[[re.Match[str]], bool] = lambda match: True
+    lexicon: str = "uav"
+    group: str | Callable[[re.Match[str]], str] = "drone_component"
 
 
 _MOTOR = "multirotor motor (stator size and KV rating)"
@@ -58,6 +77,46 @@ _THERMAL = "thermal core (microbolometer array)"
 _THERMAL_ONLY = {("640", "512"), ("384", "288"), ("256", "192")}
 _ARRAY = re.compile(rf"\b(?P<w>640|384|256|160|1280){_X}(?P<h>512|288|192|120|1024)\b", re.I)
 _MOUNTING = rf"\b(?:20|25[.,]5|30[.,]5){_X}(?:20|25[.,]5|30[.,]5)\s*mm\b"
+
+# Short names of military rifle patterns, and the lexicon group each belongs to. Letters stand
+# apart from other letters and digits ("AK-47" counts, "akmatic" does not); AR only with its
+# number (a plain AR is as often augmented reality or an anti-reflective coating).
+_PATTERN_GROUPS = {
+    "ak": "kalashnikov", "ак": "kalashnikov", "akm": "kalashnikov", "акм": "kalashnikov",
+    "rpk": "kalashnikov", "рпк": "kalashnikov", "ar15": "ar_m16",
+    "ar-15": "ar_m16", "ar10": "ar_m16", "ar-10": "ar_m16", "m4": "ar_m16", "м4": "ar_m16",
+    "m16": "ar_m16", "м16": "ar_m16", "svd": "other_military", "свд": "other_military",
+    "pkm": "other_military", "пкм": "other_military",
+}  # fmt: skip
+_METRIC_THREADS = {"m4", "м4", "m16", "м16"}
+_PATTERN = (
+    r"(?<![\w])(?P<name>"
+    + "|".join(re.escape(n) for n in sorted(_PATTERN_GROUPS, key=len, reverse=True))
+    + r")(?![a-zа-я0-9])"
+)
+_PART = (
+    r"(?P<part>bolt carriers?(?: groups?)?|bcg|(?:lower |upper )?receivers?|(?P<barrel>barrels?)|"
+    r"hand ?guards?|gas (?:blocks?|tubes?|pistons?)|trigger (?:groups?|assembl(?:y|ies))|"
+    r"buffer tubes?|muzzle brakes?|flash hiders?|dust covers?|sears?|slides?|(?P<bolt>bolts?)|"
+    r"затворн\w* рам\w*|затвор\w*|ствольн\w* коробк\w*|ствол\w*|цевь[её]\w*|газов\w* "
+    r"(?:трубк\w*|блок\w*)|газоблок\w*|дульн\w* тормоз\w*|пламегасител\w*|шептал\w*|"
+    r"枪机框|枪机|机匣|护木|导气箍|导气管|扳机组|枪口制退器|消焰器|枪管)"
+)
+_NEAR = r"[^\w]*(?:[\w.-]+[^\w]+){0,3}?"
+_NAMED = re.compile(_PATTERN, re.I)  # searched first: most texts name no pattern at all
+
+
+def _pattern_part(match: re.Match[str]) -> bool:
+    metric = match.group("bolt") or match.group("barrel")
+    return not (metric and match.group("name") in _METRIC_THREADS)
+
+
+def _pattern_group(match: re.Match[str]) -> str:
+    return _PATTERN_GROUPS[match.group("name")]
+
+
+_RIFLE_PART = "part of a military rifle pattern (short name and part)"
+_ARMOUR = "ballistic protection class of a test standard"
 
 SPECIFICATIONS: tuple[Specification, ...] = (
     Specification(
@@ -94,25 +153,50 @@ SPECIFICATIONS: tuple[Specification, ...] = (
         "radio-control link (ExpressLRS, TBS Crossfire)",
         re.compile(r"\b(?:elrs|expresslrs|crsf|crossfire)\b", re.I),
     ),
+    *(
+        Specification(
+            _RIFLE_PART,
+            re.compile(pattern, re.I),
+            requires=(_NAMED,),
+            valid=_pattern_part,
+            lexicon="military_firearms",
+            group=_pattern_group,
+        )
+        for pattern in (f"{_PATTERN}{_NEAR}{_PART}", f"{_PART}{_NEAR}{_PATTERN}")
+    ),
+    Specification(
+        _ARMOUR,
+        re.compile(
+            r"гост\s*р?\s*(?:50744|34286)|(?<!\w)бр\s?[1-6](?!\d)|класс\w*\s+защиты\s+[1-6]а\b"
+            r"|\bvpam\b\W*(?:klasse|class|kl\.?)?\W*\d{1,2}\b|\bhosdb\b|\bga\s*141\b"
+            r"|\bstanag\s*(?:4569|2920)\b"
+            r"|\bnij\b\W*(?:0101|0106|0108|std|standard|level|class|ii|iia|iiia|iii|iv|hg|rf)",
+            re.I,
+        ),
+        requires=(re.compile(r"гост|бр|защиты|vpam|hosdb|141|stanag|nij"),),
+        lexicon="body_armour",
+        group="body_armour",
+    ),
 )
 
 
 @lru_cache(maxsize=65_536)
 def read_specifications(text: str) -> tuple[TermMatch, ...]:
-    """The drone components the text specifies, one match per kind of specification.
+    """The controlled goods the text specifies, one match per kind of specification.
 
     >>> [m.entry.term for m in read_specifications("Brushless motor 2207 1750KV")]
     ['multirotor motor (stator size and KV rating)']
     >>> read_specifications("Power transformer 10 kV, 630 kVA")
     ()
     """
-    folded = unicodedata.normalize("NFKC", text)
+    folded = unicodedata.normalize("NFKC", text).casefold()
     found: dict[str, TermMatch] = {}
     for spec in SPECIFICATIONS:
         if spec.name in found or not all(r.search(folded) for r in spec.requires):
             continue
         match = next((m for m in spec.pattern.finditer(folded) if spec.valid(m)), None)
         if match is not None:
-            entry = LexiconEntry("drone_component", spec.name, "spec", "uav")
+            group = spec.group if isinstance(spec.group, str) else spec.group(match)
+            entry = LexiconEntry(group, spec.name, "spec", spec.lexicon)
             found[spec.name] = TermMatch(entry, match.group(0))
     return tuple(found.values())

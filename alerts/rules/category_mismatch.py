@@ -161,8 +161,13 @@ def corroborated_by(
     or a brand spelt the same way: another of the family's terms (other words than the name),
     a military marker, or the family's numbers (a small-arms calibre, a 7-inch frame).
 
-    Empty when nothing does: "Mortar mix", "ПКМ листы", "Vodka Kalashnikov"."""
-    found = [
+    Empty when nothing does: "Mortar mix", "ПКМ листы", "Vodka Kalashnikov". A name read from a
+    specification (`alerts.specs`: a pattern and a part, a standard and a class) bears itself
+    out."""
+    found = (
+        [{"kind": "specification", "detail": name.matched}] if name.entry.language == "spec" else []
+    )
+    found += [
         {"kind": "another term", "detail": m.entry.term}
         for m in facts.terms_of(family.lexicon)
         if m.matched not in name.matched and name.matched not in m.matched

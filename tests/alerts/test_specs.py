@@ -49,7 +49,11 @@ def test_ordinary_goods_specify_no_component(text: str) -> None:
 
 def test_a_specified_component_under_a_generic_heading_to_a_restricted_destination() -> None:
     found = alerts_by_rule(
-        {"hs_code": "8501.31", "goods_description": "Motor 2207 1750KV", "destination_country": "RU"}
+        {
+            "hs_code": "8501.31",
+            "goods_description": "Motor 2207 1750KV",
+            "destination_country": "RU",
+        }
     )
     mismatch = found["category_mismatch.uav"]
     assert mismatch.evidence["declared_group"] == "generic_electrical"
@@ -61,3 +65,64 @@ def test_a_specified_component_under_a_generic_heading_to_a_restricted_destinati
         }
     ]
     assert "controlled_goods.restricted_destination" in found
+
+
+@pytest.mark.parametrize(
+    ("text", "group"),
+    [
+        ("AK bolt carrier group", "kalashnikov"),
+        ("Газоблок для АК", "kalashnikov"),  # the part first, the name after, in Cyrillic
+        ("Затворная рама АКМ", "kalashnikov"),
+        ("ak枪机框", "kalashnikov"),  # Chinese: no space between the name and the part
+        ("M4 handguard, M-LOK, 13.5 inch", "ar_m16"),
+        ("AR-15 upper receiver, forged", "ar_m16"),
+        ("СВД ствол", "other_military"),
+    ],
+)
+def test_a_rifle_part_is_read_from_its_pattern_and_part(text: str, group: str) -> None:
+    (found,) = read_specifications(text)
+    assert (found.entry.lexicon, found.entry.group) == ("military_firearms", group)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Жилет защитный, класс защиты 5а по ГОСТ Р 50744-95",  # the older Russian standard
+        "Бронеплиты Бр4",  # GOST 34286-2017
+        "Vest, protection level VPAM 7",
+        "Vest NIJ 0101.06 level III",
+        "Police vest GA 141-2010",
+        "Plates STANAG 4569 level 2",
+    ],
+)
+def test_armour_is_read_from_the_class_of_its_standard(text: str) -> None:
+    (found,) = read_specifications(text)
+    assert (found.entry.lexicon, found.entry.group) == ("body_armour", "body_armour")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "M4 bolt stainless DIN 933",  # a metric screw
+        "M16 bolts and nuts",
+        "M4 barrel nut",  # a furniture fitting
+        "AR coating lens, anti-glare",  # augmented reality, anti-reflective
+        "AV receiver 7.1 with AR mode",
+        "Akumulator AK 12V",  # no part named
+        "Класс защиты 2 (электробезопасность)",  # an electrical protection class
+        "IP67 класс защиты",
+    ],
+)
+def test_ordinary_goods_are_not_read_as_rifle_parts_or_armour(text: str) -> None:
+    assert read_specifications(text) == ()
+
+
+def test_a_rifle_part_outside_chapter_93_bears_itself_out() -> None:
+    found = alerts_by_rule({"hs_code": "8479.89", "goods_description": "AK bolt carrier group"})[
+        "category_mismatch.military_firearm"
+    ]
+    assert found.evidence["declared_group"] == "elsewhere"
+    assert found.evidence["corroborated_by"][0] == {
+        "kind": "specification",
+        "detail": "ak bolt carrier group",
+    }
