@@ -34,11 +34,13 @@ from rigour.names import (
     remove_org_types,
 )
 from rigour.territories import lookup_territory
+from rigour.text.phonetics import metaphone
 
 from alerts.company_words import BROADER, CJK_COMPANY_WORDS, COMPANY_WORDS, REGIONS
 from alerts.text import single_script
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _DOTTED_INITIALS = re.compile(r"\b(?:[a-z]\.\s?){1,}[a-z]\b\.?")
 _POSSESSIVE = re.compile(r"(?<=[a-z])['`]s\b")
 _SLASH_PAIR = re.compile(r"\b([a-z])\s?/\s?([a-z])\b")
@@ -82,6 +84,9 @@ class Token:
     concept: bool = False
     abbreviation: bool = False
     initials: bool = False
+    sound: str = ""
+    """For a word of a name written in Cyrillic, how it sounds read as English (Metaphone):
+    English names are written in Cyrillic by ear ("ЧАЙНА НОРТ ИНДАСТРИЗ", "Интерфейс")."""
 
     @property
     def stem(self) -> str:
@@ -465,6 +470,7 @@ def analyse_uncached(name: str) -> tuple[Token, ...]:
     ['tula', '=cartridge', '=plant']
     """
     latin, initials = _script_to_ascii(name)
+    by_ear = _CYRILLIC.search(name) is not None
     words = _NON_ALNUM.sub(" ", latin).split()
     concepts: list[tuple[str, str, bool]] = []
     # Company words first: rigour would read "NPO" and "KB" as legal forms (NGO, Swedish KB).
@@ -529,7 +535,8 @@ def analyse_uncached(name: str) -> tuple[Token, ...]:
         if place is not None:
             tokens.append(Token(place, form, True))
             continue
-        tokens.append(Token(fold(form), form, initials=form in initials))
+        sound = _sound(form) if by_ear else ""
+        tokens.append(Token(fold(form), form, initials=form in initials, sound=sound))
     if not tokens and analysed.parts:
         # A name made only of a legal form ("Company Ltd") still has something to compare.
         tokens = [Token(fold(p.form), p.form) for p in analysed.parts]
@@ -652,7 +659,27 @@ def agree(query: Token, listed: Token) -> Agreement | None:
             return Agreement(0.85, "spelling")
     if _cut_short(query.written, listed.written) or _cut_short(listed.written, query.written):
         return Agreement(0.8, "abbreviation")
+    if _by_ear(query, listed) or _by_ear(listed, query):
+        return Agreement(0.85, "sound")  # "Interfeys" (Интерфейс) and "Interface"
     return None
+
+
+_SOUND_MIN = 4
+"""Metaphone letters: shorter codes ("AF" for Ava and Avia, "ALF" for Alfa) say too little."""
+
+
+@lru_cache(maxsize=262_144)
+def _sound(written: str) -> str:
+    """The word as it sounds read as English (Metaphone), if that says enough to compare."""
+    code = metaphone(written) if written.isalpha() and len(written) >= 5 else ""
+    return code if len(code) >= _SOUND_MIN else ""
+
+
+def _by_ear(cyrillic: Token, other: Token) -> bool:
+    """A word of a Cyrillic name that sounds as the other word does read as English:
+    "korporeyshn" and "corporation", "interneshnl" and "international", "kobalt" and
+    "cobalt". Only a word written in Cyrillic is read by ear."""
+    return bool(cyrillic.sound) and cyrillic.sound == _sound(other.written)
 
 
 def _leading_i(key: str) -> str:

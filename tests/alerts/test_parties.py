@@ -744,3 +744,39 @@ def test_a_word_in_two_scripts_is_read_in_the_one_it_belongs_to(written: str) ->
 def test_a_word_in_one_script_keeps_its_letters() -> None:
     # All look-alikes, no letter to tell: it stays as written ("CAXAP" may be English).
     assert normalize_party_name("CAXAP") == "caxap"
+
+
+BY_EAR = PartyMatcher(
+    [
+        WatchlistEntry("t", "melfi", "Melfi Marine Corporation S.A.", (), "", (), "x"),
+        WatchlistEntry("t", "gi", "Global Interface Company Inc.", (), "", (), "x"),
+        WatchlistEntry("t", "cobalt", "International Cobalt Co. Inc.", (), "", (), "x"),
+        WatchlistEntry("t", "avia", "Avia Group", (), "", (), "x"),
+        *(WatchlistEntry("t", f"o{n}", f"Other{n} Trading", (), "", (), "x") for n in range(40)),
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("written", "entry_id"),
+    [
+        ("МЕЛФИ МАРИН КОРПОРЕЙШН", "melfi"),  # English written in Cyrillic by ear
+        ("ООО «Глобал Интерфейс»", "gi"),
+        ("ИНТЕРНЕШНЛ КОБАЛТ", "cobalt"),
+    ],
+)
+def test_english_names_written_in_cyrillic_by_ear_are_found(written: str, entry_id: str) -> None:
+    found = BY_EAR.match(written, None, None)
+    assert found and found[0].entry.entry_id == entry_id
+
+
+def test_only_words_written_in_cyrillic_are_read_by_ear() -> None:
+    from alerts.names import agree, analyse
+
+    [cyrillic] = analyse("Интерфейс")
+    [latin] = analyse("Interfeys")
+    [listed] = analyse("Interface")
+    found = agree(cyrillic, listed)
+    assert found is not None and found.kind == "sound"
+    assert agree(latin, listed) is None  # Latin letters are read as they are spelt
+    assert analyse("Ава")[0].sound == ""  # "AF" would say too little: Ava is not Avia by ear
