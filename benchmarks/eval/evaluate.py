@@ -8,7 +8,8 @@ name (it shares a word with it, beyond legal forms and function words) must find
 Aliases that share nothing with the primary name ("ALEPH" for "AUM SHINRIKYO") are reported
 apart: no name matcher can know them without the list's alias column. Every SEC EDGAR
 company name (`sec_edgar_companies.csv`) screened against the same list is a false alarm
-if it matches anything.
+if it matches anything. The same aliases and names written letter by letter in Cyrillic are
+reported too, without targets.
 
 Goods: every CBP ruling description in `cbp_rulings.jsonl`, declared under the heading the
 ruling gives it, must raise no goods finding (category mismatch, controlled goods declared
@@ -27,6 +28,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import icu
 from anyascii import anyascii
 from rigour.names import extract_org_types, remove_org_types
 
@@ -138,6 +140,25 @@ def evaluate_parties(
     alarms = [(name, matcher.match(name, None)) for name in ordinary]
     alarms = [(name, hits) for name, hits in alarms if hits]
     results["ordinary false alarms"] = (len(alarms) / len(ordinary), len(alarms), len(ordinary))
+    # The same names and aliases written letter by letter in Cyrillic (ICU's Latin-Cyrillic),
+    # as a Russian-language declaration may give them: a guard on what is done to Cyrillic
+    # names, no target (a clerk writes English by ear, not letter by letter).
+    to_cyrillic = icu.Transliterator.createInstance("Latin-Cyrillic")
+    in_cyrillic = [to_cyrillic.transliterate(name.upper()) for name in ordinary]
+    cyrillic_alarms = sum(1 for name in in_cyrillic if matcher.match(name, None))
+    results["ordinary false alarms, in Cyrillic letters"] = (
+        cyrillic_alarms / len(ordinary),
+        cyrillic_alarms,
+        len(ordinary),
+    )
+    companies = [c for c in cases if c.variant and c.company]
+    results["party recall, in Cyrillic letters"], _ = _recall(
+        matcher,
+        [
+            AliasCase(c.entity, c.primary, to_cyrillic.transliterate(c.alias.upper()), True, True)
+            for c in companies
+        ],
+    )
     # Entities designated after January 2022. Those with an even entity number may be looked
     # at while the matcher is worked on; those with an odd one are sealed: their misses are
     # never printed, so that one figure stays a test of what generalises.
