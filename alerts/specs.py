@@ -34,6 +34,13 @@ old and national ones too: GOST R 50744-95 (classes 1 to 6a) and GOST 34286-2017
 NIJ 0101.04/.06/.07 (the text names NIJ and a standard or a level), the German VPAM scale, the UK
 HOSDB/CAST scale, China's GA 141 and NATO STANAG 4569 and 2920.
 
+Air guns and airsoft replicas (the end_use lexicon's replica_context group), by the power they
+are sold by, in whatever language the rest is written: a muzzle energy of 30 J or less (the
+thresholds of the laws on weapons: 3 and 7.5 J in Russia's Federal Law 150-FZ, 16.3 J for an
+air rifle in the UK's Firearms Act; a rifle cartridge gives thousands of joules) or a muzzle
+velocity of 700 fps or less (airsoft is sold at 300 to 500 fps; rifle cartridges leave at 2,000
+and more).
+
 Each reading is a `TermMatch` with the language "spec", so the rules treat it as they treat a
 named term; it bears itself out (`category_mismatch.corroborated_by`), since it needs two
 things at once (a name and a part, a standard and a class, a size and a rating).
@@ -117,6 +124,18 @@ def _pattern_group(match: re.Match[str]) -> str:
 
 _RIFLE_PART = "part of a military rifle pattern (short name and part)"
 _ARMOUR = "ballistic protection class of a test standard"
+_REPLICA = "air gun or airsoft replica by its power"
+_AIR_JOULES = 30.0  # the most an air rifle gives; a cartridge gives thousands
+_AIR_FPS = 700  # faster than any airsoft or most air guns, slower than any rifle cartridge
+
+
+def _joules(match: re.Match[str]) -> bool:
+    return float(match.group("joules").replace(",", ".")) <= _AIR_JOULES
+
+
+def _fps(match: re.Match[str]) -> bool:
+    return int(match.group("fps")) <= _AIR_FPS
+
 
 SPECIFICATIONS: tuple[Specification, ...] = (
     Specification(
@@ -176,6 +195,22 @@ SPECIFICATIONS: tuple[Specification, ...] = (
         requires=(re.compile(r"гост|бр|защиты|vpam|hosdb|141|stanag|nij"),),
         lexicon="body_armour",
         group="body_armour",
+    ),
+    Specification(
+        _REPLICA,
+        re.compile(
+            r"(?<![\d.,])(?P<joules>\d{1,2}(?:[.,]\d+)?)\s*(?:j|joules?|дж|джоул\w*|焦耳?)(?!\w)"
+        ),
+        valid=_joules,
+        lexicon="end_use",
+        group="replica_context",
+    ),
+    Specification(
+        _REPLICA,
+        re.compile(r"(?<![\d.,])(?P<fps>\d{2,4})\s*fps\b"),
+        valid=_fps,
+        lexicon="end_use",
+        group="replica_context",
     ),
 )
 

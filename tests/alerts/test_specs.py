@@ -126,3 +126,32 @@ def test_a_rifle_part_outside_chapter_93_bears_itself_out() -> None:
         "kind": "specification",
         "detail": "ak bolt carrier group",
     }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "АК-74М, 6 мм, 0,20 г, 1,5 Дж",  # airsoft by its energy, no replica word
+        "M4A1 AEG, 350 FPS",
+        "Пневматическая винтовка 3 Дж",
+    ],
+)
+def test_an_air_gun_or_airsoft_replica_is_read_from_its_power(text: str) -> None:
+    found = read_specifications(text)
+    assert [(m.entry.lexicon, m.entry.group) for m in found] == [("end_use", "replica_context")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Rifle .308, muzzle energy 3500 J", "Hunting rifle, 2800 fps", "Capacitor bank 5 kJ"],
+)
+def test_a_cartridge_firearm_is_not_read_as_a_replica(text: str) -> None:
+    assert read_specifications(text) == ()
+
+
+def test_a_replica_of_a_military_design_sold_by_its_power_is_where_air_guns_go() -> None:
+    found = alerts_by_rule({"hs_code": "9304.00", "goods_description": "АК-74М, 6 мм, 1,5 Дж"})
+    assert "category_mismatch.military_firearm" not in found
+    assert "category_mismatch.military_firearm" in alerts_by_rule(
+        {"hs_code": "9304.00", "goods_description": "АК-74М, 5,45 мм"}
+    )
