@@ -13,6 +13,9 @@ On one generated feed (60 days of declared time), in one run:
 - state: a worker restoring a changelog of a million window keys: time, and RSS afterwards, on
   the default store and on memory://;
 - scale: the feed on 6 partitions, one worker against two in one group;
+- peer: Quix Streams 3.28 (`benchmarks/quix_count.py`, in a virtual environment of its own under
+  .local/) counting and summing the same feed per importer in one-day event-time windows, on the
+  same broker, then one worker on the same feed: the worker's rate over Quix's;
 - stages: benchmarks/bench_stages.py (µs per declaration of each stage of the core).
 Prints each phase as it ends, then the table; writes benchmarks/results.json. Asserts nothing.
 """
@@ -54,7 +57,11 @@ TARGETS: dict[str, tuple[str, float]] = {
     "restore_1m_keys_s": ("<=", 30),
     "rss_1m_keys_default_store_mb": ("<=", 500),
     "scale_2_workers_speedup": (">=", 1.6),
+    "worker_to_quix": (">=", 1.0),
 }
+
+QUIX_VERSION = "3.28.1"
+QUIX_VENV = ROOT / ".local" / "quix-venv"
 
 
 def generate(work: Path, count: int, seed: int, rate: float | None = None) -> Path:
@@ -410,6 +417,37 @@ def phase_scale(args: argparse.Namespace, work: Path, feed: Path) -> dict[str, A
     }
 
 
+def quix_python() -> Path:
+    """Quix Streams' interpreter: a virtual environment of its own, made on first use (Quix
+    pins pydantic below the version tradewatch uses, so the two cannot share one)."""
+    python = QUIX_VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(QUIX_VENV)], check=True)
+        pip = [str(QUIX_VENV / "bin" / "pip"), "install", "-q", f"quixstreams=={QUIX_VERSION}"]
+        subprocess.run(pip, check=True)
+    return python
+
+
+def phase_peer(args: argparse.Namespace, work: Path, feed: Path) -> dict[str, Any]:
+    """Quix Streams' windowed count and sum per importer, then the worker, on one feed."""
+    lines = feed.read_bytes().splitlines()
+    topic = f"peer{uuid.uuid4().hex[:8]}.declarations"
+    create_topic(args.bootstrap, topic)
+    by_importer = ((orjson.loads(line)["importer"]["name"].encode(), line) for line in lines)
+    produce(args.bootstrap, topic, by_importer)
+    out = work / "quix.txt"
+    command = [str(quix_python()), str(ROOT / "benchmarks" / "quix_count.py")]
+    command += [",".join(args.bootstrap), topic, str(len(lines)), str(out)]
+    subprocess.run(command, check=True, timeout=3600, capture_output=True)
+    quix = int(out.read_text())
+    worker = drain(args, work, lines, partitions=1, workers=1)["per_s"]
+    return {
+        "quix_window_count_per_s": quix,
+        "worker_same_run_per_s": worker,
+        "worker_to_quix": round(worker / quix, 3),
+    }
+
+
 def phase_backtest(args: argparse.Namespace, work: Path, feed: Path) -> dict[str, Any]:
     started = time.perf_counter()
     subprocess.run(
@@ -584,6 +622,7 @@ PHASES: dict[str, Callable[[argparse.Namespace, Path, Path], dict[str, Any]]] = 
     "latency": phase_latency,
     "state": phase_state,
     "scale": phase_scale,
+    "peer": phase_peer,
     "stages": phase_stages,
 }
 
