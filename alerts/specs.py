@@ -14,7 +14,9 @@ Components of unmanned aircraft (the uav lexicon's drone_component group):
   and 256x192 (a visible-light sensor is 4:3 or 16:9), or by any array with its pixel pitch in µm
   or its NETD in mK;
 - a flight controller is an STM32 F4, F7 or H7 board in the stack mounting patterns of the trade
-  (20x20, 25.5x25.5, 30.5x30.5 mm) or running flight firmware (Betaflight, INAV, ArduPilot, PX4);
+  (20x20, 25.5x25.5, 30.5x30.5 mm), running flight firmware (Betaflight, INAV, ArduPilot, PX4)
+  or made by a maker on Betaflight's list of flight-controller makers; a stack, ESC, FC, video
+  transmitter, receiver, motor, frame, camera or goggles of one of those makers is a component;
 - its radio link speaks the control protocols of the trade (ExpressLRS, TBS Crossfire / CRSF).
 Sources: the notations as the open-source flight stacks document them (Betaflight and INAV
 target and hardware pages, the ExpressLRS and TBS Crossfire documentation, ArduPilot's and PX4's
@@ -65,6 +67,9 @@ class Specification:
     name: str
     pattern: re.Pattern[str]
     requires: tuple[re.Pattern[str], ...] = ()
+    pattern_first: bool = False
+    """Look for the pattern before what the text must also say: where the pattern is the
+    cheaper search and the rarer find (a microcontroller's name before the list of makers)."""
     valid: Callable[[re.Match[str]], bool] = lambda match: True
     lexicon: str = "uav"
     group: str | Callable[[re.Match[str]], str] = "drone_component"
@@ -84,6 +89,27 @@ _THERMAL = "thermal core (microbolometer array)"
 _THERMAL_ONLY = {("640", "512"), ("384", "288"), ("256", "192")}
 _ARRAY = re.compile(rf"\b(?P<w>640|384|256|160|1280){_X}(?P<h>512|288|192|120|1024)\b", re.I)
 _MOUNTING = rf"\b(?:20|25[.,]5|30[.,]5){_X}(?:20|25[.,]5|30[.,]5)\s*mm\b"
+# The makers of flight controllers, from Betaflight's official list of manufacturer ids
+# (github.com/betaflight/unified-targets, Manufacturers.md): the names that are nobody's ordinary
+# word (no placeholders, people, or "Airbot"; ST Microelectronics makes far more than these).
+_FC_MAKERS = (
+    "alienflight", "aikon", "apexfpv", "axisflying", "betafpv", "beastfpv", "clracing",
+    "cyclonerc", "darwinfpv", "dalrc", "demonrc", "diatone", "dys", "eachine", "exuav",
+    "furious fpv", "flyfishrc", "flycolor", "flywoo", "foxeer", "frsky", "getfpv", "geprc",
+    "ge-fpv", "happymodel", "hakrc", "holybro", "hifionrc", "hglrc", "nidici", "hobbywing",
+    "iflight", "jhemcu", "whitenoisefpv", "ldarc", "lumenier", "mepsking", "merakrc", "motolab",
+    "matek", "mateksys", "namimno", "newbeedrone", "neutronrc", "oddityrc", "openpilot",
+    "pyro-drone", "pyrodrone", "racerstar", "rctimer", "rushfpv", "skystars", "skyzone",
+    "sologood", "nvisionfpv", "speedybee", "spedix", "seriously pro racing", "spracing",
+    "taco rc", "tcmm", "team blacksheep", "t-motor", "tmotor", "transtec", "tunerc", "vivafpv",
+    "zeez rc", "zeezrc",
+)  # fmt: skip
+_MAKER = r"\b(?:" + "|".join(re.escape(m) for m in _FC_MAKERS) + r")\b"
+_MAKER_PART = (
+    r"\b(?:stack|aio|esc|fc|flight controller|vtx|video transmitter|receiver|motors?|frame|"
+    r"cameras?|goggles|"
+    r"полетн\w* контроллер\w*|регулятор\w*|飞控|电调|图传)"
+)
 
 # Short names of military rifle patterns, and the lexicon group each belongs to. Letters stand
 # apart from other letters and digits ("AK-47" counts, "akmatic" does not); AR only with its
@@ -166,7 +192,15 @@ SPECIFICATIONS: tuple[Specification, ...] = (
     Specification(
         "flight controller (STM32 board, stack mounting or flight firmware)",
         re.compile(r"\b(?:stm32)?[fh][47]\d{2}\b", re.I),
-        requires=(re.compile(rf"{_MOUNTING}|betaflight|\binav\b|ardupilot|\bpx4\b", re.I),),
+        requires=(
+            re.compile(rf"{_MOUNTING}|betaflight|\binav\b|ardupilot|\bpx4\b|{_MAKER}", re.I),
+        ),
+        pattern_first=True,
+    ),
+    Specification(
+        "component by a flight-controller maker (Betaflight's list of makers)",
+        re.compile(_MAKER, re.I),
+        requires=(re.compile(_MAKER_PART, re.I),),
     ),
     Specification(
         "radio-control link (ExpressLRS, TBS Crossfire)",
@@ -227,7 +261,9 @@ def read_specifications(text: str) -> tuple[TermMatch, ...]:
     folded = unicodedata.normalize("NFKC", text).casefold()
     found: dict[str, TermMatch] = {}
     for spec in SPECIFICATIONS:
-        if spec.name in found or not all(r.search(folded) for r in spec.requires):
+        if spec.name in found or (spec.pattern_first and not spec.pattern.search(folded)):
+            continue
+        if not all(r.search(folded) for r in spec.requires):
             continue
         match = next((m for m in spec.pattern.finditer(folded) if spec.valid(m)), None)
         if match is not None:

@@ -155,3 +155,25 @@ def test_a_replica_of_a_military_design_sold_by_its_power_is_where_air_guns_go()
     assert "category_mismatch.military_firearm" in alerts_by_rule(
         {"hs_code": "9304.00", "goods_description": "АК-74М, 5,45 мм"}
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SpeedyBee F405 V4 BLS 55A Stack",  # a maker on Betaflight's list, and its MCU
+        "Matek H743-WING",
+        "T-Motor F60 Pro IV motors",
+        "Foxeer Razer Mini camera",
+    ],
+)
+def test_a_component_of_a_flight_controller_maker_is_a_drone_component(text: str) -> None:
+    found = read_specifications(text)
+    assert found and all(m.entry.group == "drone_component" for m in found)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Eachine toy", "Lumenier AXII antenna", "Holybro Pixhawk 6C", "Motor for a washing machine"],
+)
+def test_a_maker_or_a_part_alone_is_no_component(text: str) -> None:
+    assert read_specifications(text) == ()
