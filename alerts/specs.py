@@ -27,8 +27,9 @@ Parts of military-pattern firearms (the military_firearms lexicon): a pattern's 
 of a part the control lists name: barrels, receivers, bolts and bolt carriers, slides and sears
 (US Munitions List Category I(g), 22 CFR 121.1; EU Common Military List ML1), and the parts an
 armourer's manual names on those rifles (handguard, gas block and tube, trigger group, buffer
-tube, muzzle brake, flash hider, dust cover: US Army TM 9-1005-319-10 for the M16/M4, the AK
-manuals in Russian and Chinese). A plain "bolt" or "barrel" counts only for patterns that are
+tube, muzzle brake, flash hider, dust cover, pistol grip: US Army TM 9-1005-319-10 for the
+M16/M4, the AK manuals in Russian and Chinese; not the magazine or the stock, which are also a
+shop and an inventory). A plain "bolt" or "barrel" counts only for patterns that are
 not also metric thread sizes (an M4 bolt is a screw, an M16 barrel nut a furniture fitting).
 
 Ballistic protection (the body_armour lexicon), by the classes of the standards that test it,
@@ -122,15 +123,21 @@ _PATTERN_GROUPS = {
     "pkm": "other_military", "пкм": "other_military",
 }  # fmt: skip
 _METRIC_THREADS = {"m4", "м4", "m16", "м16"}
+_LETTERED = sorted((n for n in _PATTERN_GROUPS if n.isalpha()), key=len, reverse=True)
+_NUMBERED = sorted((n for n in _PATTERN_GROUPS if not n.isalpha()), key=len, reverse=True)
+# A lettered name may carry its model number ("AK47", "AK-74M"); a numbered one is whole.
 _PATTERN = (
-    r"(?<![\w])(?P<name>"
-    + "|".join(re.escape(n) for n in sorted(_PATTERN_GROUPS, key=len, reverse=True))
-    + r")(?![a-zа-я0-9])"
+    r"(?<![\w])(?:(?P<name>"
+    + "|".join(re.escape(n) for n in _LETTERED)
+    + r")(?:-?\d{1,3}[mм]?)?|(?P<numbered>"
+    + "|".join(re.escape(n) for n in _NUMBERED)
+    + r"))(?![a-zа-я0-9])"
 )
 _PART = (
     r"(?P<part>bolt carriers?(?: groups?)?|bcg|(?:lower |upper )?receivers?|(?P<barrel>barrels?)|"
     r"hand ?guards?|gas (?:blocks?|tubes?|pistons?)|trigger (?:groups?|assembl(?:y|ies))|"
     r"buffer tubes?|muzzle brakes?|flash hiders?|dust covers?|sears?|slides?|(?P<bolt>bolts?)|"
+    r"pistol grips?|пистолетн\w* рукоятк\w*|握把|"
     r"затворн\w* рам\w*|затвор\w*|ствольн\w* коробк\w*|ствол\w*|цевь[её]\w*|газов\w* "
     r"(?:трубк\w*|блок\w*)|газоблок\w*|дульн\w* тормоз\w*|пламегасител\w*|шептал\w*|"
     r"枪机框|枪机|机匣|护木|导气箍|导气管|扳机组|枪口制退器|消焰器|枪管)"
@@ -139,13 +146,17 @@ _NEAR = r"[^\w]*(?:[\w.-]+[^\w]+){0,3}?"
 _NAMED = re.compile(_PATTERN, re.I)  # searched first: most texts name no pattern at all
 
 
+def _pattern_name(match: re.Match[str]) -> str:
+    return match.group("name") or match.group("numbered")
+
+
 def _pattern_part(match: re.Match[str]) -> bool:
     metric = match.group("bolt") or match.group("barrel")
-    return not (metric and match.group("name") in _METRIC_THREADS)
+    return not (metric and _pattern_name(match) in _METRIC_THREADS)
 
 
 def _pattern_group(match: re.Match[str]) -> str:
-    return _PATTERN_GROUPS[match.group("name")]
+    return _PATTERN_GROUPS[_pattern_name(match)]
 
 
 _RIFLE_PART = "part of a military rifle pattern (short name and part)"

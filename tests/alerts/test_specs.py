@@ -77,6 +77,8 @@ def test_a_specified_component_under_a_generic_heading_to_a_restricted_destinati
         ("M4 handguard, M-LOK, 13.5 inch", "ar_m16"),
         ("AR-15 upper receiver, forged", "ar_m16"),
         ("СВД ствол", "other_military"),
+        ("AK47枪管", "kalashnikov"),  # a lettered name with its model number
+        ("AK-74M pistol grip", "kalashnikov"),
     ],
 )
 def test_a_rifle_part_is_read_from_its_pattern_and_part(text: str, group: str) -> None:
@@ -109,6 +111,9 @@ def test_armour_is_read_from_the_class_of_its_standard(text: str) -> None:
         "AR coating lens, anti-glare",  # augmented reality, anti-reflective
         "AV receiver 7.1 with AR mode",
         "Akumulator AK 12V",  # no part named
+        "Магазин одежды АК Барс",  # a shop, not a magazine
+        "M4 stock photo",  # an inventory, not a stock
+        "AR-1500 receiver",  # an audio receiver's model: a numbered name is whole
         "Класс защиты 2 (электробезопасность)",  # an electrical protection class
         "IP67 класс защиты",
     ],
