@@ -154,12 +154,22 @@ def calibres(text: str) -> list[str]:
 _NUMBERS = {"calibre": calibres, "professional": numeric_professional_features}
 
 
+# Words saying the goods are parts of what the name names: "spare parts", "запчасти", "детали",
+# "комплектующие", "零件", "配件".
+_PARTS = re.compile(
+    r"\b(?:spare parts?|parts?|components?)\b|запчаст\w*|запасн\w* част\w*|детал\w*|"
+    r"комплектующ\w*|零件|配件|部件",
+    re.I,
+)
+
+
 def corroborated_by(
     facts: DeclarationFacts, family: MismatchFamily, name: TermMatch
 ) -> list[dict[str, str]]:
     """What else in the text says that a name is the family's goods and not an everyday word
     or a brand spelt the same way: another of the family's terms (other words than the name),
-    a military marker, or the family's numbers (a small-arms calibre, a 7-inch frame).
+    a military marker, words saying the goods are its parts ("Запчасти для АК-74"), or the
+    family's numbers (a small-arms calibre, a 7-inch frame).
 
     Empty when nothing does: "Mortar mix", "ПКМ листы", "Vodka Kalashnikov". A name read from a
     specification (`alerts.specs`: a pattern and a part, a standard and a class) bears itself
@@ -176,9 +186,11 @@ def corroborated_by(
         {"kind": "military marker", "detail": m.entry.term}
         for m in facts.terms_of("end_use", {"military_marker"})
     ]
+    text = goods_text(facts.declaration)
+    found += [{"kind": "parts", "detail": m.group(0)} for m in _PARTS.finditer(text)][:1]
     numbers = _NUMBERS.get(family.numbers)
     if numbers is not None:
-        found += [{"kind": "numbers", "detail": n} for n in numbers(goods_text(facts.declaration))]
+        found += [{"kind": "numbers", "detail": n} for n in numbers(text)]
     return found
 
 

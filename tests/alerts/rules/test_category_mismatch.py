@@ -490,6 +490,8 @@ def test_a_weapon_name_that_is_an_everyday_word_needs_the_text_to_bear_it_out(
         ("AK-47, 7.62x39", {"kind": "numbers", "detail": "7.62x39"}),
         ("Mortar 120 mm, military use", {"kind": "military marker", "detail": "military use"}),
         ("Machine, Kalashnikov AK-103", {"kind": "another term", "detail": "AK-103"}),
+        ("Запчасти для АК-74", {"kind": "parts", "detail": "Запчасти"}),  # its parts
+        ("Детали автомата Калашникова", {"kind": "parts", "detail": "Детали"}),
     ],
 )
 def test_a_weapon_name_under_another_heading_says_what_bore_it_out(
