@@ -347,19 +347,38 @@ class Lexicon:
         for end, (key, entries) in self._automaton.iter(haystack):
             start = end - len(key) + 1
             found.extend((start, end, key, entry) for entry in entries)
+        inside = _inside_longer(found)
         seen: set[tuple[str, str]] = set()
         matches: list[TermMatch] = []
-        for start, end, key, entry in found:
-            if any(
-                other.lexicon == entry.lexicon
-                and other_start <= start
-                and end <= other_end
-                and other_end - other_start > end - start
-                for other_start, other_end, _, other in found
-            ):
+        for position, (_, _, key, entry) in enumerate(found):
+            if position in inside:
                 continue
             # Spellings that fold to one key ("пулемёт", "пулемет") count once per group.
             if (entry.group, key) not in seen:
                 seen.add((entry.group, key))
                 matches.append(TermMatch(entry, key.strip()))
         return matches
+
+
+def _inside_longer(found: list[tuple[int, int, str, LexiconEntry]]) -> set[int]:
+    """The positions in `found` of the matches that lie inside a longer match of the same
+    lexicon, in one sort and one sweep per lexicon (a text repeating a term makes hundreds).
+
+    In order of start, longest first: a match lies inside a longer one when one that started
+    earlier reaches as far, or one that started at the same place reaches further."""
+    by_lexicon: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+    for position, (start, end, _, entry) in enumerate(found):
+        by_lexicon[entry.lexicon].append((start, -end, position))
+    inside: set[int] = set()
+    for spans in by_lexicon.values():
+        spans.sort()
+        reach_before = -1  # the furthest end of the matches that started earlier
+        group_start, group_reach = -1, -1
+        for start, negative_end, position in spans:
+            end = -negative_end
+            if start != group_start:
+                reach_before = max(reach_before, group_reach)
+                group_start, group_reach = start, end  # the longest of this start comes first
+            if end <= reach_before or end < group_reach:
+                inside.add(position)
+    return inside

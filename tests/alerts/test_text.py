@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from alerts.text import Lexicon, LexiconEntry, normalize, russian_reading, single_script
 
@@ -153,3 +155,32 @@ def test_lexicon_reads_russian_written_in_latin_letters(
     matches, corrections = RUSSIAN.search(text)
     assert sorted(m.entry.group for m in matches) == sorted(groups)
     assert list(corrections) == read
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 30), st.integers(1, 6), st.sampled_from(["a", "b"])),
+        max_size=40,
+    )
+)
+def test_matches_inside_a_longer_one_are_found_as_by_comparing_every_pair(
+    spans: list[tuple[int, int, str]],
+) -> None:
+    from alerts.text import _inside_longer
+
+    found = [
+        (start, start + length - 1, "k", LexiconEntry("g", "t", "en", lexicon))
+        for start, length, lexicon in spans
+    ]
+    by_pairs = {
+        position
+        for position, (start, end, _, entry) in enumerate(found)
+        if any(
+            other.lexicon == entry.lexicon
+            and other_start <= start
+            and end <= other_end
+            and other_end - other_start > end - start
+            for other_start, other_end, _, other in found
+        )
+    }
+    assert _inside_longer(found) == by_pairs
