@@ -316,10 +316,9 @@ class Lexicon:
     def _search_uncached(
         self, text: str
     ) -> tuple[tuple[TermMatch, ...], tuple[tuple[str, str], ...]]:
-        folded = unicodedata.normalize("NFKC", text).casefold()
-        corrected, corrections = self.typos.correct(normalize(folded))
+        corrected, corrections = self.typos.correct(normalize(text))
         matches = self.find_normalized(corrected)
-        reading = self.russian.read(folded)
+        reading = self.russian.read(unicodedata.normalize("NFKC", text).casefold())
         if reading is not None:
             text_read, words_read = reading
             # Only what the first reading did not find: a group already found stays as it was.

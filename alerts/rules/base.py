@@ -34,7 +34,7 @@ def goods_text(declaration: Declaration) -> str:
 @dataclass(frozen=True, slots=True)
 class DeclarationFacts:
     """A declaration with what every rule needs worked out once: the lexicon terms it contains,
-    and the drone components its specifications name (`alerts.specs`).
+    and the goods its specifications name (`alerts.specs`).
 
     One normalisation and one automaton pass per declaration serve the whole catalogue.
     """

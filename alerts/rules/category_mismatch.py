@@ -187,7 +187,8 @@ def corroborated_by(
         for m in facts.terms_of("end_use", {"military_marker"})
     ]
     text = goods_text(facts.declaration)
-    found += [{"kind": "parts", "detail": m.group(0)} for m in _PARTS.finditer(text)][:1]
+    if parts := _PARTS.search(text):
+        found.append({"kind": "parts", "detail": parts.group(0)})
     numbers = _NUMBERS.get(family.numbers)
     if numbers is not None:
         found += [{"kind": "numbers", "detail": n} for n in numbers(text)]

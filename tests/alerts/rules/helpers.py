@@ -30,3 +30,16 @@ def alerts_by_rule(overrides: dict[str, Any], screen: RuleEngine = ENGINE) -> di
 
 def party(name: str, country: str | None = None, **extra: str) -> dict[str, str]:
     return {"name": name, **({"country": country} if country else {}), **extra}
+
+
+# Everyday words that are also the name of a weapon or a drone, under their own headings:
+# (hs_code, description, destination). No goods rule may take them for the goods.
+EVERYDAY_WORDS = [
+    ("3824.50", "Mortar mix M150, dry, fraction 2.5 mm, 25 kg bags", "KZ"),
+    ("3824.50", "Строительный раствор (mortar), 25 кг", "RU"),
+    ("3921.90", "ПКМ листы (полимерные композиционные материалы)", "RU"),
+    ("3921.90", "ПКМ листы (полимерные композиционные материалы)", "BY"),
+    ("2208.60", "Vodka Kalashnikov 0.7 l 40%", "RU"),
+    ("6907.21", "Керамогранит Kalashnikov 60x60", "KZ"),
+    ("0106.41", "Drone bees, live, for the apiary", "KZ"),
+]

@@ -3,7 +3,7 @@ from typing import Any
 import pytest
 
 from schemas.alert import Severity
-from tests.alerts.rules.helpers import alerts_by_rule, party
+from tests.alerts.rules.helpers import EVERYDAY_WORDS, alerts_by_rule, party
 
 FIREARM = "category_mismatch.military_firearm"
 ARMOUR = "category_mismatch.body_armour"
@@ -465,16 +465,7 @@ def test_a_latin_letter_inside_a_cyrillic_word_does_not_hide_it() -> None:
     assert alert[ARMOUR].evidence["spelling_corrections"] == []
 
 
-@pytest.mark.parametrize(
-    ("hs_code", "description", "destination"),
-    [
-        # Everyday words that are also the name of a weapon, under their own headings.
-        ("3824.50", "Mortar mix M150, dry, fraction 2.5 mm, 25 kg bags", "KZ"),
-        ("3921.90", "ПКМ листы (полимерные композиционные материалы)", "RU"),
-        ("2208.60", "Vodka Kalashnikov 0.7 l 40%", "RU"),
-        ("0106.41", "Drone bees, live, for the apiary", "KZ"),
-    ],
-)
+@pytest.mark.parametrize(("hs_code", "description", "destination"), EVERYDAY_WORDS)
 def test_a_weapon_name_that_is_an_everyday_word_needs_the_text_to_bear_it_out(
     hs_code: str, description: str, destination: str
 ) -> None:

@@ -4,7 +4,7 @@ import pytest
 
 from alerts.rules import CatalogueOptions
 from schemas.alert import Severity
-from tests.alerts.rules.helpers import alerts_by_rule, engine
+from tests.alerts.rules.helpers import EVERYDAY_WORDS, alerts_by_rule, engine
 
 RULE = "controlled_goods.restricted_destination"
 
@@ -96,15 +96,7 @@ def test_restricted_destinations_are_configurable() -> None:
     assert RULE not in alerts_by_rule(chips, iran_only)  # Russia is no longer on the list
 
 
-@pytest.mark.parametrize(
-    ("hs_code", "description", "destination"),
-    [
-        ("2208.60", "Vodka Kalashnikov 0.7 l 40%", "RU"),
-        ("3824.50", "Строительный раствор (mortar), 25 кг", "RU"),
-        ("3921.90", "ПКМ листы (полимерные композиционные материалы)", "BY"),
-        ("6907.21", "Керамогранит Kalashnikov 60x60", "KZ"),
-    ],
-)
+@pytest.mark.parametrize(("hs_code", "description", "destination"), EVERYDAY_WORDS)
 def test_a_weapon_name_that_is_an_everyday_word_is_not_taken_for_the_goods(
     hs_code: str, description: str, destination: str
 ) -> None:
