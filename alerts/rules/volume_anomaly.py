@@ -20,6 +20,7 @@ alert set, does not depend on arrival order.
 """
 
 import math
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -41,22 +42,9 @@ from alerts.windows.state import (
     add_to_bucket,
     window_sums,
 )
-from alerts.windows.stats import (
-    Baseline,
-    RollingSeries,
-    count_tail,
-    count_threshold,
-    median_of_ordered,
-)
+from alerts.windows.stats import CountMoments, count_tail, median, rolling_sums
 from alerts.windows.timing import DAY_MS, datetime_of_day, day_of, iso_of_ms, window_start_days
 from schemas.alert import AlertCategory, Severity, Subject, Window
-
-# (name, bucket field, least size that can alert, least robust scale)
-METRICS = (
-    ("declarations", N, "min_count", 1.0),
-    ("quantity", QUANTITY, "min_quantity", 1.0),
-    ("value_usd", VALUE, "min_value_usd", 1000.0),
-)
 
 
 def money(amount: float) -> str:
@@ -90,21 +78,15 @@ def contribution(observation: Observation, split_threshold_usd: float) -> list[f
 
 _KEEP = 1.0 - 1e-9
 """Thresholds and floors are compared after this relative slack before the exact test decides,
-so that rounding in the precomputed form or the running totals never hides a window the exact
-test would find."""
+so that rounding in the precomputed form never hides a window the exact test would find."""
 
+_YOUNG = -1.0
+"""The threshold of a window judged as a new key's: only watched goods can make it cross."""
 
-_YOUNG = (float("inf"), float("inf"), float("inf"))
-"""The thresholds of a window judged as a new key's: only watched goods can make it cross."""
-
-_QUIET = (float("inf"), float("inf"), float("inf"))
-"""The thresholds of a window whose key has some history but too little: nothing crosses."""
+_QUIET = float("inf")
+"""The threshold of a window whose key has some history but too little: nothing crosses."""
 
 _INF = float("inf")
-
-
-_SIZES = (N, QUANTITY, VALUE)
-"""The bucket fields a baseline is kept for, in the order of METRICS."""
 
 
 def closed_sums(daily: list[list[float]], size: int) -> list[tuple[float, float, float]]:
@@ -139,103 +121,100 @@ def daily_series(state: KeyState, first: int, last: int) -> list[list[float]]:
     return daily
 
 
+def daily_counts(state: KeyState, first: int, last: int) -> list[int]:
+    """The key's declarations on each day from `first` to `last`."""
+    buckets = state.buckets
+    return [int(buckets[day][N]) if day in buckets else 0 for day in range(first, last + 1)]
+
+
 @dataclass(slots=True)
-class History:
-    """A key's past windows of one size: the totals of those starting on days oldest..newest
-    (closed days only, so fixed once seen), each metric kept as a RollingSeries, so that the
-    next day's baseline steps on from the last instead of being derived again."""
+class CountHistory:
+    """A key's past windows of one size as counts: the declarations of the windows starting on
+    days oldest..newest (closed days only, so fixed once seen), with their moments, so that
+    the next day's baseline steps on from the last (a push and a drop) instead of being
+    derived again."""
 
     oldest: int
     newest: int
-    series: tuple[RollingSeries, RollingSeries, RollingSeries]
+    counts: deque[int]
+    total: int
+    squares: int
 
     @classmethod
-    def of(cls, state: KeyState, size: int, oldest: int, newest: int) -> "History":
-        points = closed_sums(daily_series(state, oldest, newest + size - 1), size)
-        return cls(
-            oldest,
-            newest,
-            tuple(RollingSeries(p[m] for p in points) for m in range(3)),  # type: ignore[arg-type]
-        )
+    def of(cls, state: KeyState, size: int, oldest: int, newest: int) -> "CountHistory":
+        counts = deque(rolling_sums(daily_counts(state, oldest, newest + size - 1), size))
+        return cls(oldest, newest, counts, sum(counts), sum(c * c for c in counts))
 
     def steps_to(self, oldest: int, newest: int) -> bool:
         """Whether stepping on reaches these windows (cheaper than deriving them again)."""
         return self.newest <= newest <= self.newest + 7 and self.oldest <= oldest <= self.newest
 
     def step(self, state: KeyState, size: int, oldest: int, newest: int) -> None:
+        counts = self.counts
         if newest > self.newest:
-            daily = daily_series(state, self.newest + 1, newest + size - 1)
-            for point in closed_sums(daily, size):
-                for series, total in zip(self.series, point, strict=True):
-                    series.push(total)
+            daily = daily_counts(state, self.newest + 1, newest + size - 1)
+            for count in rolling_sums(daily, size):
+                counts.append(count)
+                self.total += count
+                self.squares += count * count
             self.newest = newest
         while self.oldest < oldest:
-            for series in self.series:
-                series.drop_oldest()
+            count = counts.popleft()
+            self.total -= count
+            self.squares -= count * count
             self.oldest += 1
+
+    @property
+    def moments(self) -> CountMoments:
+        return CountMoments(len(self.counts), self.total, self.squares)
 
 
 @dataclass(slots=True)
 class Headroom:
-    """How much more one day can take (declarations, quantity, value, watched declarations)
-    before any window holding it might cross, as of the windows' last check; and what it has
-    taken since (`pending`, a bucket's fields), not yet in those windows' running totals.
-
-    A run that fits is only added to the buckets: no window needs to be looked at."""
+    """How many more declarations, and watched declarations, one day can take before any window
+    holding it might cross, as of the windows' last check. A run that fits is only added to
+    the buckets: no window needs to be looked at."""
 
     day: int
-    room: list[float]
-    pending: list[float] | None = None
+    declarations: float
+    watched: float
 
     def takes(self, by_day: dict[int, list[float]]) -> bool:
         """Whether this run (its totals per day) fits; if so, it is taken."""
         if len(by_day) != 1:
             return False
         amounts = by_day.get(self.day)
-        room = self.room
-        if amounts is None or not (
-            amounts[N] < room[0]
-            and amounts[QUANTITY] < room[1]
-            and amounts[VALUE] < room[2]
-            and amounts[CONTROLLED_N] < room[3]
+        if (
+            amounts is None
+            or amounts[N] >= self.declarations
+            or amounts[CONTROLLED_N] >= self.watched
         ):
             return False
-        room[0] -= amounts[N]
-        room[1] -= amounts[QUANTITY]
-        room[2] -= amounts[VALUE]
-        room[3] -= amounts[CONTROLLED_N]
-        if self.pending is None:
-            self.pending = list(amounts)
-        else:
-            add_amounts(self.pending, amounts)
+        self.declarations -= amounts[N]
+        self.watched -= amounts[CONTROLLED_N]
         return True
 
 
 @dataclass(frozen=True, slots=True)
 class WindowBaseline:
-    """What a window is judged against: the declaration counts' baseline (its thresholds come
-    from it), the usual quantity and value (medians: all an alert reports of them), and the
-    thresholds."""
+    """What a window's declarations are judged against: its past windows' counts and the least
+    count that alerts."""
 
-    counts: Baseline
-    quantity_usual: float
-    value_usd_usual: float
-    thresholds: tuple[float, float, float]
+    counts: CountMoments
+    least_alerting: float
 
 
 @dataclass(slots=True)
 class VolumeMemo:
     """Derived from a key's state and kept beside it, never stored:
-    - each window's baselines and the thresholds they imply (closed days only, so fixed once
-      derived), and _YOUNG for a window judged as a new key's;
-    - per window size, the History the newest baseline came from;
-    - each open window's running totals, which only say whether a window may have crossed
-      (the decision itself reads the buckets)."""
+    - each window's baseline and the threshold it implies (closed days only, so fixed once
+      derived), _YOUNG for a window judged as a new key's and _QUIET for one not judged;
+    - per window size, the CountHistory the newest baseline came from;
+    - the Headroom of the day of the last run."""
 
     baselines: dict[tuple[int, int], WindowBaseline] = field(default_factory=dict)
-    thresholds: dict[tuple[int, int], tuple[float, float, float]] = field(default_factory=dict)
-    histories: dict[int, History] = field(default_factory=dict)
-    totals: dict[tuple[int, int], list[float]] = field(default_factory=dict)
+    thresholds: dict[tuple[int, int], float] = field(default_factory=dict)
+    histories: dict[int, CountHistory] = field(default_factory=dict)
     headroom: Headroom | None = None
 
 
@@ -274,30 +253,35 @@ class VolumeAnomaly:
         return state.first_day is None or state.first_day >= start - 1
 
     def _baseline(self, memo: VolumeMemo, state: KeyState, size: int, start: int) -> WindowBaseline:
-        """The window's baselines, from days that are closed whenever an event of the window
+        """The window's baseline, from days that are closed whenever an event of the window
         arrives (see the module docstring), so derived once and kept in the memo."""
         cached = memo.baselines.get((size, start))
         if cached is None:
-            newest = start - 1 - size
-            oldest = max(newest - self.config.baseline_windows + 1, state.first_day or 0)
+            newest, oldest = self._history_span(state, size, start)
             history = memo.histories.get(size)
             if history is not None and history.steps_to(oldest, newest):
                 history.step(state, size, oldest, newest)
             else:
-                history = History.of(state, size, oldest, newest)
+                history = CountHistory.of(state, size, oldest, newest)
                 if size not in memo.histories or newest >= memo.histories[size].newest:
                     memo.histories[size] = history  # only ever steps forward
-            count_series, quantity_series, value_series = history.series
-            counts = count_series.baseline()
-            least = count_threshold(counts.mean, counts.variance, self.config.volume_alpha)
-            cached = WindowBaseline(
-                counts,
-                median_of_ordered(quantity_series.ordered),
-                median_of_ordered(value_series.ordered),
-                (float(max(self.config.min_count, least)), _INF, _INF),
-            )
+            counts = history.moments
+            least = counts.threshold(self.config.volume_alpha)
+            cached = WindowBaseline(counts, float(max(self.config.min_count, least)))
             memo.baselines[(size, start)] = cached
         return cached
+
+    def _history_span(self, state: KeyState, size: int, start: int) -> tuple[int, int]:
+        """The newest and oldest start days of the past windows a window's baseline rests on."""
+        newest = start - 1 - size
+        return newest, max(newest - self.config.baseline_windows + 1, state.first_day or 0)
+
+    def _usual_amounts(self, state: KeyState, size: int, start: int) -> tuple[float, float]:
+        """The median quantity and value of the windows the baseline rests on: only what an
+        alert reports, so derived only for one."""
+        newest, oldest = self._history_span(state, size, start)
+        points = closed_sums(daily_series(state, oldest, newest + size - 1), size)
+        return median([p[1] for p in points]), median([p[2] for p in points])
 
     def assess(
         self,
@@ -333,10 +317,11 @@ class VolumeAnomaly:
         if count < config.min_count:
             return []
         baseline = self._baseline(memo, state, size, start)
-        least = baseline.thresholds[0]
+        least = baseline.least_alerting
         if count < least:
             return []
         counts = baseline.counts
+        quantity_usual, value_usd_usual = self._usual_amounts(state, size, start)
         return [
             {
                 "reason": "above_expected",
@@ -349,9 +334,9 @@ class VolumeAnomaly:
                 "least_alerting": least,
                 "baseline_windows": counts.points,
                 "quantity": round(sums[QUANTITY], 3),
-                "quantity_usual": round(baseline.quantity_usual, 3),
+                "quantity_usual": round(quantity_usual, 3),
                 "value_usd": round(sums[VALUE], 2),
-                "value_usd_usual": round(baseline.value_usd_usual, 2),
+                "value_usd_usual": round(value_usd_usual, 2),
             }
         ]
 
@@ -421,93 +406,86 @@ class VolumeAnomaly:
     def _shapes(self) -> list[tuple[int, int]]:
         return self.window_shapes()
 
-    def _windows_of(self, day: int) -> list[tuple[int, int]]:
+    def _windows_of(self, day: int) -> tuple[int, list[tuple[int, int, int, int]]]:
+        """The windows holding this day, each as (size, start) and where its days lie in the
+        span of days all of them cover, with the first day of that span."""
         found = self._windows_by_day.get(day)
         if found is None:
-            found = self._windows_by_day[day] = [
+            windows = [
                 (size, start)
                 for size, step in self._shapes
                 for start in window_start_days(day, size, step)
             ]
+            first = min(start for _, start in windows)
+            found = (
+                first,
+                [(size, start, start - first, start - first + size) for size, start in windows],
+            )
             if len(self._windows_by_day) > 4096:
                 self._windows_by_day.clear()
+            self._windows_by_day[day] = found
         return found
 
     @cached_property
-    def _windows_by_day(self) -> dict[int, list[tuple[int, int]]]:
+    def _windows_by_day(self) -> dict[int, tuple[int, list[tuple[int, int, int, int]]]]:
         return {}
 
     def _may_find(self, state: KeyState, memo: VolumeMemo, by_day: dict[int, list[float]]) -> bool:
-        """Whether any window holding one of these days has reached its thresholds (a
-        necessary condition for `assess` to find it, cheap to test).
+        """Whether any window holding one of these days has reached its threshold (a necessary
+        condition for `assess` to find it, cheap to test: the buckets already hold the run).
 
-        The windows' running totals in the memo take the run's totals per day; a window seen
-        for the first time sums its buckets (which already hold the run). Running totals may
-        differ from the buckets' sums in the last bits, so the floors are compared with the
-        same slack as the thresholds. When no window is over, the memo's Headroom says how much
-        more the day can take before one might be."""
-        totals = memo.totals
-        headroom = memo.headroom
-        if headroom is not None and headroom.pending is not None:
-            # what the day took on the fast path, into its windows
-            for window in self._windows_of(headroom.day):
-                known = totals.get(window)
-                if known is not None:
-                    add_amounts(known, headroom.pending)
+        A window's declarations are summed from the days of the span its day's windows cover,
+        read once. When no window is over, the memo's Headroom says how much more the day can
+        take before one might be."""
         memo.headroom = None
-        fresh: set[tuple[int, int]] = set()
-        touched: dict[tuple[int, int], list[float]] = {}
-        for day, amounts in by_day.items():
-            for window in self._windows_of(day):
-                known = totals.get(window)
-                if known is None:
-                    known = totals[window] = window_sums(state, window[1], window[0])
-                    fresh.add(window)
-                elif window not in fresh:
-                    add_amounts(known, amounts)
-                touched[window] = known
-        if len(totals) > 64:
-            self._forget_closed(memo, state.watermark_day or min(by_day))
-        config = self.config
+        buckets = state.buckets
         least = self._least * _KEEP
-        amounts_least = config.min_declarations_for_amounts * _KEEP
         newcomer = self._newcomer * _KEEP
-        floors = (config.min_count * _KEEP, _INF, _INF)
-        inf = float("inf")
-        room = [inf, inf, inf, inf]  # declarations, quantity, value, watched declarations
-        for window, sums in touched.items():
-            count = sums[N]
-            if count < least:  # every way to cross needs `least` declarations
-                room[0] = min(room[0], least - count)
-                continue
-            thresholds = self._thresholds(state, memo, window[0], window[1], sums)
-            if thresholds is None:  # under the floors, which every threshold is at least
-                thresholds = floors
-            elif thresholds is _YOUNG:
-                watched = sums[CONTROLLED_N]
-                if watched >= newcomer:
+        floor = self.config.min_count * _KEEP
+        room = _INF  # declarations
+        room_watched = _INF
+        for day in by_day:
+            first, windows = self._windows_of(day)
+            counts = [0.0]
+            watched = [0.0]
+            count = watch = 0.0
+            for span_day in range(first, first + windows[-1][3]):
+                bucket = buckets.get(span_day)
+                if bucket is not None:
+                    count += bucket[N]
+                    watch += bucket[CONTROLLED_N]
+                counts.append(count)
+                watched.append(watch)
+            for size, start, since, until in windows:
+                count = counts[until] - counts[since]
+                if count < least:  # every way to cross needs `least` declarations
+                    room = min(room, least - count)
+                    continue
+                threshold = self._threshold(state, memo, size, start, count)
+                if threshold == _YOUNG:
+                    watch = watched[until] - watched[since]
+                    if watch >= newcomer:
+                        return True
+                    room_watched = min(room_watched, newcomer - watch)
+                    continue
+                if threshold is None:  # under the floor, which every threshold is at least
+                    threshold = floor
+                elif count >= threshold:
                     return True
-                room[3] = min(room[3], newcomer - watched)
-                continue
-            elif count >= thresholds[0] or (
-                count >= amounts_least
-                and (sums[QUANTITY] >= thresholds[1] or sums[VALUE] >= thresholds[2])
-            ):
-                return True
-            room[0] = min(room[0], thresholds[0] - count)
-            room[1] = min(room[1], thresholds[1] - sums[QUANTITY])
-            room[2] = min(room[2], thresholds[2] - sums[VALUE])
+                room = min(room, threshold - count)
+        if len(memo.thresholds) > 64:
+            self._forget_closed(memo, state.watermark_day or min(by_day))
         if len(by_day) == 1:
             (day,) = by_day
-            memo.headroom = Headroom(day, room)
+            memo.headroom = Headroom(day, room, room_watched)
         return False
 
-    def _thresholds(
-        self, state: KeyState, memo: VolumeMemo, size: int, start: int, sums: list[float]
-    ) -> tuple[float, float, float] | None:
-        """What the window's totals must reach for `assess` to find it (understated by a
-        relative slack), _YOUNG for a window judged as a new key's, or None while its totals
-        are under the floors (then no baseline is derived yet)."""
+    def _threshold(
+        self, state: KeyState, memo: VolumeMemo, size: int, start: int, count: float
+    ) -> float | None:
+        """What the window's declarations must reach for `assess` to find it (understated by a
+        relative slack), _YOUNG for a window judged as a new key's, or None while they are
+        under the floor (then no baseline is derived yet)."""
         known = memo.thresholds.get((size, start))
         if known is not None:
             return known
@@ -517,10 +495,9 @@ class VolumeAnomaly:
             found = _YOUNG if self._is_new(state, start) else _QUIET
             memo.thresholds[(size, start)] = found
             return found
-        if sums[N] < config.min_count * _KEEP:
+        if count < config.min_count * _KEEP:
             return None
-        count, quantity, value = self._baseline(memo, state, size, start).thresholds
-        found = (count * _KEEP, quantity * _KEEP, value * _KEEP)
+        found = self._baseline(memo, state, size, start).least_alerting * _KEEP
         memo.thresholds[(size, start)] = found
         return found
 
@@ -565,7 +542,7 @@ class VolumeAnomaly:
     def _forget_closed(self, memo: VolumeMemo, watermark_day: int) -> None:
         """Windows that ended before the day before the watermark get no more events."""
         horizon = watermark_day - 1
-        for cache in (memo.thresholds, memo.baselines, memo.totals):
+        for cache in (memo.thresholds, memo.baselines):
             for size_start in [k for k in cache if k[1] + k[0] < horizon]:
                 del cache[size_start]
 

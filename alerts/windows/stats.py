@@ -11,6 +11,9 @@ from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
+from typing import TypeVar
+
+Number = TypeVar("Number", int, float)
 
 MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard deviation
 
@@ -114,6 +117,49 @@ class RollingSeries:
         return Baseline.of_ordered(self.ordered, math.fsum(self.points))
 
 
+@dataclass(frozen=True, slots=True)
+class CountMoments:
+    """A series of counts (whole numbers) as its length, sum and sum of squares, in integers:
+    exact, so its mean and variance are the same whatever order the counts came in or however
+    the series was reached (derived at once, or stepped on a day at a time).
+
+    >>> CountMoments.of([2, 4, 6]).variance
+    4.0
+    """
+
+    points: int
+    total: int
+    squares: int
+
+    @classmethod
+    def of(cls, counts: Iterable[float]) -> "CountMoments":
+        whole = [int(c) for c in counts]
+        return cls(len(whole), sum(whole), sum(c * c for c in whole))
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.points if self.points else 0.0
+
+    @property
+    def variance(self) -> float:
+        """Sample variance (n - 1): (n·Σx² - (Σx)²) / (n·(n - 1)), one rounding."""
+        n = self.points
+        if n < 2:
+            return 0.0
+        return (n * self.squares - self.total * self.total) / (n * (n - 1))
+
+    def threshold(self, alpha: float) -> int:
+        """The least count whose tail probability is at most alpha (count_threshold), from a
+        cache: keys with the same history share it, and most histories are alike."""
+        return _threshold_of(self.points, self.total, self.squares, alpha)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _threshold_of(points: int, total: int, squares: int, alpha: float) -> int:
+    moments = CountMoments(points, total, squares)
+    return count_threshold(moments.mean, moments.variance, alpha)
+
+
 def count_tail(x: float, mean: float, variance: float) -> float:
     """P(X >= x) for a count with this mean and variance: negative binomial when the counts
     are overdispersed (variance above the mean, as real trade is), Poisson otherwise.
@@ -211,7 +257,7 @@ def _normal_quantile(alpha: float) -> float:
     return NormalDist().inv_cdf(1 - alpha)
 
 
-def rolling_sums(series: Sequence[float], size: int) -> list[float]:
+def rolling_sums(series: Sequence[Number], size: int) -> list[Number]:
     """Sums of every run of `size` consecutive values, in O(len(series)).
 
     >>> rolling_sums([1, 2, 3, 4], 2)

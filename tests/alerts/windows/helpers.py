@@ -8,7 +8,7 @@ from alerts.building import alert_id
 from alerts.reference import ReferenceData
 from alerts.windows.codec import decode_state, encode_state
 from alerts.windows.config import WindowConfig
-from alerts.windows.engine import WindowEngine
+from alerts.windows.engine import KeyEntry, WindowEngine
 from alerts.windows.fx import FxRates
 from alerts.windows.observations import Dimension, Frame, Observation, observations_for
 from alerts.windows.state import KeyState
@@ -46,13 +46,18 @@ def run(
     *,
     together: int = 1,
     stream_start_ms: int | None = None,
+    engine: WindowEngine | None = None,
+    keep_memos: bool = False,
 ) -> tuple[dict[str, Any], dict[str, KeyState]]:
     """Alerts by id (as (rule_id, finding)) and the final state by table key.
 
     Observations go through the engine `together` at a time (runs of one key, as a frame gives
-    them), and every state through its stored encoding between runs, as in the worker."""
-    engine = WindowEngine.build(REFERENCE, config or WindowConfig())
+    them), and every state through its stored encoding between runs, as after a cache miss in
+    the worker; with `keep_memos`, each key's state and memo stay in memory between runs, as
+    in the worker's cache."""
+    engine = engine or WindowEngine.build(REFERENCE, config or WindowConfig())
     stored: dict[str, bytes] = {}
+    entries: dict[str, KeyEntry] = {}
     alerts: dict[str, Any] = {}
     chosen = [o for o in observations if dimension is None or o.dimension is dimension]
     for first in range(0, len(chosen), together):
@@ -62,7 +67,11 @@ def run(
         )
         for table_key, run_of_key in frame.by_key().items():
             raw = stored.get(table_key)
-            entry = engine.new_entry(run_of_key[0].dimension, decode_state(raw) if raw else None)
+            entry = entries.get(table_key) or engine.new_entry(
+                run_of_key[0].dimension, decode_state(raw) if raw else None
+            )
+            if keep_memos:
+                entries[table_key] = entry
             outcome = engine.process(run_of_key, entry, stream_start_ms)
             stored[table_key] = encode_state(entry.state)
             for rule, _, finding in outcome.findings:

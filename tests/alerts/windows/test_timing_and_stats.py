@@ -6,7 +6,9 @@ from hypothesis import strategies as st
 
 from alerts.windows.stats import (
     Baseline,
+    CountMoments,
     bin_centre,
+    count_threshold,
     histogram_quantiles,
     log_bin,
     median,
@@ -171,3 +173,21 @@ def test_count_threshold_finds_what_bisection_finds(
 
     variance = mean * spread
     assert count_threshold(mean, variance, alpha) == _threshold_by_bisection(mean, variance, alpha)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=60), min_size=2, max_size=40))
+def test_count_moments_are_exact_and_independent_of_order(counts: list[int]) -> None:
+    # Baselines step on a day at a time (a push and a drop) or are derived at once: the same
+    # history must give the same mean and variance, equal to the textbook ones.
+    moments = CountMoments.of(counts)
+    stepped = CountMoments.of(list(reversed(counts)))
+    assert moments == stepped
+    textbook = Baseline.of([float(c) for c in counts])
+    assert moments.mean == pytest.approx(textbook.mean, rel=1e-12)
+    assert moments.variance == pytest.approx(textbook.variance, rel=1e-9, abs=1e-12)
+    alpha = 1e-6
+    # one rounding apart can move the answer only at a tie of the tail with alpha: by one
+    slack = 0 if moments.variance == textbook.variance else 1
+    least = count_threshold(textbook.mean, textbook.variance, alpha)
+    assert abs(moments.threshold(alpha) - least) <= slack

@@ -310,6 +310,63 @@ def test_a_run_of_observations_is_judged_as_if_they_came_one_at_a_time(
     }
 
 
+def young_and_old_stream(seed: int) -> list[Observation]:
+    """Keys of every age: importers that start late (new keys, watched goods in bursts), some
+    that stop and come back (some history, too little), and steady ones with spikes."""
+    rng = random.Random(seed)
+    declarations = []
+    for importer in range(8):
+        first = rng.choice([0, 0, 20, 35])
+        pause = range(rng.randint(5, 30), rng.randint(30, 50)) if importer % 3 == 0 else ()
+        for day in range(first, 60):
+            if day in pause:
+                continue
+            burst = rng.choice([0] * 12 + [6, 12, 30])
+            for _ in range(rng.randint(0, 4) + burst):
+                declarations.append(
+                    declaration(
+                        day + rng.random() * 0.95,
+                        len(declarations),
+                        importer={"name": f"Importer {importer}", "country": "RU"},
+                        hs_code=rng.choice(["847130", "854231", "930200"]),
+                        invoice_value=rng.choice([3000, 9000, 40000, 150000]),
+                    )
+                )
+    declarations.sort(key=lambda d: d.declared_at + timedelta(hours=rng.uniform(-4, 4)))
+    # Whether goods are watched depends on the route too: any key has some of each.
+    chosen = [rng.random() < 0.4 for _ in declarations]
+    watched = [d for d, w in zip(declarations, chosen, strict=True) if w]
+    others = [d for d, w in zip(declarations, chosen, strict=True) if not w]
+    observed = observe(watched, controlled=True) + observe(others, partition=1)
+    return sorted(observed, key=lambda o: o.event_time_ms)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("together", [1, 9, 80])
+def test_the_volume_filter_never_hides_a_window_the_rule_would_find(
+    seed: int, together: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A run is judged window by window only when the cheap test (sums of a span of days against
+    # thresholds kept per window, headroom per day) says a window may have crossed: judged
+    # window by window every time instead, the findings and the states must be the same.
+    stream = young_and_old_stream(seed)
+    start = stream[0].event_time_ms - 30 * 86_400_000
+    options = {"together": together, "stream_start_ms": start, "keep_memos": True}
+    filtered, filtered_states = run(stream, HAND_CONFIG, **options)  # type: ignore[arg-type]
+    engine = WindowEngine.build(REFERENCE, HAND_CONFIG)
+    volume = engine.rule_for(IMPORTER)
+    monkeypatch.setattr(type(volume), "_may_find", lambda *_: True)
+    every, every_states = run(stream, HAND_CONFIG, engine=engine, **options)  # type: ignore[arg-type]
+    found = {rule for rule, _ in every.values()}
+    assert "volume_anomaly.window" in found, "the stream has volume anomalies to find"
+    assert filtered.keys() == every.keys()
+    for key, (_, finding) in every.items():
+        assert filtered[key][1] == finding
+    assert {k: s.buckets for k, s in filtered_states.items()} == {
+        k: s.buckets for k, s in every_states.items()
+    }
+
+
 def daily(counts: list[int], **overrides: object) -> list[Observation]:
     """One declaration per count unit on each day, an hour apart, then observed."""
     declarations = []
