@@ -169,29 +169,38 @@ class CountHistory:
         return CountMoments(len(self.counts), self.total, self.squares)
 
 
+HEADROOM_DAYS = 3
+"""How many days after a run's day its Headroom also covers (a key seen again within them is
+only added to its buckets)."""
+
+
 @dataclass(slots=True)
 class Headroom:
-    """How many more declarations, and watched declarations, one day can take before any window
-    holding it might cross, as of the windows' last check. A run that fits is only added to
-    the buckets: no window needs to be looked at."""
+    """How many more declarations, and watched declarations, the days from `first` to `last`
+    can take together before any window holding one of them might cross, as of the windows'
+    last check. A run that fits is only added to the buckets: no window needs to be looked at.
 
-    day: int
+    The windows holding the first day are judged by their thresholds; those that start later
+    are not open yet (their thresholds may rest on days still open), so by what every threshold
+    is at least: the floor of a known key's, and a new key's watched goods."""
+
+    first: int
+    last: int
     declarations: float
     watched: float
 
     def takes(self, by_day: dict[int, list[float]]) -> bool:
         """Whether this run (its totals per day) fits; if so, it is taken."""
-        if len(by_day) != 1:
+        declarations = watched = 0.0
+        for day, amounts in by_day.items():
+            if not self.first <= day <= self.last:
+                return False
+            declarations += amounts[N]
+            watched += amounts[CONTROLLED_N]
+        if declarations >= self.declarations or watched >= self.watched:
             return False
-        amounts = by_day.get(self.day)
-        if (
-            amounts is None
-            or amounts[N] >= self.declarations
-            or amounts[CONTROLLED_N] >= self.watched
-        ):
-            return False
-        self.declarations -= amounts[N]
-        self.watched -= amounts[CONTROLLED_N]
+        self.declarations -= declarations
+        self.watched -= watched
         return True
 
 
@@ -216,6 +225,39 @@ class VolumeMemo:
     thresholds: dict[tuple[int, int], float] = field(default_factory=dict)
     histories: dict[int, CountHistory] = field(default_factory=dict)
     headroom: Headroom | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DayWindows:
+    """The windows a day's run is checked against, as where their days lie in the span of days
+    from `first` (`days` long): those `holding` the day, as (size, start, since, until); and
+    from `after` on, the days of the windows that start in the HEADROOM_DAYS after it."""
+
+    first: int
+    days: int
+    holding: list[tuple[int, int, int, int]]
+    after: int
+
+    @classmethod
+    def of(cls, day: int, shapes: list[tuple[int, int]]) -> "DayWindows":
+        holding = [
+            (size, start) for size, step in shapes for start in window_start_days(day, size, step)
+        ]
+        later = [
+            (size, start)
+            for ahead in range(day + 1, day + HEADROOM_DAYS + 1)
+            for size, step in shapes
+            for start in window_start_days(ahead, size, step)
+            if start > day
+        ]
+        first = min(start for _, start in holding)
+        days = max(start + size for size, start in holding + later) - first
+        return cls(
+            first,
+            days,
+            [(size, start, start - first, start - first + size) for size, start in holding],
+            day + 1 - first,
+        )
 
 
 @dataclass(frozen=True)
@@ -406,37 +448,26 @@ class VolumeAnomaly:
     def _shapes(self) -> list[tuple[int, int]]:
         return self.window_shapes()
 
-    def _windows_of(self, day: int) -> tuple[int, list[tuple[int, int, int, int]]]:
-        """The windows holding this day, each as (size, start) and where its days lie in the
-        span of days all of them cover, with the first day of that span."""
+    def _windows_of(self, day: int) -> "DayWindows":
+        """The windows holding this day and those starting in the HEADROOM_DAYS after it."""
         found = self._windows_by_day.get(day)
         if found is None:
-            windows = [
-                (size, start)
-                for size, step in self._shapes
-                for start in window_start_days(day, size, step)
-            ]
-            first = min(start for _, start in windows)
-            found = (
-                first,
-                [(size, start, start - first, start - first + size) for size, start in windows],
-            )
             if len(self._windows_by_day) > 4096:
                 self._windows_by_day.clear()
-            self._windows_by_day[day] = found
+            found = self._windows_by_day[day] = DayWindows.of(day, self._shapes)
         return found
 
     @cached_property
-    def _windows_by_day(self) -> dict[int, tuple[int, list[tuple[int, int, int, int]]]]:
+    def _windows_by_day(self) -> dict[int, "DayWindows"]:
         return {}
 
     def _may_find(self, state: KeyState, memo: VolumeMemo, by_day: dict[int, list[float]]) -> bool:
         """Whether any window holding one of these days has reached its threshold (a necessary
         condition for `assess` to find it, cheap to test: the buckets already hold the run).
 
-        A window's declarations are summed from the days of the span its day's windows cover,
-        read once. When no window is over, the memo's Headroom says how much more the day can
-        take before one might be."""
+        A window's declarations are summed from the span of days its day's windows cover,
+        read once. When no window is over, the memo's Headroom says how much more the day and
+        the next HEADROOM_DAYS can take before one might be."""
         memo.headroom = None
         buckets = state.buckets
         least = self._least * _KEEP
@@ -445,18 +476,18 @@ class VolumeAnomaly:
         room = _INF  # declarations
         room_watched = _INF
         for day in by_day:
-            first, windows = self._windows_of(day)
+            reach = self._windows_of(day)
             counts = [0.0]
             watched = [0.0]
             count = watch = 0.0
-            for span_day in range(first, first + windows[-1][3]):
+            for span_day in range(reach.first, reach.first + reach.days):
                 bucket = buckets.get(span_day)
                 if bucket is not None:
                     count += bucket[N]
                     watch += bucket[CONTROLLED_N]
                 counts.append(count)
                 watched.append(watch)
-            for size, start, since, until in windows:
+            for size, start, since, until in reach.holding:
                 count = counts[until] - counts[since]
                 if count < least:  # every way to cross needs `least` declarations
                     room = min(room, least - count)
@@ -473,11 +504,21 @@ class VolumeAnomaly:
                 elif count >= threshold:
                     return True
                 room = min(room, threshold - count)
+            if len(by_day) == 1:
+                # Windows that start later hold only days after this one, none of them closed.
+                later = counts[-1] - counts[reach.after]
+                if later < least:
+                    room = min(room, least - later)
+                else:
+                    room = min(room, floor - later)
+                    room_watched = min(
+                        room_watched, newcomer - (watched[-1] - watched[reach.after])
+                    )
         if len(memo.thresholds) > 64:
             self._forget_closed(memo, state.watermark_day or min(by_day))
         if len(by_day) == 1:
             (day,) = by_day
-            memo.headroom = Headroom(day, room, room_watched)
+            memo.headroom = Headroom(day, day + HEADROOM_DAYS, room, room_watched)
         return False
 
     def _threshold(

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from statistics import NormalDist
 from typing import TypeVar
 
+from scipy.special import betainc, gammainc
+
 Number = TypeVar("Number", int, float)
 
 MAD_TO_SIGMA = 1.4826  # MAD of a normal distribution times this is its standard deviation
@@ -164,7 +166,9 @@ def count_tail(x: float, mean: float, variance: float) -> float:
     """P(X >= x) for a count with this mean and variance: negative binomial when the counts
     are overdispersed (variance above the mean, as real trade is), Poisson otherwise.
 
-    Summed upwards from x (no 1 - CDF cancellation), so tiny tails stay exact.
+    Both are regularised incomplete functions, from scipy's C library (cephes): the negative
+    binomial's tail is I_q(k, r), the Poisson's P(k, mean); exact to about 1e-14 even in the
+    far tail, in a couple of microseconds where a series took up to a hundred.
 
     >>> round(count_tail(5, 1.0, 1.0), 5)   # Poisson(1)
     0.00366
@@ -174,38 +178,10 @@ def count_tail(x: float, mean: float, variance: float) -> float:
         return 1.0
     if mean <= 0:
         return 0.0
-    # Each term is the one before times a ratio (written out in each loop: this is the
-    # window stage's hottest arithmetic, and a call per term cost more than the term).
-    total = 0.0
-    n = k
     if variance > mean:  # negative binomial: r successes, failure probability q per trial
         r = mean * mean / (variance - mean)
-        q = mean / (r + mean)
-        term = math.exp(
-            math.lgamma(k + r) - math.lgamma(r) - math.lgamma(k + 1)
-            + r * math.log1p(-q) + k * math.log(q)
-        )  # fmt: skip
-        while term > 0.0:
-            ratio = (n + r) / (n + 1) * q
-            if not (term > total * 1e-16 or ratio >= 1.0):
-                break
-            total += term
-            term *= ratio
-            n += 1
-            if n - k > 100_000:  # a far tail of a huge mean: what is summed is the answer
-                break
-    else:  # Poisson
-        term = math.exp(k * math.log(mean) - mean - math.lgamma(k + 1))
-        while term > 0.0:
-            ratio = mean / (n + 1)
-            if not (term > total * 1e-16 or ratio >= 1.0):
-                break
-            total += term
-            term *= ratio
-            n += 1
-            if n - k > 100_000:
-                break
-    return min(1.0, total)
+        return float(betainc(k, r, mean / (r + mean)))
+    return float(gammainc(k, mean))
 
 
 def count_threshold(mean: float, variance: float, alpha: float) -> int:

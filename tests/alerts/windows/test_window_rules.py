@@ -446,3 +446,24 @@ def test_a_pair_with_some_history_is_not_called_new() -> None:
     # judged (too little history to know its usual).
     assert split_alerts(pair_days([0] * 20 + [3, 2]))
     assert split_alerts(pair_days([0] * 10 + [1] * 10 + [3, 2])) == {}
+
+
+def test_a_day_after_a_quiet_one_is_judged_by_its_own_windows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Day 30's windows still hold the burst of day 1 in their baselines, so they have room for
+    # many more declarations; day 31's tumbling window no longer does. A run of day 31 that the
+    # room of day 30 would take must still be judged against day 31's own windows.
+    counts = [12] * 31 + [40]  # at least the floor every day: every window has its threshold
+    counts[1] = 80
+    stream = observe(
+        declaration(day + k / 400, number)  # from noon, a declaration every 3.6 minutes
+        for number, (day, k) in enumerate((d, k) for d, n in enumerate(counts) for k in range(n))
+    )
+    found, _ = run(stream, dimension=IMPORTER, keep_memos=True)
+    engine = WindowEngine.build(REFERENCE, WindowConfig())
+    monkeypatch.setattr(type(engine.rule_for(IMPORTER)), "_may_find", lambda *_: True)
+    every, _ = run(stream, dimension=IMPORTER, keep_memos=True, engine=engine)
+    crossed = [f.window.start for f in tumbling_alerts(every)]  # type: ignore[attr-defined]
+    assert crossed == [START.replace(hour=0) + timedelta(days=31)]
+    assert found.keys() == every.keys()
