@@ -248,14 +248,13 @@ class WindowStage:
                 if self.on_error is not None:
                     self.on_error(exc)
                 continue
-            changed = False
-            for admission in outcome.admissions:
-                if admission.duplicate:
-                    outcomes[(dimension, "replayed")] += 1
-                else:
-                    changed = True
-                    outcomes[(dimension, "late" if admission.late else "counted")] += 1
-            if changed:
+            if outcome.counted:
+                outcomes[(dimension, "counted")] += outcome.counted
+            if outcome.late:
+                outcomes[(dimension, "late")] += outcome.late
+            if outcome.replayed:
+                outcomes[(dimension, "replayed")] += outcome.replayed
+            if outcome.counted or outcome.late:
                 store.changed(partition, key)
             if outcome.findings:
                 now = self.clock()

@@ -3,11 +3,11 @@ parties in a short window, each under a value that one shipment would have cross
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alerts.rules.base import Finding
-from alerts.rules.volume_anomaly import contribution, ids_in_window, late_evidence, money, window_of
 from alerts.windows.config import WindowConfig
+from alerts.windows.evidence import ids_in_window, late_evidence, money, window_of
 from alerts.windows.observations import Dimension, Observation
 from alerts.windows.state import (
     LARGE_N,
@@ -18,11 +18,16 @@ from alerts.windows.state import (
     KeyState,
     N,
     add_to_bucket,
+    contribution,
+    daily_counts,
     window_sums,
 )
-from alerts.windows.stats import Baseline, count_tail, count_threshold, rolling_sums
+from alerts.windows.stats import CountMoments, count_tail, rolling_sums
 from alerts.windows.timing import DAY_MS, window_start_days
 from schemas.alert import AlertCategory, Severity, Subject
+
+if TYPE_CHECKING:  # the registry imports the rules
+    from alerts.windows.registry import RuleContext
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,10 @@ class SplitShipments:
     version: str = "2"
     category: AlertCategory = AlertCategory.SPLIT_SHIPMENTS
     dimensions: tuple[Dimension, ...] = (Dimension.EXPORTER_IMPORTER_HEADING,)
+
+    @classmethod
+    def build(cls, context: "RuleContext") -> "SplitShipments":
+        return cls(context.config, context.version_of("control_lists"))
 
     @property
     def retention_days(self) -> int:
@@ -69,11 +78,9 @@ class SplitShipments:
         oldest = max(newest - config.baseline_windows + 1, state.first_day or newest + 1)
         if newest - oldest + 1 < config.min_history_windows:
             return None
-        buckets = state.buckets
-        series = [buckets[d][N] if d in buckets else 0.0 for d in range(oldest, start - 1)]
-        baseline = Baseline.of(rolling_sums(series, size))
-        least = count_threshold(baseline.mean, baseline.variance, config.split_alpha)
-        return baseline.mean, baseline.variance, float(max(config.split_min_count, least))
+        counts = CountMoments.of(rolling_sums(daily_counts(state, oldest, start - 2), size))
+        least = counts.threshold(config.split_alpha)
+        return counts.mean, counts.variance, float(max(config.split_min_count, least))
 
     def observe(
         self,

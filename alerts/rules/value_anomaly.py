@@ -8,16 +8,19 @@ order. Until a subheading has enough observations, a seed band from the referenc
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alerts.rules.base import Finding
-from alerts.rules.volume_anomaly import late_evidence
 from alerts.windows.config import WindowConfig
+from alerts.windows.evidence import late_evidence
 from alerts.windows.observations import Dimension, Observation
 from alerts.windows.state import Admission, Arrivals, KeyState
 from alerts.windows.stats import histogram_quantiles, log_bin
 from alerts.windows.timing import DAY_MS
 from schemas.alert import AlertCategory, Severity, Subject
+
+if TYPE_CHECKING:  # the registry imports the rules
+    from alerts.windows.registry import RuleContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +51,14 @@ class UnitValueAnomaly:
     version: str = "1"
     category: AlertCategory = AlertCategory.VALUE_ANOMALY
     dimensions: tuple[Dimension, ...] = (Dimension.SUBHEADING_UNIT,)
+
+    @classmethod
+    def build(cls, context: "RuleContext") -> "UnitValueAnomaly":
+        seeds = {
+            (r.hs_subheading, r.unit): Band(r.p05_usd, r.p50_usd, r.p95_usd, 0, "seed")
+            for r in context.reference.unit_value_bands()
+        }
+        return cls(context.config, seeds, context.version_of("unit_value_bands"))
 
     @property
     def retention_days(self) -> int:

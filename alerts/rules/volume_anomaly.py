@@ -24,10 +24,12 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from itertools import accumulate
+from typing import TYPE_CHECKING, Any
 
 from alerts.rules.base import Finding
 from alerts.windows.config import WindowConfig
+from alerts.windows.evidence import ids_in_window, late_evidence, money, window_of
 from alerts.windows.observations import Dimension, Observation
 from alerts.windows.state import (
     CONTROLLED_N,
@@ -40,40 +42,16 @@ from alerts.windows.state import (
     N,
     add_amounts,
     add_to_bucket,
+    contribution,
+    daily_counts,
     window_sums,
 )
 from alerts.windows.stats import CountMoments, count_tail, median, rolling_sums
-from alerts.windows.timing import DAY_MS, datetime_of_day, day_of, iso_of_ms, window_start_days
-from schemas.alert import AlertCategory, Severity, Subject, Window
+from alerts.windows.timing import DAY_MS, window_start_days
+from schemas.alert import AlertCategory, Severity, Subject
 
-
-def money(amount: float) -> str:
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(amount) >= size:
-            return f"${amount / size:.1f}{suffix}"
-    return f"${amount:.0f}"
-
-
-def window_of(start_day: int, size_days: int) -> Window:
-    return Window(start=datetime_of_day(start_day), end=datetime_of_day(start_day + size_days))
-
-
-def ids_in_window(recent: list[tuple[str, int]], start_day: int, size_days: int) -> list[str]:
-    """The ids among the newest counted ones (see Arrivals) that fall in the window."""
-    return [i for i, t in recent if start_day <= day_of(t) < start_day + size_days]
-
-
-def late_evidence(late: list[tuple[str, int]]) -> list[dict[str, Any]]:
-    return [{"declaration_id": i, "declared_at": iso_of_ms(t)} for i, t in late]
-
-
-def contribution(observation: Observation, split_threshold_usd: float) -> list[float]:
-    """What one observation adds to its day's bucket: declarations, quantity, value in USD,
-    watched declarations, watched value, declarations at or above the split threshold."""
-    value = observation.value_usd or 0.0
-    watched = 1.0 if observation.watched else 0.0
-    large = 1.0 if value >= split_threshold_usd else 0.0
-    return [1.0, observation.quantity, value, watched, watched * value, large]
+if TYPE_CHECKING:  # the registry imports the rules
+    from alerts.windows.registry import RuleContext
 
 
 _KEEP = 1.0 - 1e-9
@@ -119,12 +97,6 @@ def daily_series(state: KeyState, first: int, last: int) -> list[list[float]]:
             quantities.append(bucket[QUANTITY])
             values.append(bucket[VALUE])
     return daily
-
-
-def daily_counts(state: KeyState, first: int, last: int) -> list[int]:
-    """The key's declarations on each day from `first` to `last`."""
-    buckets = state.buckets
-    return [int(buckets[day][N]) if day in buckets else 0 for day in range(first, last + 1)]
 
 
 @dataclass(slots=True)
@@ -227,6 +199,11 @@ class VolumeMemo:
     headroom: Headroom | None = None
 
 
+def _watched(buckets: dict[int, list[float]], first: int, end: int) -> float:
+    """The watched declarations of the days from `first` up to `end`."""
+    return sum(b[CONTROLLED_N] for d in range(first, end) if (b := buckets.get(d)))
+
+
 @dataclass(frozen=True, slots=True)
 class DayWindows:
     """The windows a day's run is checked against, as where their days lie in the span of days
@@ -268,6 +245,10 @@ class VolumeAnomaly:
     version: str = "2"
     category: AlertCategory = AlertCategory.VOLUME_ANOMALY
     dimensions: tuple[Dimension, ...] = (Dimension.IMPORTER_HEADING, Dimension.ROUTE_CHAPTER)
+
+    @classmethod
+    def build(cls, context: "RuleContext") -> "VolumeAnomaly":
+        return cls(context.config, context.version_of("control_lists"))
 
     @property
     def retention_days(self) -> int:
@@ -470,6 +451,7 @@ class VolumeAnomaly:
         the next HEADROOM_DAYS can take before one might be."""
         memo.headroom = None
         buckets = state.buckets
+        thresholds = memo.thresholds
         least = self._least * _KEEP
         newcomer = self._newcomer * _KEEP
         floor = self.config.min_count * _KEEP
@@ -477,24 +459,22 @@ class VolumeAnomaly:
         room_watched = _INF
         for day in by_day:
             reach = self._windows_of(day)
-            counts = [0.0]
-            watched = [0.0]
-            count = watch = 0.0
-            for span_day in range(reach.first, reach.first + reach.days):
-                bucket = buckets.get(span_day)
-                if bucket is not None:
-                    count += bucket[N]
-                    watch += bucket[CONTROLLED_N]
-                counts.append(count)
-                watched.append(watch)
+            first = reach.first
+            span = range(first, first + reach.days)
+            counts = list(
+                accumulate([b[N] if (b := buckets.get(d)) else 0.0 for d in span], initial=0.0)
+            )
             for size, start, since, until in reach.holding:
                 count = counts[until] - counts[since]
                 if count < least:  # every way to cross needs `least` declarations
-                    room = min(room, least - count)
+                    if least - count < room:
+                        room = least - count
                     continue
-                threshold = self._threshold(state, memo, size, start, count)
+                threshold = thresholds.get((size, start))
+                if threshold is None:
+                    threshold = self._threshold(state, memo, size, start, count)
                 if threshold == _YOUNG:
-                    watch = watched[until] - watched[since]
+                    watch = _watched(buckets, first + since, first + until)
                     if watch >= newcomer:
                         return True
                     room_watched = min(room_watched, newcomer - watch)
@@ -503,7 +483,8 @@ class VolumeAnomaly:
                     threshold = floor
                 elif count >= threshold:
                     return True
-                room = min(room, threshold - count)
+                if threshold - count < room:
+                    room = threshold - count
             if len(by_day) == 1:
                 # Windows that start later hold only days after this one, none of them closed.
                 later = counts[-1] - counts[reach.after]
@@ -511,9 +492,8 @@ class VolumeAnomaly:
                     room = min(room, least - later)
                 else:
                     room = min(room, floor - later)
-                    room_watched = min(
-                        room_watched, newcomer - (watched[-1] - watched[reach.after])
-                    )
+                    watch = _watched(buckets, first + reach.after, first + reach.days)
+                    room_watched = min(room_watched, newcomer - watch)
         if len(memo.thresholds) > 64:
             self._forget_closed(memo, state.watermark_day or min(by_day))
         if len(by_day) == 1:

@@ -10,14 +10,12 @@ from typing import Any
 
 from alerts.reference import ReferenceData
 from alerts.rules.base import Finding
-from alerts.rules.split_shipments import SplitShipments
-from alerts.rules.value_anomaly import Band, UnitValueAnomaly
-from alerts.rules.volume_anomaly import VolumeAnomaly
 from alerts.windows.config import WindowConfig
 from alerts.windows.fx import FxRates
 from alerts.windows.observations import Dimension, Observation
+from alerts.windows.registry import RuleContext, build_rules
 from alerts.windows.rule import WindowRule
-from alerts.windows.state import Admission, Arrivals, KeyState, admit
+from alerts.windows.state import COUNTED, LATE, Admission, Arrivals, KeyState, admit
 from alerts.windows.timing import DAY_MS
 
 
@@ -32,10 +30,14 @@ class KeyEntry:
 @dataclass(slots=True)
 class WindowOutcome:
     """What a run of one key's observations gave: each one's admission, in order, and the
-    findings, each with the rule that found it and the observation that made it cross."""
+    findings, each with the rule that found it and the observation that made it cross; and
+    how many were counted, late and replayed."""
 
     admissions: list[Admission] = field(default_factory=list)
     findings: list[tuple[WindowRule, Observation, Finding]] = field(default_factory=list)
+    counted: int = 0
+    late: int = 0
+    replayed: int = 0
 
 
 class WindowEngine:
@@ -64,21 +66,8 @@ class WindowEngine:
     ) -> "WindowEngine":
         """The window rules over this reference data; `fx` is the rate table used for values
         (the reference data's own fx_rates file when not given), cited in every alert."""
-        fx = fx or FxRates.from_reference(reference)
-        seeds = {
-            (r.hs_subheading, r.unit): Band(r.p05_usd, r.p50_usd, r.p95_usd, 0, "seed")
-            for r in reference.unit_value_bands()
-        }
-        volume_version = ",".join(sorted([fx.label, reference.version_of("control_lists")]))
-        value_version = ",".join(sorted([fx.label, reference.version_of("unit_value_bands")]))
-        return cls(
-            config,
-            [
-                VolumeAnomaly(config, volume_version),
-                SplitShipments(config, volume_version),
-                UnitValueAnomaly(config, seeds, value_version),
-            ],
-        )
+        context = RuleContext(config, reference, fx or FxRates.from_reference(reference))
+        return cls(config, build_rules(context))
 
     def rule_for(self, dimension: Dimension) -> WindowRule:
         return self._by_dimension[dimension]
@@ -114,22 +103,25 @@ class WindowEngine:
                 observation.event_time_ms,
                 observation.source_partition,
                 observation.source_offset,
-                grace_ms=grace_ms,
-                retention_days=retention_days,
-                ids_kept=ids_kept,
-                remember=False,
+                grace_ms,
+                retention_days,
+                ids_kept,
+                False,
             )
             admissions.append(admission)
-            if not admission.duplicate:
+            if admission is COUNTED:
+                outcome.counted += 1
                 batch.append((observation, admission))
+            elif admission is LATE:
+                outcome.late += 1
+                batch.append((observation, admission))
+            else:
+                outcome.replayed += 1
         if batch:
-            arrivals = Arrivals(
-                state,
-                [(o.declaration_id, o.event_time_ms, a) for o, a in batch],
-                config.late_ids_kept,
-            )
+            arrivals = Arrivals(state, batch, ids_kept)
             start_day = None if stream_start_ms is None else stream_start_ms // DAY_MS
             found = rule.observe(batch, state, entry.memo, start_day, arrivals)
             arrivals.commit(state)
-            outcome.findings = [(rule, observation, f) for observation, f in found]
+            if found:
+                outcome.findings = [(rule, observation, f) for observation, f in found]
         return outcome

@@ -16,10 +16,13 @@ Only what cannot be derived again lives here: a window rule's thresholds and run
 memos kept beside the state (`alerts.windows.engine`), never written with it.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import msgspec
 
+from alerts.windows.observations import Observation
 from alerts.windows.timing import day_of
 
 # Fields of a volume bucket.
@@ -73,7 +76,6 @@ def admit(
     event_time_ms: int,
     source_partition: int,
     source_offset: int,
-    *,
     grace_ms: int,
     retention_days: int,
     ids_kept: int,
@@ -111,11 +113,32 @@ def _expire(state: KeyState, retention_days: int) -> None:
     if state.first_day is None or state.first_day >= oldest:
         return  # no day is older than the first day counted
     # History older than the retention no longer counts, so neither does having seen it.
+    first = state.first_day
     state.first_day = oldest
-    for day in [d for d in state.buckets if d < oldest]:
-        del state.buckets[day]
-    for day in [d for d in state.histograms if d < oldest]:
-        del state.histograms[day]
+    # No day is older than the first day counted: the days from it to `oldest` are all there
+    # is to drop (usually one), unless the key slept longer than it keeps days.
+    for days in (state.buckets, state.histograms):
+        if oldest - first <= len(days):
+            for day in range(first, oldest):
+                days.pop(day, None)
+        else:
+            for day in [d for d in days if d < oldest]:
+                del days[day]
+
+
+def contribution(observation: Observation, split_threshold_usd: float) -> list[float]:
+    """What one observation adds to its day's bucket: declarations, quantity, value in USD,
+    watched declarations, watched value, declarations at or above the split threshold."""
+    value = observation.value_usd or 0.0
+    watched = 1.0 if observation.watched else 0.0
+    large = 1.0 if value >= split_threshold_usd else 0.0
+    return [1.0, observation.quantity, value, watched, watched * value, large]
+
+
+def daily_counts(state: KeyState, first: int, last: int) -> list[int]:
+    """The key's declarations on each day from `first` to `last`."""
+    buckets = state.buckets
+    return [int(buckets[day][N]) if day in buckets else 0 for day in range(first, last + 1)]
 
 
 def add_amounts(total: list[float], amounts: list[float]) -> None:
@@ -146,6 +169,16 @@ def window_sums(state: KeyState, start_day: int, size_days: int) -> list[float]:
     return sums
 
 
+class Arriving(Protocol):
+    """What Arrivals reads of an observation."""
+
+    @property
+    def declaration_id(self) -> str: ...
+
+    @property
+    def event_time_ms(self) -> int: ...
+
+
 class Arrivals:
     """The ids a key's evidence names (the newest declarations counted, the newest refused as
     late) as they stood once each observation of a run had been admitted, so that a run is
@@ -156,10 +189,12 @@ class Arrivals:
     >>> arrivals.commit(state) # note the run's ids in the state
     """
 
+    __slots__ = ("_batch", "_state", "ids_kept")
+
     def __init__(
         self,
         state: KeyState,
-        batch: list[tuple[str, int, Admission]],
+        batch: Sequence[tuple[Arriving, Admission]],
         ids_kept: int,
     ) -> None:
         # The state's ids are read as they were before the run: `commit` comes after every
@@ -169,21 +204,23 @@ class Arrivals:
         self.ids_kept = ids_kept
 
     def recent(self, index: int) -> list[tuple[str, int]]:
-        run = [(i, t) for i, t, a in self._batch[: index + 1] if a.counted]
+        run = [
+            (o.declaration_id, o.event_time_ms) for o, a in self._batch[: index + 1] if a.counted
+        ]
         return (self._state.recent[-2 * self.ids_kept :] + run)[-2 * self.ids_kept :]
 
     def late(self, index: int) -> list[tuple[str, int]]:
-        run = [(i, t) for i, t, a in self._batch[: index + 1] if a.late]
+        run = [(o.declaration_id, o.event_time_ms) for o, a in self._batch[: index + 1] if a.late]
         return (self._state.late[-self.ids_kept :] + run)[-self.ids_kept :]
 
     def commit(self, state: KeyState) -> None:
         recent = state.recent
         late = state.late
-        for declaration_id, event_time_ms, admission in self._batch:
+        for observation, admission in self._batch:
             if admission.counted:
-                recent.append((declaration_id, event_time_ms))
+                recent.append((observation.declaration_id, observation.event_time_ms))
             elif admission.late:
-                late.append((declaration_id, event_time_ms))
+                late.append((observation.declaration_id, observation.event_time_ms))
         # Trimmed once per run, to what evidence can name, so stored states stay small.
         if len(recent) > 2 * self.ids_kept:
             del recent[: -2 * self.ids_kept]

@@ -467,3 +467,17 @@ def test_a_day_after_a_quiet_one_is_judged_by_its_own_windows(
     crossed = [f.window.start for f in tumbling_alerts(every)]  # type: ignore[attr-defined]
     assert crossed == [START.replace(hour=0) + timedelta(days=31)]
     assert found.keys() == every.keys()
+
+
+def test_every_window_dimension_has_one_rule_from_the_registry() -> None:
+    # A window rule is added in one place: its module, and one entry in WINDOW_RULES.
+    from alerts.windows.registry import WINDOW_RULES
+
+    engine = WindowEngine.build(REFERENCE, WindowConfig())
+    assert [type(rule) for rule in engine.rules] == list(WINDOW_RULES)
+    windowed = [d for d in Dimension if d is not Dimension.PARTY]  # the party index is no window
+    watched = [d for rule in engine.rules for d in rule.dimensions]
+    assert sorted(watched) == sorted(windowed)
+    for rule in engine.rules:
+        assert rule.reference_data_version  # cited in every alert
+        assert rule.retention_days > 0
