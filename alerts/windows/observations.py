@@ -137,6 +137,11 @@ def _party_key(name: str, country: str | None) -> str:
 _shown = lru_cache(maxsize=65_536)(printable)
 
 
+@lru_cache(maxsize=65_536)
+def _subheading_label(subheading: str, unit: str) -> str:
+    return f"HS {hs_display(subheading)} per {unit}"
+
+
 def observations_for(
     declaration: DeclarationRecord,
     *,
@@ -177,7 +182,7 @@ def observations_for(
         Observation(
             Dimension.SUBHEADING_UNIT,
             f"{subheading}|{unit}",
-            f"HS {hs_display(subheading)} per {unit}",
+            _subheading_label(subheading, unit),
             identity, event_ms, source_partition, source_offset, quantity, value_usd, watched,
             unit, hs_code,
         ),
