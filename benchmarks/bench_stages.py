@@ -15,11 +15,20 @@ them from a fetch:
   cost).
 Prints a table with the budget beside each figure (issue 16) and the profile of the largest
 stage; asserts nothing.
+
+This machine's speed can move by 2x within an hour, so a change is measured against the code
+before it in the same run, the two taken in turn and the best of each kept:
+
+    .venv/bin/python benchmarks/bench_stages.py --compare 35ca647 [--rounds 3]
+
+(the revision is checked out in a temporary git worktree; the feed is the same for both).
 """
 
 import argparse
 import cProfile
 import io
+import json
+import os
 import pstats
 import subprocess
 import sys
@@ -29,7 +38,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+CODE_ROOT = os.environ.get("TRADEWATCH_BENCH_CODE", str(ROOT))
+"""Whose core is measured: this checkout's, or another's (--compare sets it)."""
+sys.path.insert(0, CODE_ROOT)
 
 from alerts.pipeline import Core, CoreOptions, MemoryStore, WindowStage  # noqa: E402
 from alerts.windows.codec import decode_state, encode_state  # noqa: E402
@@ -75,7 +86,13 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", action="store_true", help="cProfile the window update")
+    parser.add_argument("--compare", metavar="REV", help="measure against this git revision too")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each side with --compare")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON line")
     args = parser.parse_args()
+    if args.compare:
+        compare(args)
+        return
 
     lines = feed(args.count, args.seed)
     count = len(lines)
@@ -157,6 +174,9 @@ def main() -> None:
 
     seconds["party index"] = timed(party_index)
 
+    if args.json:
+        print(json.dumps({name: spent / count * 1e6 for name, spent in seconds.items()}))
+        return
     print(f"declarations: {count} ({len(decoded)} valid), batches of {BATCH}; "
           f"keys {len(store.entries)}; state writes {len(states)} "
           f"({len(states) / count:.2f} per declaration)")  # fmt: skip
@@ -178,6 +198,35 @@ def main() -> None:
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats("tottime").print_stats(15)
         print(out.getvalue())
+
+
+def compare(args: argparse.Namespace) -> None:
+    """The stages of this checkout and of `args.compare`, run in turn, best of each."""
+    where = Path(tempfile.mkdtemp(prefix="tradewatch-compare-")) / "tree"
+    git = ["git", "-C", str(ROOT)]
+    subprocess.run([*git, "worktree", "add", "--detach", str(where), args.compare], check=True,
+                   capture_output=True)  # fmt: skip
+    sides = {args.compare: str(where), "this checkout": str(ROOT)}
+    best: dict[str, dict[str, float]] = {side: {} for side in sides}
+    try:
+        for round_number in range(args.rounds):
+            for side, code in sides.items():
+                command = [sys.executable, __file__, "--json", "--count", str(args.count)]
+                command += ["--seed", str(args.seed)]
+                env = os.environ | {"TRADEWATCH_BENCH_CODE": code}
+                out = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
+                figures = json.loads(out.stdout.strip().splitlines()[-1])
+                for stage_name, micros in figures.items():
+                    best[side][stage_name] = min(best[side].get(stage_name, micros), micros)
+                print(f"round {round_number + 1}, {side}: window update "
+                      f"{figures['window update']:.2f} µs", flush=True)  # fmt: skip
+    finally:
+        subprocess.run([*git, "worktree", "remove", "--force", str(where)], check=False)
+    old, new = best[args.compare], best["this checkout"]
+    print(f"{'stage':<26}{args.compare[:12]:>14}{'this':>10}{'ratio':>8}{'budget':>8}")
+    for stage_name, budget in BUDGETS_US.items():
+        before, after = old.get(stage_name, float("nan")), new[stage_name]
+        print(f"{stage_name:<26}{before:>14.2f}{after:>10.2f}{after / before:>8.2f}{budget:>8.1f}")
 
 
 if __name__ == "__main__":
