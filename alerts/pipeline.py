@@ -348,7 +348,11 @@ class OfflinePipeline:
         """The window stage over observations taken as one frame, exactly as live."""
         if not observations:
             return []
-        result = self.stage.apply(Frame(observations[0].event_time_ms, observations), 0, self.store)
+        return self.apply_frame(Frame(observations[0].event_time_ms, observations))
+
+    def apply_frame(self, frame: Frame) -> list[Alert]:
+        """The window stage over one frame: its alerts (cases kept)."""
+        result = self.stage.apply(frame, 0, self.store)
         self.outcomes.update(result.outcomes)
         for case in result.cases:
             self._cases[case.case_id] = case
@@ -361,18 +365,26 @@ class OfflinePipeline:
         message's screening outcome, and every alert of the batch (declarations' and windows').
 
         The window stage takes the batch's observations as one frame, exactly as live."""
-        screen = self.core.screener.screen
-        partition = self.source_partition
-        outcomes = [screen(raw, partition, offset, received_ms) for raw, offset in messages]
-        alerts: list[Alert] = []
+        outcomes, alerts = self.screen_batch(messages, received_ms)
         observations: list[Observation] = []
         for outcome in outcomes:
             if isinstance(outcome, Rejection):
                 self.rejected[outcome.reason.value] += 1
             else:
-                alerts.extend(outcome.alerts)
                 observations.extend(outcome.observations)
         alerts.extend(self._apply(observations))
+        return outcomes, alerts
+
+    def screen_batch(
+        self, messages: Sequence[tuple[bytes | None, int]], received_ms: int | None = None
+    ) -> tuple[list[Screened | Rejection], list[Alert]]:
+        """A batch screened (no window stage): each message's outcome, and the declarations'
+        alerts in order."""
+        screen = self.core.screener.screen
+        partition = self.source_partition
+        outcomes = [screen(raw, partition, offset, received_ms) for raw, offset in messages]
+        alerts = [a for outcome in outcomes if not isinstance(outcome, Rejection)
+                  for a in outcome.alerts]  # fmt: skip
         return outcomes, alerts
 
     def list_change(self, reference: ReferenceData, detected_at: datetime) -> list[Alert]:

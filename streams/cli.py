@@ -12,6 +12,7 @@ A bad flag, file or setting gives one line on stderr and a non-zero exit.
 
 import argparse
 import logging
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -210,6 +211,13 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"CSV column mapping (an example: {EXAMPLES / 'csv-mapping.json'})",
     )
     backtest.add_argument("--strict", action="store_true", help="stop at the first bad row")
+    backtest.add_argument(
+        "--jobs",
+        type=_count,
+        default=min(2, os.cpu_count() or 1),
+        help="processes: one runs the window stage, the others screen the batches ahead of it "
+        "(the window stage is about half the work, so more than 2 gain little)",
+    )
     backtest.add_argument("--quiet", action="store_true", help="no progress bar")
     backtest.add_argument(
         "--cases",
@@ -700,6 +708,7 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
             cases=book,
             feedback=feedback,
             list_changes=list_changes,
+            jobs=args.jobs,
         )
     print(summary(result, scores), file=sys.stderr)
     if book is not None and args.cases is not None:

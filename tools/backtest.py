@@ -6,14 +6,20 @@
 The file is read in order, as a topic would be: give it in event-time order (declarations later
 than the grace period behind their key's newest one are counted as late, as live). Bad rows are
 counted and reported with their line numbers; only --strict makes one fatal.
+
+With `jobs` above 1, batches are screened (decoded, validated, the declaration rules, the
+observations) in other processes while this one runs the window stage over them, one batch
+after another in the file's order: the same alerts, in the same order, as one process.
 """
 
 import contextlib
 import csv
 import io
+import multiprocessing
 import time
-from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +30,9 @@ from pydantic import ValidationError
 
 from alerts.cases import CaseBook, CaseScoring
 from alerts.feedback import DecisionRefused, Reviews, Suppressions
+from alerts.pipeline import OfflinePipeline
 from alerts.reference import ReferenceFile, load_file
+from alerts.windows.observations import Frame
 from schemas.alert import Alert, AlertCategory, Severity
 from schemas.case import Case
 from schemas.errors import first_problem
@@ -173,6 +181,7 @@ def backtest(
     cases: CaseBook | None = None,
     feedback: list[Feedback] | None = None,
     list_changes: list[tuple[datetime, ReferenceFile[Any]]] | None = None,
+    jobs: int = 1,
 ) -> BacktestResult:
     """Feed every row through the offline pipeline; write alerts as JSON lines to `out`.
 
@@ -187,7 +196,7 @@ def backtest(
         rows = iter(kept := list(rows))
         first = CaseBook(CaseScoring.load(offline_pipeline(settings).core.reference))
         backtest(iter(kept), settings, io.StringIO(), cases=first, list_changes=list_changes,
-                 batch_size=batch_size)  # fmt: skip
+                 batch_size=batch_size, jobs=jobs)  # fmt: skip
         suppressions = Suppressions(judged_on="event")
         reviews = Reviews(suppressions)
         for decision in feedback:
@@ -217,18 +226,36 @@ def backtest(
     def change(at: datetime, loaded: ReferenceFile[Any]) -> None:
         publish(pipeline.list_change(pipeline.core.reference.replaced(loaded), at))
 
+    def rejected(number: int, reason: str, detail: str) -> None:
+        if strict:
+            raise InputFileError(Path(source_name), number, detail)
+        result.rejected[reason] += 1
+        if len(result.bad_lines) < 20:
+            result.bad_lines.append((number, detail))
+
     def run(batch: list[tuple[bytes | None, int]]) -> None:
         outcomes, alerts = pipeline.feed_batch(batch)
         for (_, number), outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, Rejection):
-                if strict:
-                    raise InputFileError(Path(source_name), number, outcome.detail)
-                result.rejected[outcome.reason.value] += 1
-                if len(result.bad_lines) < 20:
-                    result.bad_lines.append((number, outcome.detail))
+                rejected(number, outcome.reason.value, outcome.detail)
         publish(alerts)
         if progress is not None:
             progress.update(len(batch))
+
+    if jobs > 1 and not pending and not feedback:
+        # Reference changes swap the core mid-file and replays with decisions mark alerts as
+        # they go: those run in one process.
+        screened = _Screening(pipeline, jobs - 1)
+        try:
+            for batch in _batches(rows, batch_size, result):
+                screened.submit(
+                    batch, lambda done: _window_stage(done, pipeline, rejected, publish, progress)
+                )
+            screened.drain(lambda done: _window_stage(done, pipeline, rejected, publish, progress))
+        finally:
+            screened.close()
+        result.seconds = time.perf_counter() - started
+        return result
 
     for number, raw in rows:
         if pending and _declared_at(raw) >= pending[0][0]:
@@ -247,6 +274,91 @@ def backtest(
         change(at, loaded)
     result.seconds = time.perf_counter() - started
     return result
+
+
+ScreenedBatch = tuple[int, list[tuple[int, str, str]], list[Alert], bytes]
+"""A batch screened in another process: its size, its rejections (line, reason, detail), the
+declarations' alerts, and its observations as one frame (empty if none)."""
+
+_SCREENING: OfflinePipeline | None = None
+"""The pipeline a screening process uses: the parent's, inherited when it forks."""
+
+
+def _screen(batch: list[tuple[bytes | None, int]]) -> ScreenedBatch:
+    assert _SCREENING is not None
+    outcomes, alerts = _SCREENING.screen_batch(batch)
+    rejections = [
+        (number, outcome.reason.value, outcome.detail)
+        for (_, number), outcome in zip(batch, outcomes, strict=True)
+        if isinstance(outcome, Rejection)
+    ]
+    observations = [o for outcome in outcomes if not isinstance(outcome, Rejection)
+                    for o in outcome.observations]  # fmt: skip
+    frame = Frame(observations[0].event_time_ms, observations).encode() if observations else b""
+    return len(batch), rejections, alerts, frame
+
+
+class _Screening:
+    """Batches screened by `workers` forked processes, handed back in the order they were
+    given, at most a few ahead of the window stage."""
+
+    AHEAD = 4
+
+    def __init__(self, pipeline: OfflinePipeline, workers: int) -> None:
+        global _SCREENING
+        _SCREENING = pipeline
+        context = multiprocessing.get_context("fork")  # the loaded core is inherited, not built
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        self.pending: deque[Future[ScreenedBatch]] = deque()
+        self.ahead = self.AHEAD * workers
+
+    def submit(
+        self, batch: list[tuple[bytes | None, int]], then: Callable[[ScreenedBatch], None]
+    ) -> None:
+        self.pending.append(self.pool.submit(_screen, batch))
+        while len(self.pending) > self.ahead:
+            then(self.pending.popleft().result())
+
+    def drain(self, then: Callable[[ScreenedBatch], None]) -> None:
+        while self.pending:
+            then(self.pending.popleft().result())
+
+    def close(self) -> None:
+        self.pool.shutdown(cancel_futures=True)
+
+
+def _batches(
+    rows: Iterator[tuple[int, bytes]], size: int, result: BacktestResult
+) -> Iterator[list[tuple[bytes | None, int]]]:
+    batch: list[tuple[bytes | None, int]] = []
+    for number, raw in rows:
+        result.read += 1
+        batch.append((raw, number))
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _window_stage(
+    done: ScreenedBatch,
+    pipeline: OfflinePipeline,
+    rejected: Callable[[int, str, str], None],
+    publish: Callable[[list[Alert]], None],
+    progress: Any,
+) -> None:
+    """A screened batch's rejections, then its alerts and its window stage's, as one process
+    would give them."""
+    size, rejections, alerts, frame = done
+    for number, reason, detail in rejections:
+        pipeline.rejected[reason] += 1
+        rejected(number, reason, detail)
+    if frame:
+        alerts = alerts + pipeline.apply_frame(Frame.decode(frame))
+    publish(alerts)
+    if progress is not None:
+        progress.update(size)
 
 
 _NEVER = datetime.min.replace(tzinfo=UTC)

@@ -1,6 +1,7 @@
 """tradewatch generate and tradewatch backtest, through the command line."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -217,3 +218,31 @@ def test_a_bad_decisions_file_is_refused_with_its_line(feed: Path, tmp_path: Pat
     assert result.returncode == 1
     [line] = [line for line in result.stderr.splitlines() if line.strip()]
     assert "decisions.jsonl, line 1: " in line and "Field required" in line, line
+
+
+def test_backtest_on_two_processes_gives_what_one_gives(feed: Path, tmp_path: Path) -> None:
+    # Batches screened in another process, the window stage here: the same alerts in the same
+    # order, the same cases and the same bad rows as one process (detected_at is the clock).
+    lines = feed.read_bytes().splitlines()
+    lines[100:100] = [b'{"declaration_id": "broken"', b"not json at all"]  # two bad rows
+    (tmp_path / "with-bad.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+    runs = {}
+    for jobs in ("1", "2"):
+        result = tradewatch(
+            "backtest", "with-bad.jsonl", "--out", f"alerts-{jobs}.jsonl", "--cases",
+            f"cases-{jobs}.jsonl", "--jobs", jobs, "--quiet", cwd=tmp_path,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        alerts = [json.loads(line) for line in (tmp_path / f"alerts-{jobs}.jsonl").open()]
+        cases = [json.loads(line) for line in (tmp_path / f"cases-{jobs}.jsonl").open()]
+        for alert in alerts:
+            del alert["detected_at"]
+        summary = re.sub(r" in [0-9.]+ s \([0-9,]+/s\)", "", result.stderr)  # the time it took
+        runs[jobs] = (alerts, sorted(c["case_id"] for c in cases), summary)
+    one, two = runs["1"], runs["2"]
+    assert len(one[0]) > 20, "the feed has alerts to compare"
+    assert {a["category"] for a in one[0]} >= {"volume_anomaly", "restricted_party"}
+    assert two[0] == one[0]
+    assert two[1] == one[1] and one[1]
+    assert "line 101" in one[2] and "line 102" in one[2]
+    assert two[2] == one[2]  # the summary: counts by rule, rejections and their lines
