@@ -30,14 +30,10 @@ class WindowConfig:
     volume_alpha: float = 1e-6
     """The chance an ordinary window of a key alerts in the volume rule: one test per key,
     window and day adds up over thousands of keys (about 0.1 false alerts a day at 100,000)."""
-    z_threshold: float = 5.0
-    min_ratio: float = 5.0
     min_count: int = 10
     min_declarations_for_amounts: int = 5
-    """Quantity and value anomalies need at least this many declarations in the window: one big
-    shipment is the value rules' business, not a volume anomaly."""
-    min_value_usd: float = 50_000
-    min_quantity: float = 1_000
+    """A new key's watched value counts only over at least this many watched declarations in
+    the window: one big shipment is the value rules' business, not a volume anomaly."""
     new_key_controlled_value_usd: float = 100_000
     new_key_controlled_count: int = 20
     split_window_days: int = 3

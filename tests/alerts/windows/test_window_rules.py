@@ -18,7 +18,7 @@ from tests.alerts.windows.helpers import REFERENCE, START, declaration, observe,
 
 IMPORTER = Dimension.IMPORTER_HEADING
 # The thresholds the hand-worked expectations below were computed with.
-HAND_CONFIG = WindowConfig(min_ratio=3.0, split_min_count=3)
+HAND_CONFIG = WindowConfig(split_min_count=3)
 START_DAY = day_of(int(START.timestamp() * 1000))
 
 
