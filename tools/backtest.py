@@ -15,6 +15,7 @@ after another in the file's order: the same alerts, in the same order, as one pr
 import contextlib
 import csv
 import io
+import logging
 import multiprocessing
 import time
 from collections import Counter, defaultdict, deque
@@ -43,6 +44,8 @@ from streams.errors import InputFileError
 from streams.offline import offline_pipeline
 from streams.produce import read_lines
 from streams.settings import Settings
+
+LOG = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -245,17 +248,22 @@ def backtest(
     if jobs > 1 and not pending and not feedback:
         # Reference changes swap the core mid-file and replays with decisions mark alerts as
         # they go: those run in one process.
-        screened = _Screening(pipeline, jobs - 1)
+        def windows(done: ScreenedBatch) -> None:
+            _window_stage(done, pipeline, rejected, publish, progress)
+
         try:
-            for batch in _batches(rows, batch_size, result):
-                screened.submit(
-                    batch, lambda done: _window_stage(done, pipeline, rejected, publish, progress)
-                )
-            screened.drain(lambda done: _window_stage(done, pipeline, rejected, publish, progress))
-        finally:
-            screened.close()
-        result.seconds = time.perf_counter() - started
-        return result
+            screened = _Screening(pipeline, jobs - 1)
+        except OSError as error:  # no shared memory for the pool's locks (some containers)
+            LOG.warning("backtest: one process, as processes cannot share locks here (%s)", error)
+        else:
+            try:
+                for batch in _batches(rows, batch_size, result):
+                    screened.submit(batch, windows)
+                screened.drain(windows)
+            finally:
+                screened.close()
+            result.seconds = time.perf_counter() - started
+            return result
 
     for number, raw in rows:
         if pending and _declared_at(raw) >= pending[0][0]:

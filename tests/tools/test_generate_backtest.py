@@ -246,3 +246,32 @@ def test_backtest_on_two_processes_gives_what_one_gives(feed: Path, tmp_path: Pa
     assert two[1] == one[1] and one[1]
     assert "line 101" in one[2] and "line 102" in one[2]
     assert two[2] == one[2]  # the summary: counts by rule, rejections and their lines
+
+
+def test_backtest_falls_back_to_one_process_where_processes_cannot_share_locks(
+    feed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Some containers have no shared memory for a process pool's locks (the image check runs
+    # in one): the backtest says so and runs in one process, with the same alerts.
+    import io
+
+    from streams.produce import read_lines
+    from streams.settings import Settings
+    from tools import backtest as module
+
+    def no_shared_memory(*_: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    settings = Settings(data_dir=tmp_path)
+    alone = io.StringIO()
+    module.backtest(read_lines(feed), settings, alone, jobs=1)
+    monkeypatch.setattr(module, "_Screening", no_shared_memory)
+    fallen_back = io.StringIO()
+    result = module.backtest(read_lines(feed), settings, fallen_back, jobs=2)
+    ids = [json.loads(line)["alert_id"] for line in alone.getvalue().splitlines()]
+    assert (
+        ids
+        and [json.loads(line)["alert_id"] for line in fallen_back.getvalue().splitlines()] == ids
+    )
+    assert result.read == len(feed.read_bytes().splitlines())
+    assert "one process" in caplog.text
