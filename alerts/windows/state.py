@@ -18,7 +18,6 @@ memos kept beside the state (`alerts.windows.engine`), never written with it.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import msgspec
 
@@ -169,16 +168,6 @@ def window_sums(state: KeyState, start_day: int, size_days: int) -> list[float]:
     return sums
 
 
-class Arriving(Protocol):
-    """What Arrivals reads of an observation."""
-
-    @property
-    def declaration_id(self) -> str: ...
-
-    @property
-    def event_time_ms(self) -> int: ...
-
-
 class Arrivals:
     """The ids a key's evidence names (the newest declarations counted, the newest refused as
     late) as they stood once each observation of a run had been admitted, so that a run is
@@ -194,7 +183,7 @@ class Arrivals:
     def __init__(
         self,
         state: KeyState,
-        batch: Sequence[tuple[Arriving, Admission]],
+        batch: Sequence[tuple[Observation, Admission]],
         ids_kept: int,
     ) -> None:
         # The state's ids are read as they were before the run: `commit` comes after every

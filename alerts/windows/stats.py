@@ -152,7 +152,7 @@ class CountMoments:
 
     def threshold(self, alpha: float) -> int:
         """The least count whose tail probability is at most alpha (count_threshold), from a
-        cache: keys with the same history share it, and most histories are alike."""
+        cache that keys with the same history share."""
         return _threshold_of(self.points, self.total, self.squares, alpha)
 
 
