@@ -93,6 +93,17 @@ def declaration_case(
     return latest.model_copy(update={"declarations": [as_declared(declaration)]})
 
 
+def listing_cases(alerts: list[Alert], scoring: CaseScoring) -> list[Case]:
+    """The cases a look back's findings make (alerts/retro.py): one per subject, a party's
+    listing, as the window stage publishes them with the findings."""
+    groups: dict[tuple[str, str], list[Alert]] = {}
+    for alert in alerts:
+        groups.setdefault((alert.subject.kind, alert.subject.key), []).append(alert)
+    return [
+        case for group in groups.values() if (case := declaration_case(group, scoring)) is not None
+    ]
+
+
 def as_declared(declaration: DeclarationRecord) -> Declaration:
     """The declaration as its wire contract holds it (what an analyst reads beside the
     findings)."""

@@ -1,14 +1,21 @@
-"""The worker's whole core, with no Kafka in it: screening, observations, windows.
+"""The worker's whole core, with no Kafka in it: the dataflow from raw records to alerts and cases.
 
     core = Core.build(CoreOptions())
+    flow = Dataflow(core, partitions=6, partition_of=partition_for)
+    screening = flow.screen(records)    # outcomes, the declarations' alerts and cases, frames
+    for partition, frame in screening.frames.items():
+        result = core.window_stage().apply(frame, partition, store)   # window alerts, cases
+
+The order of steps is written here once. The worker's agents (`streams/intake.py`,
+`streams/window_agent.py`) only move what it gives to and from Kafka, with the observations
+topic between the two halves; the backtest (`OfflinePipeline`) runs both halves in one process,
+state in memory. A message is screened, its observations are grouped into frames by the partition
+of their key, and each frame goes through the window stage against that partition's state.
+Windows and baselines depend on event time only, and alerts and cases are identified by rule,
+subject and window, so for the same input in the same order both give the same ids.
+
     pipeline = OfflinePipeline(core)
     pipeline.feed(raw, source_offset=41)          # alerts, or the Rejection
-
-The faust agents (`streams/app.py`) and the backtest call the same `Core` in the same way: a
-message is screened, its observations are grouped into frames by the partition of their key,
-and each frame goes through the window stage against that partition's state. Windows and
-baselines depend on event time only, and window alerts are identified by rule, subject and
-window, so for the same input in the same order both give the same alert ids.
 """
 
 from collections import Counter
@@ -19,7 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from alerts.building import RuleEngine, make_alert
-from alerts.cases import CaseScoring, next_series_case
+from alerts.cases import CaseScoring, declaration_case, listing_cases, next_series_case
 from alerts.feedback import Suppressions, series_scope
 from alerts.parties import PartyMatcher
 from alerts.reference import DEFAULT_REFERENCE_DIR, ReferenceData
@@ -159,6 +166,96 @@ def frames(
     for observation in observations:
         grouped.setdefault(partition_of(observation.table_key, partitions), []).append(observation)
     return {partition: Frame(group[0].event_time_ms, group) for partition, group in grouped.items()}
+
+
+class Record(Protocol):
+    """A record to screen: an aiokafka ConsumerRecord, or a `Message` read from a file."""
+
+    @property
+    def value(self) -> bytes | None: ...
+
+    @property
+    def partition(self) -> int: ...
+
+    @property
+    def offset(self) -> int: ...
+
+    @property
+    def timestamp(self) -> int | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A record that did not come from Kafka: a line of a file, at its line number."""
+
+    value: bytes | None
+    offset: int
+    partition: int = 0
+    timestamp: int | None = None
+
+
+@dataclass
+class Screening:
+    """What a batch of records gave before the window stage: each record's outcome (in the
+    records' order), the declarations' alerts and cases (in that order too), and the
+    observations as frames by the partition of their key."""
+
+    outcomes: list[Screened | Rejection]
+    alerts: list[Alert]
+    cases: list[Case]
+    frames: dict[int, Frame]
+
+    def rejections(self) -> list[tuple[int, Rejection]]:
+        """Each rejected record's place in the batch, and why."""
+        return [(n, o) for n, o in enumerate(self.outcomes) if isinstance(o, Rejection)]
+
+
+def _one_partition(key: str, partitions: int) -> int:
+    return 0
+
+
+class Dataflow:
+    """The first half of the dataflow: a batch of records screened against one core.
+
+    >>> flow = Dataflow(core, partitions=6, partition_of=partition_for)
+    >>> screening = flow.screen(records)
+    >>> flow.core = newer      # reference data swapped in: the next batch is screened with it
+
+    `cases=False` leaves out the declarations' cases (a replay that writes none)."""
+
+    def __init__(
+        self,
+        core: Core,
+        partitions: int = 1,
+        partition_of: Callable[[str, int], int] = _one_partition,
+        cases: bool = True,
+    ) -> None:
+        self.core = core
+        self.partitions = partitions
+        self.partition_of = partition_of
+        self.cases = cases
+
+    def screen(self, records: Sequence[Record]) -> Screening:
+        """Screen a batch (the whole batch against one core); group its observations."""
+        core = self.core
+        screen = core.screener.screen
+        outcomes = [screen(r.value, r.partition, r.offset, r.timestamp) for r in records]
+        alerts: list[Alert] = []
+        cases: list[Case] = []
+        observations: list[Observation] = []
+        for outcome in outcomes:
+            if isinstance(outcome, Rejection):
+                continue
+            if outcome.alerts:
+                alerts.extend(outcome.alerts)
+                if self.cases:
+                    case = declaration_case(outcome.alerts, core.scoring, outcome.declaration)
+                    if case is not None:
+                        cases.append(case)
+            observations.extend(outcome.observations)
+        return Screening(
+            outcomes, alerts, cases, frames(observations, self.partitions, self.partition_of)
+        )
 
 
 class StateStore(Protocol):
@@ -320,11 +417,13 @@ class MemoryStore:
 class OfflinePipeline:
     """Feed it messages in order; it returns each one's alerts, or its Rejection.
 
-    The same `Core` as the worker's, one observations partition, state in memory.
+    Both halves of the dataflow in one process: the same `Core` as the worker's, one
+    observations partition, state in memory. It keeps the latest version of every case made
+    (`cases`); `cases=False` makes none of the declarations' cases (a replay that writes none).
     """
 
-    def __init__(self, core: Core, source_partition: int = 0) -> None:
-        self.core = core
+    def __init__(self, core: Core, source_partition: int = 0, cases: bool = True) -> None:
+        self.flow = Dataflow(core, cases=cases)
         self.source_partition = source_partition
         self.stage = core.window_stage()
         self.store = MemoryStore(core.windows)
@@ -332,31 +431,15 @@ class OfflinePipeline:
         self.rejected: Counter[str] = Counter()
         self.outcomes: Counter[tuple[Dimension, str]] = Counter()
 
+    @property
+    def core(self) -> Core:
+        return self.flow.core
+
     def feed(
         self, raw: bytes | None, source_offset: int, received_ms: int | None = None
     ) -> list[Alert] | Rejection:
-        outcome = self.core.screener.screen(raw, self.source_partition, source_offset, received_ms)
-        if isinstance(outcome, Rejection):
-            self.rejected[outcome.reason.value] += 1
-            return outcome
-        return self.windows(outcome)
-
-    def windows(self, screened: Screened) -> list[Alert]:
-        return list(screened.alerts) + self._apply(screened.observations)
-
-    def _apply(self, observations: list[Observation]) -> list[Alert]:
-        """The window stage over observations taken as one frame, exactly as live."""
-        if not observations:
-            return []
-        return self.apply_frame(Frame(observations[0].event_time_ms, observations))
-
-    def apply_frame(self, frame: Frame) -> list[Alert]:
-        """The window stage over one frame: its alerts (cases kept)."""
-        result = self.stage.apply(frame, 0, self.store)
-        self.outcomes.update(result.outcomes)
-        for case in result.cases:
-            self._cases[case.case_id] = case
-        return result.alerts
+        outcomes, alerts = self.feed_batch([(raw, source_offset)], received_ms)
+        return outcomes[0] if isinstance(outcomes[0], Rejection) else alerts
 
     def feed_batch(
         self, messages: Sequence[tuple[bytes | None, int]], received_ms: int | None = None
@@ -365,48 +448,63 @@ class OfflinePipeline:
         message's screening outcome, and every alert of the batch (declarations' and windows').
 
         The window stage takes the batch's observations as one frame, exactly as live."""
-        outcomes, alerts = self.screen_batch(messages, received_ms)
-        observations: list[Observation] = []
-        for outcome in outcomes:
-            if isinstance(outcome, Rejection):
-                self.rejected[outcome.reason.value] += 1
-            else:
-                observations.extend(outcome.observations)
-        alerts.extend(self._apply(observations))
-        return outcomes, alerts
+        screening = self.screen_batch(messages, received_ms)
+        self.count_rejected(screening)
+        self.keep(screening.cases)
+        alerts = screening.alerts
+        for frame in screening.frames.values():
+            alerts = alerts + self.apply_frame(frame)
+        return screening.outcomes, alerts
 
     def screen_batch(
         self, messages: Sequence[tuple[bytes | None, int]], received_ms: int | None = None
-    ) -> tuple[list[Screened | Rejection], list[Alert]]:
-        """A batch screened (no window stage): each message's outcome, and the declarations'
-        alerts in order."""
-        screen = self.core.screener.screen
+    ) -> Screening:
+        """A batch screened: the first half of the dataflow (no window stage)."""
         partition = self.source_partition
-        outcomes = [screen(raw, partition, offset, received_ms) for raw, offset in messages]
-        alerts = [a for outcome in outcomes if not isinstance(outcome, Rejection)
-                  for a in outcome.alerts]  # fmt: skip
-        return outcomes, alerts
+        return self.flow.screen(
+            [Message(raw, offset, partition, received_ms) for raw, offset in messages]
+        )
+
+    def count_rejected(self, screening: Screening) -> None:
+        for _, rejection in screening.rejections():
+            self.rejected[rejection.reason.value] += 1
+
+    def apply_frame(self, frame: Frame) -> list[Alert]:
+        """The window stage over one frame: its alerts (its cases kept)."""
+        result = self.stage.apply(frame, 0, self.store)
+        self.outcomes.update(result.outcomes)
+        self.keep(result.cases)
+        return result.alerts
+
+    def keep(self, cases: Iterable[Case]) -> None:
+        if not self.flow.cases:
+            return
+        for case in cases:
+            self._cases[case.case_id] = case
 
     def list_change(self, reference: ReferenceData, detected_at: datetime) -> list[Alert]:
         """Use newer reference data from now on (as a live swap does); if watchlists gained or
         changed entries, look back over the party index at the declarations before
         `detected_at` (the version's publication): the retro findings, suppressions marked, in
-        party-key order."""
+        party-key order (their cases kept)."""
         core = self.core
         changes = list_changes(core.reference, reference, core.party_threshold, detected_at)
         self.use(Core.build(core.options, reference=reference, suppressions=core.suppressions))
         keys = self.store.party_keys(0)
-        return self.core.suppressions.mark(look_back(changes, self.store, 0, keys, detected_at))
+        alerts = self.core.suppressions.mark(look_back(changes, self.store, 0, keys, detected_at))
+        self.keep(listing_cases(alerts, self.core.scoring))
+        return alerts
 
     def use(self, core: Core) -> None:
-        self.core = core
+        self.flow.core = core
         self.stage.engine = core.windows
         self.stage.scoring = core.scoring
         self.store.engine = core.windows
 
     @property
     def cases(self) -> list[Case]:
-        """The latest version of each case the window stage built (window findings only)."""
+        """The latest version of each case made (the declarations', the window stage's and the
+        look backs'), in the order they were first made."""
         return list(self._cases.values())
 
     def alerts(self, messages: Iterable[bytes | None]) -> dict[str, Alert]:

@@ -37,7 +37,7 @@ from faust.sensors.prometheus import setup_prometheus_sensors
 from faust.types import TP
 from prometheus_client import CollectorRegistry
 
-from alerts.pipeline import Core
+from alerts.pipeline import Core, Dataflow
 from alerts.retro import RETRO_RULE_ID, ListChange, effective_at_swap
 from schemas.alert import AlertCategory
 from streams import heap
@@ -235,7 +235,9 @@ def create_app(
         return app.consumer  # type: ignore[return-value]
 
     intake = Intake(
-        core,
+        Dataflow(
+            core, settings.topic_partitions, partition_of, cases=settings.topic_cases is not None
+        ),
         metrics,
         Outbox(producer),
         Topics(
@@ -246,7 +248,6 @@ def create_app(
             settings.topic_partitions,
             settings.topic_cases,
         ),
-        partition_of,
         request_bytes,
     )
     in_use = {"core": core}  # the core of the newest reference data (streams/reference_reader.py)
@@ -310,7 +311,7 @@ def create_app(
         # On the event loop, between two batches: the next batch is screened with it, and the
         # window stage takes it at its next checkpoint (and looks back for new list entries).
         in_use["core"] = new
-        intake.core = new
+        intake.flow.core = new
         if window_agent:
             windows().use(new, effective_at_swap(changes, datetime.now(UTC)))
         else:

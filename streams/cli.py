@@ -656,8 +656,6 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
     import contextlib
     import tempfile
 
-    from alerts.cases import CaseBook, CaseScoring
-    from alerts.reference import ReferenceData
     from streams.errors import InputFileError
     from streams.produce import read_lines
     from streams.terminal import progress
@@ -691,7 +689,6 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
         raise InputFileError(args.feedback, None, "no such file")
     feedback = read_feedback(args.feedback) if args.feedback else None
     list_changes = [read_list_change(text) for text in args.list_change]
-    book = CaseBook(CaseScoring.load(ReferenceData.load())) if args.cases else None
     with contextlib.ExitStack() as stack:
         out = stack.enter_context(args.out.open("w", encoding="utf-8")) if args.out else sys.stdout
         bar = stack.enter_context(progress("backtest", enabled=not args.quiet))
@@ -705,14 +702,14 @@ def _backtest(args: argparse.Namespace, settings: Settings) -> int:
             source_name=str(args.path),
             scores=scores,
             progress=bar,
-            cases=book,
+            cases=args.cases is not None,
             feedback=feedback,
             list_changes=list_changes,
             jobs=args.jobs,
         )
     print(summary(result, scores), file=sys.stderr)
-    if book is not None and args.cases is not None:
-        latest = book.latest()
+    if args.cases is not None:
+        latest = result.cases
         with args.cases.open("w", encoding="utf-8") as out:
             out.writelines(case.model_dump_json() + "\n" for case in latest)
         print(cases_summary(latest, result.alerts), file=sys.stderr)

@@ -1,19 +1,17 @@
-"""The screening stage on the Kafka side: one batch of input records in; its alerts, dead
-letters and observation frames out, delivered before the batch may be acked."""
+"""The screening stage on the Kafka side: one batch of input records in; what the dataflow's first
+half gives for it (alerts/pipeline.py) out, as dead letters, alerts, cases and observation frames,
+delivered before the batch may be acked."""
 
 import time
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from alerts.cases import declaration_case
-from alerts.pipeline import Core, frames, utc_now
+from alerts.pipeline import Dataflow, Screening, utc_now
 from alerts.screening import Screened
-from alerts.windows.observations import Frame, Observation
+from alerts.windows.observations import Frame
 from schemas.alert import Alert
 from schemas.case import Case
-from schemas.wire import Rejection, RejectReason
 from streams.decoding import SourceRef, dead_letter
 from streams.metrics import Metrics
 from streams.outbox import Outbox, arrived
@@ -56,82 +54,53 @@ class Sent:
 
     futures: list[Any]
     read: int
-    rejected: Counter[RejectReason]
-    alerts: list[Alert]
-    alerting: list[Screened]
+    screening: Screening
     seconds: float
-    cases: list[Case] = field(default_factory=list)
 
 
 class Intake:
-    """Screens batches of input records and sends what they give.
+    """Sends what the dataflow's first half gives for batches of input records.
 
-    >>> intake = Intake(core, metrics, outbox, topics, partition_of, max_request_bytes=1 << 20)
+    >>> intake = Intake(Dataflow(core, 6, partition_of), metrics, outbox, topics, 1 << 20)
     >>> sent = await intake.process(records)   # screened and sent, not yet delivered
     >>> await intake.settle(sent)              # delivered (else DeliveryError), and counted
     """
 
     def __init__(
         self,
-        core: Core,
+        flow: Dataflow,
         metrics: Metrics,
         outbox: Outbox,
         topics: Topics,
-        partition_of: Callable[[str, int], int],
         max_request_bytes: int,
     ) -> None:
-        self.core = core
+        self.flow = flow
         self.metrics = metrics
         self.outbox = outbox
         self.topics = topics
-        self.partition_of = partition_of
         self.max_request_bytes = max_request_bytes
         self.max_frame_bytes = max_request_bytes // 2
 
-    def screen(self, records: list[Any], core: Core | None = None) -> list[Screened | Rejection]:
-        screen = (core or self.core).screener.screen
-        return [
-            screen(record.value, record.partition, record.offset, record.timestamp)
-            for record in records
-        ]
-
     async def process(self, records: list[Any]) -> Sent:
-        """Screen a batch and send its outputs, without waiting for them to arrive. The whole
-        batch is screened against one core (reference data swaps in between batches)."""
+        """Screen a batch and send its outputs, without waiting for them to arrive."""
         started = time.perf_counter()
-        core = self.core
-        return await self.send(records, self.screen(records, core), started, core)
+        return await self.send(records, self.flow.screen(records), started)
 
     async def settle(self, sent: Sent) -> None:
         """Wait until a batch's outputs arrived (DeliveryError if any did not); count them."""
         await arrived(sent.futures)
-        self._count(sent.read, sent.rejected, sent.alerts, sent.alerting, sent.seconds)
-        for case in sent.cases:
-            self.metrics.cases.labels(severity=case.severity.value).inc()
+        self._count(sent.read, sent.screening, sent.seconds)
 
-    async def send(
-        self,
-        records: list[Any],
-        outcomes: list[Screened | Rejection],
-        started: float,
-        core: Core | None = None,
-    ) -> Sent:
-        """Send what screening gave for these records (in the same order)."""
-        scoring = (core or self.core).scoring
+    async def send(self, records: list[Any], screening: Screening, started: float) -> Sent:
+        """Send what screening gave for these records: dead letters, alerts, cases, frames."""
         topics = self.topics
-        outbox = self.outbox
-        send = outbox.send
-        observations: list[Observation] = []
-        alerts: list[Alert] = []
-        cases: list[Case] = []
-        rejected: Counter[RejectReason] = Counter()
-        alerting: list[Screened] = []
-        now = None
-        for record, outcome in zip(records, outcomes, strict=True):
-            if isinstance(outcome, Rejection):
-                now = now or utc_now()
+        send = self.outbox.send
+        if rejections := screening.rejections():
+            now = utc_now()
+            for n, rejection in rejections:
+                record = records[n]
                 letter = dead_letter(
-                    outcome,
+                    rejection,
                     SourceRef(topics.declarations, record.partition, record.offset),
                     now,
                     record.key,
@@ -140,56 +109,32 @@ class Intake:
                     self.max_request_bytes,
                 )
                 await send(topics.dead_letters, letter.key, letter.value, letter.headers)
-                rejected[outcome.reason] += 1
-                continue
-            if outcome.alerts:
-                alerting.append(outcome)
-                for alert in outcome.alerts:
-                    await send(topics.alerts, *encode_alert(alert))
-                    alerts.append(alert)
-                case = (
-                    declaration_case(outcome.alerts, scoring, outcome.declaration)
-                    if topics.cases
-                    else None
-                )
-                if case is not None and topics.cases:
-                    await send(topics.cases, *encode_case(case))
-                    cases.append(case)
-            observations.extend(outcome.observations)
-        for partition, frame in frames(
-            observations, topics.observation_partitions, self.partition_of
-        ).items():
+        for alert in screening.alerts:
+            await send(topics.alerts, *encode_alert(alert))
+        if topics.cases:
+            for case in screening.cases:
+                await send(topics.cases, *encode_case(case))
+        for partition, frame in screening.frames.items():
             for encoded in split_frame(frame, self.max_frame_bytes):
                 await send(topics.observations, b"%d" % partition, encoded, partition=partition)
-        return Sent(
-            outbox.take(),
-            len(records),
-            rejected,
-            alerts,
-            alerting,
-            time.perf_counter() - started,
-            cases,
-        )
+        return Sent(self.outbox.take(), len(records), screening, time.perf_counter() - started)
 
-    def _count(
-        self,
-        read: int,
-        rejected: Counter[RejectReason],
-        alerts: list[Alert],
-        alerting: list[Screened],
-        seconds: float,
-    ) -> None:
+    def _count(self, read: int, screening: Screening, seconds: float) -> None:
         """Metrics count what reached Kafka: called once the batch's sends were delivered."""
         metrics = self.metrics
-        bad = sum(rejected.values())
-        metrics.declarations_ok.inc(read - bad)
+        rejected = Counter(rejection.reason for _, rejection in screening.rejections())
+        metrics.declarations_ok.inc(read - sum(rejected.values()))
         for reason, count in rejected.items():
             metrics.dead_letter(reason, count)
-        for alert in alerts:
+        for alert in screening.alerts:
             metrics.alert(
                 alert.rule_id, alert.category, alert.severity, alert.suppressed_by is not None
             )
-        for screened in alerting:
-            metrics.alerting(screened.declaration)
+        for outcome in screening.outcomes:
+            if isinstance(outcome, Screened) and outcome.alerts:
+                metrics.alerting(outcome.declaration)
+        if self.topics.cases:
+            for case in screening.cases:
+                metrics.cases.labels(severity=case.severity.value).inc()
         if read:
             metrics.screening_seconds(seconds, read)

@@ -18,7 +18,7 @@ from datetime import datetime
 
 import orjson
 
-from alerts.cases import declaration_case
+from alerts.cases import listing_cases
 from alerts.parties import PartyMatcher, entries_from_records
 from alerts.pipeline import Core, utc_now
 from alerts.retro import ListChange, look_back
@@ -152,14 +152,7 @@ class LookBack:
         alerts = core.suppressions.mark(
             look_back([job.change], self.store, job.partition, chunk, self.clock())
         )
-        groups: dict[tuple[str, str], list[Alert]] = {}
-        for alert in alerts:
-            groups.setdefault((alert.subject.kind, alert.subject.key), []).append(alert)
-        cases = [
-            case
-            for group in groups.values()
-            if (case := declaration_case(group, core.scoring)) is not None
-        ]
+        cases = listing_cases(alerts, core.scoring)
         done = not job.keys
         self.store.put_marker(
             job.partition, marker_key(job.partition, job.change.label), job.marker(done)

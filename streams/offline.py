@@ -37,10 +37,11 @@ def core_options(settings: Settings) -> CoreOptions:
 
 
 def offline_pipeline(
-    settings: Settings, suppressions: Suppressions | None = None
+    settings: Settings, suppressions: Suppressions | None = None, cases: bool = True
 ) -> OfflinePipeline:
     """The same Core as the worker's, built from the same settings. A replay takes each finding
     as made when it was declared, so that suppressions give the same results at every run."""
     if suppressions is None:
         suppressions = Suppressions(judged_on="event")
-    return OfflinePipeline(Core.build(core_options(settings), suppressions=suppressions))
+    core = Core.build(core_options(settings), suppressions=suppressions)
+    return OfflinePipeline(core, cases=cases)

@@ -29,9 +29,8 @@ from typing import Any, TextIO
 import orjson
 from pydantic import ValidationError
 
-from alerts.cases import CaseBook, CaseScoring
 from alerts.feedback import DecisionRefused, Reviews, Suppressions
-from alerts.pipeline import OfflinePipeline
+from alerts.pipeline import OfflinePipeline, Screening
 from alerts.reference import ReferenceFile, load_file
 from alerts.windows.observations import Frame
 from schemas.alert import Alert, AlertCategory, Severity
@@ -169,6 +168,9 @@ class BacktestResult:
     by_category: Counter[tuple[str, str]] = field(default_factory=Counter)
     suppressed: int = 0
     seconds: float = 0.0
+    cases: list[Case] = field(default_factory=list)
+    """The latest version of every case the replay made, in the order they were opened (kept
+    only when asked for)."""
 
 
 def backtest(
@@ -181,7 +183,7 @@ def backtest(
     scores: Scores | None = None,
     progress: Any = None,
     batch_size: int = 1000,
-    cases: CaseBook | None = None,
+    cases: bool = False,
     feedback: list[Feedback] | None = None,
     list_changes: list[tuple[datetime, ReferenceFile[Any]]] | None = None,
     jobs: int = 1,
@@ -197,17 +199,16 @@ def backtest(
     suppressions = None
     if feedback:
         rows = iter(kept := list(rows))
-        first = CaseBook(CaseScoring.load(offline_pipeline(settings).core.reference))
-        backtest(iter(kept), settings, io.StringIO(), cases=first, list_changes=list_changes,
-                 batch_size=batch_size, jobs=jobs)  # fmt: skip
+        first = backtest(iter(kept), settings, io.StringIO(), cases=True,
+                         list_changes=list_changes, batch_size=batch_size, jobs=jobs)  # fmt: skip
         suppressions = Suppressions(judged_on="event")
         reviews = Reviews(suppressions)
         for decision in feedback:
             with contextlib.suppress(DecisionRefused):
                 reviews.feedback(decision)
-        for case in first.latest():
+        for case in first.cases:
             reviews.case(case)
-    pipeline = offline_pipeline(settings, suppressions)
+    pipeline = offline_pipeline(settings, suppressions, cases=cases)
     pending = sorted(list_changes or [], key=lambda change: change[0])
     heap.settle()
     result = BacktestResult()
@@ -223,8 +224,6 @@ def backtest(
                 result.suppressed += 1
             if scores is not None:
                 scores.add(alert)
-            if cases is not None:
-                cases.add(alert)
 
     def change(at: datetime, loaded: ReferenceFile[Any]) -> None:
         publish(pipeline.list_change(pipeline.core.reference.replaced(loaded), at))
@@ -263,6 +262,7 @@ def backtest(
             finally:
                 screened.close()
             result.seconds = time.perf_counter() - started
+            result.cases = pipeline.cases
             return result
 
     for number, raw in rows:
@@ -281,12 +281,13 @@ def backtest(
     for at, loaded in pending:
         change(at, loaded)
     result.seconds = time.perf_counter() - started
+    result.cases = pipeline.cases
     return result
 
 
-ScreenedBatch = tuple[int, list[tuple[int, str, str]], list[Alert], bytes]
+ScreenedBatch = tuple[int, list[tuple[int, str, str]], list[Alert], list[Case], bytes]
 """A batch screened in another process: its size, its rejections (line, reason, detail), the
-declarations' alerts, and its observations as one frame (empty if none)."""
+declarations' alerts and cases, and its observations as one frame (empty if none)."""
 
 _SCREENING: OfflinePipeline | None = None
 """The pipeline a screening process uses: the parent's, inherited when it forks."""
@@ -294,16 +295,14 @@ _SCREENING: OfflinePipeline | None = None
 
 def _screen(batch: list[tuple[bytes | None, int]]) -> ScreenedBatch:
     assert _SCREENING is not None
-    outcomes, alerts = _SCREENING.screen_batch(batch)
+    screening: Screening = _SCREENING.screen_batch(batch)
     rejections = [
-        (number, outcome.reason.value, outcome.detail)
-        for (_, number), outcome in zip(batch, outcomes, strict=True)
-        if isinstance(outcome, Rejection)
+        (batch[n][1], rejection.reason.value, rejection.detail)
+        for n, rejection in screening.rejections()
     ]
-    observations = [o for outcome in outcomes if not isinstance(outcome, Rejection)
-                    for o in outcome.observations]  # fmt: skip
-    frame = Frame(observations[0].event_time_ms, observations).encode() if observations else b""
-    return len(batch), rejections, alerts, frame
+    frame = screening.frames.get(0)
+    encoded = frame.encode() if frame is not None else b""
+    return len(batch), rejections, screening.alerts, screening.cases, encoded
 
 
 class _Screening:
@@ -358,10 +357,11 @@ def _window_stage(
 ) -> None:
     """A screened batch's rejections, then its alerts and its window stage's, as one process
     would give them."""
-    size, rejections, alerts, frame = done
+    size, rejections, alerts, cases, frame = done
     for number, reason, detail in rejections:
         pipeline.rejected[reason] += 1
         rejected(number, reason, detail)
+    pipeline.keep(cases)
     if frame:
         alerts = alerts + pipeline.apply_frame(Frame.decode(frame))
     publish(alerts)

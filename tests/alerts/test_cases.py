@@ -102,9 +102,10 @@ def test_a_stronger_finding_raises_the_score_and_says_why() -> None:
     }
 
 
-def test_the_window_stage_builds_the_window_cases_backtest_builds() -> None:
-    """The worker keeps each key's open case in its window state; backtest folds the alerts.
-    On a generated feed with bursts and splits the two give the same cases."""
+def test_the_dataflow_builds_the_cases_folding_its_alerts_gives() -> None:
+    """The worker builds a declaration's case as it screens it and keeps each key's open case
+    in its window state; folding the alerts they published, in order, gives the same cases. On
+    a generated feed with bursts and splits the two give the same cases, of both kinds."""
     import io
 
     from alerts.cases import WINDOW_CATEGORIES
@@ -122,11 +123,16 @@ def test_the_window_stage_builds_the_window_cases_backtest_builds() -> None:
         _, alerts = pipeline.feed_batch(batch)
         for alert in alerts:
             book.add(alert)
-    from_alerts = {c.case_id: c for c in book.latest() if set(c.categories) <= WINDOW_CATEGORIES}
-    from_stage = {c.case_id: c for c in pipeline.cases}  # the latest version of each
-    assert len(from_alerts) >= 3
-    assert sorted(from_stage) == sorted(from_alerts)
+    from_alerts = {c.case_id: c for c in book.latest()}
+    made = {c.case_id: c for c in pipeline.cases}  # the latest version of each
+    assert list(made) == list(from_alerts)  # and in the order they were opened
+    series = [c for c in made.values() if set(c.categories) <= WINDOW_CATEGORIES]
+    assert len(series) >= 3
+    assert len(made) - len(series) >= 3
     for case_id, case in from_alerts.items():
-        staged = from_stage[case_id]
+        staged = made[case_id]
         assert [f.alert_id for f in staged.findings] == [f.alert_id for f in case.findings]
         assert (staged.version, staged.risk_score) == (case.version, case.risk_score)
+        assert [d.declaration_id for d in staged.declarations] == (
+            [] if staged in series else staged.declaration_ids
+        )

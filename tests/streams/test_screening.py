@@ -9,7 +9,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from alerts.building import RuleEngine
-from alerts.pipeline import Core, CoreOptions
+from alerts.pipeline import Core, CoreOptions, Dataflow
 from alerts.reference import ReferenceData
 from alerts.rules import Catalogue
 from alerts.rules.base import DeclarationFacts, Finding
@@ -81,7 +81,13 @@ class Record:
 def intake(producer: RecordingProducer) -> tuple[Intake, CollectorRegistry]:
     registry = CollectorRegistry()
     return (
-        Intake(CORE, Metrics(registry), Outbox(lambda: producer), TOPICS, partition_of, 1 << 20),
+        Intake(
+            Dataflow(CORE, TOPICS.observation_partitions, partition_of, cases=False),
+            Metrics(registry),
+            Outbox(lambda: producer),
+            TOPICS,
+            1 << 20,
+        ),
         registry,
     )
 
