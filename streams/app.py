@@ -161,171 +161,183 @@ def create_app(
     settings: Settings, registry: CollectorRegistry | None = None, core: Core | None = None
 ) -> Tradewatch:
     """Build the faust app with its agents from settings. Nothing connects until it starts."""
-    registry = registry if registry is not None else CollectorRegistry()
-    options = core_options(settings)
-    core = core or Core.build(options)
-    metrics = Metrics(registry)
-    metrics.rules.set(core.rule_count)
-    rules = [*core.catalogue.rules, *core.windows.rules]
-    metrics.prepare_alert_series(
-        [(rule.rule_id, rule.category) for rule in rules]
-        + [(RETRO_RULE_ID, AlertCategory.RESTRICTED_PARTY)]
-    )
-    metrics.prepare_feedback_series([rule.rule_id for rule in rules] + [RETRO_RULE_ID])
-    metrics.reference_in_use(core.reference.files.values())
-    metrics.watch_text_cache(core.catalogue.lexicon)
+    return Worker(settings, registry, core).tradewatch
 
-    request_bytes = max_request_bytes(settings)
-    observations_topic = settings.observations_topic
-    changelog_topic = settings.changelog_topic
-    review_topics = [settings.topic_cases, settings.topic_feedback]
-    app = faust_app(
-        settings,
-        {
-            settings.topic_declarations,
-            observations_topic,
-            changelog_topic,
-            *review_topics,
-            settings.review_changelog_topic,
-        },
-        merge_topics={settings.topic_declarations},
-    )
-    setup_prometheus_sensors(app, registry=registry, name_prefix="faust")
-    progress = Progress(metrics, settings.stall_seconds)
-    # Watched: the agents' inputs (a table's changelog is only read while it is restored).
-    progress.attach(app, frozenset({settings.topic_declarations, observations_topic}))
 
-    declarations = batch_topic(app, settings.topic_declarations, settings, internal=False)
-    observations = batch_topic(app, observations_topic, settings, internal=True)
-    table: BatchTable = app.tables.add(  # type: ignore[assignment]
-        BatchTable(
-            app,
-            name=WINDOW_TABLE,
-            default=None,
-            beacon=app.tables.beacon,
-            # bytes types make faust use the raw codec for the changelog too (a Schema does not).
-            key_type=bytes,
-            value_type=bytes,
-            partitions=settings.topic_partitions,
+class Worker:
+    """The worker, part by part. Each part is named for what it does and holds its own state:
+
+    - the control plane: the core in use (`use_core`), swapped in when the reference reader
+      accepts a new version, and `ready`, which waits for the reference and decision topics;
+    - screening (`screen_declarations`): the dataflow's first half over each fetched batch,
+      acked in order once its outputs arrived (`_settle`);
+    - windows (`update_windows`, `checkpoint_when_idle`, `on_revoked`): the window agent over
+      the observations topic and the window table;
+    - reviews (`review_cases`, `sweep_reviews`): decisions joined with their cases.
+
+    A part that cannot deliver stops the worker (`_failed`): nothing past it is committed.
+    The window and review agents are built on first use, as the tables' stores exist only once
+    the app runs."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        registry: CollectorRegistry | None = None,
+        core: Core | None = None,
+    ) -> None:
+        self.settings = settings
+        self.registry = registry if registry is not None else CollectorRegistry()
+        options = core_options(settings)  # settings alone decide how a core is built
+        core = core or Core.build(options)
+        self.core = core
+        self.metrics = metrics = self._metrics(core)
+        self.observations_topic = settings.observations_topic
+        self.changelog_topic = settings.changelog_topic
+        review_topics = [settings.topic_cases, settings.topic_feedback]
+        self.app = app = faust_app(
+            settings,
+            {
+                settings.topic_declarations,
+                self.observations_topic,
+                self.changelog_topic,
+                *review_topics,
+                settings.review_changelog_topic,
+            },
+            merge_topics={settings.topic_declarations},
+        )
+        setup_prometheus_sensors(app, registry=self.registry, name_prefix="faust")
+        self.progress = Progress(metrics, settings.stall_seconds)
+        # Watched: the agents' inputs (a table's changelog is only read while it is restored).
+        self.progress.attach(app, frozenset({settings.topic_declarations, self.observations_topic}))
+        self.window_table = self._table(
+            WINDOW_TABLE,
             options=rocksdb_options(settings) if settings.store.startswith("rocksdb") else None,
-            # faust applies a restore every this many changelog events; ours are whole fetched
-            # batches, so its default (1,000) held most of a large changelog in memory.
-            recovery_buffer_size=4,
         )
-    )
-
-    reviews_table: BatchTable = app.tables.add(  # type: ignore[assignment]
-        BatchTable(
-            app,
-            name=REVIEW_TABLE,
-            default=None,
-            beacon=app.tables.beacon,
-            key_type=bytes,
-            value_type=bytes,
-            partitions=settings.topic_partitions,
-            recovery_buffer_size=4,
-        )
-    )
-    reviewed = batch_topic(app, review_topics, settings, internal=False)
-
-    def producer() -> Any:
-        return app.producer._ensure_producer()  # type: ignore[attr-defined]
-
-    def consumer() -> BatchConsumer:
-        return app.consumer  # type: ignore[return-value]
-
-    intake = Intake(
-        Dataflow(
-            core, settings.topic_partitions, partition_of, cases=settings.topic_cases is not None
-        ),
-        metrics,
-        Outbox(producer),
-        Topics(
-            settings.topic_declarations,
-            settings.topic_alerts,
-            settings.topic_dead_letter,
-            observations_topic,
-            settings.topic_partitions,
-            settings.topic_cases,
-        ),
-        request_bytes,
-    )
-    in_use = {"core": core}  # the core of the newest reference data (streams/reference_reader.py)
-    store_holder: dict[str, TableStore] = {}
-
-    def store() -> TableStore:
-        # The table's local store exists once the app runs.
-        found = store_holder.get("store")
-        if found is None:
-            found = store_holder["store"] = TableStore(in_use["core"].windows, table.data)
-        return found
-
-    def on_persisted(partition: int, offset: int) -> None:
-        setter = getattr(table.data, "set_persisted_offset", None)
-        if setter is not None:
-            setter(TP(changelog_topic, partition), offset)
-
-    window_agent: dict[str, WindowAgent] = {}
-    waiting_changes: list[ListChange] = []
-    restored = {"done": False}
-
-    async def table_restored() -> None:
-        # faust has restored the window table's assigned partitions: a look back left
-        # unfinished on them can resume (streams/look_back.py).
-        restored["done"] = True
-        if window_agent:
-            windows().restored = True
-
-    table.on_recover(table_restored)
-
-    def windows() -> WindowAgent:
-        found = window_agent.get("agent")
-        if found is None:
-            current = in_use["core"]
-            found = window_agent["agent"] = WindowAgent(
-                current.window_stage(on_error=_log_window_error),
-                store(),
-                metrics,
-                Outbox(producer),
+        self.reviews_table = self._table(REVIEW_TABLE)
+        self.intake = Intake(
+            Dataflow(
+                core, settings.topic_partitions, partition_of, cases=bool(settings.topic_cases)
+            ),
+            metrics,
+            Outbox(self._producer),
+            Topics(
+                settings.topic_declarations,
                 settings.topic_alerts,
-                changelog_topic,
-                settings.checkpoint_seconds,
-                on_persisted,
-                cases_topic=settings.topic_cases,
-            )
-            found.restored = restored["done"]
-            found.look_back = LookBack(
-                found.store, lambda: in_use["core"], metrics, max_keys=settings.retro_step
-            )
-            found.held_partitions = lambda: {
-                tp.partition for tp in consumer().assignment() if tp.topic == observations_topic
-            }
-            if waiting_changes:  # found at start, before the window stage took its first frame
-                found.use(in_use["core"], effective_at_swap(waiting_changes, datetime.now(UTC)))
-                waiting_changes.clear()
-        return found
+                settings.topic_dead_letter,
+                self.observations_topic,
+                settings.topic_partitions,
+                settings.topic_cases,
+            ),
+            max_request_bytes(settings),
+        )
+        self.in_use = core
+        """The core of the newest reference data (streams/reference_reader.py)."""
+        self._store: TableStore | None = None
+        self._windows: WindowAgent | None = None
+        self._reviews: ReviewAgent | None = None
+        self._waiting_changes: list[ListChange] = []
+        self._restored = False
+        self._gauge_updated = 0.0
+        self.window_table.on_recover(self._table_restored)
+        self.feedback = FeedbackReader(settings, core.suppressions, metrics, on_failure=fail_stop)
+        self.reference = ReferenceReader(
+            settings, options, core, metrics, self.use_core, on_failure=fail_stop
+        )
+        self.progress.control = self.control
+        self._register()
 
-    feedback = FeedbackReader(settings, core.suppressions, metrics, on_failure=fail_stop)
+    @property
+    def tradewatch(self) -> Tradewatch:
+        return Tradewatch(
+            self.app,
+            self.settings,
+            self.registry,
+            self.metrics,
+            self.core,
+            self.window_table,
+            self.progress,
+        )
 
-    def use_core(new: Core, changes: list[ListChange]) -> None:
-        # On the event loop, between two batches: the next batch is screened with it, and the
-        # window stage takes it at its next checkpoint (and looks back for new list entries).
-        in_use["core"] = new
-        intake.flow.core = new
-        if window_agent:
-            windows().use(new, effective_at_swap(changes, datetime.now(UTC)))
+    # Building
+
+    def _metrics(self, core: Core) -> Metrics:
+        metrics = Metrics(self.registry)
+        metrics.rules.set(core.rule_count)
+        rules = [*core.catalogue.rules, *core.windows.rules]
+        metrics.prepare_alert_series(
+            [(rule.rule_id, rule.category) for rule in rules]
+            + [(RETRO_RULE_ID, AlertCategory.RESTRICTED_PARTY)]
+        )
+        metrics.prepare_feedback_series([rule.rule_id for rule in rules] + [RETRO_RULE_ID])
+        metrics.reference_in_use(core.reference.files.values())
+        metrics.watch_text_cache(core.catalogue.lexicon)
+        return metrics
+
+    def _table(self, name: str, options: dict[str, int] | None = None) -> Any:
+        return self.app.tables.add(
+            BatchTable(
+                self.app,
+                name=name,
+                default=None,
+                beacon=self.app.tables.beacon,
+                # bytes types make faust use the raw codec for the changelog too (a Schema
+                # does not).
+                key_type=bytes,
+                value_type=bytes,
+                partitions=self.settings.topic_partitions,
+                options=options,
+                # faust applies a restore every this many changelog events; ours are whole
+                # fetched batches, so its default (1,000) held most of a large changelog in
+                # memory.
+                recovery_buffer_size=4,
+            )
+        )
+
+    def _register(self) -> None:
+        app, settings = self.app, self.settings
+        declarations = batch_topic(app, settings.topic_declarations, settings, internal=False)
+        observations = batch_topic(app, self.observations_topic, settings, internal=True)
+        reviewed = batch_topic(
+            app, [settings.topic_cases, settings.topic_feedback], settings, internal=False
+        )
+        app.on_partitions_revoked.connect(self.on_revoked)  # type: ignore[arg-type]
+        app.agent(declarations, name="screen_declarations", concurrency=1)(self.screen_declarations)
+        app.agent(observations, name="update_windows", concurrency=1)(self.update_windows)
+        app.agent(reviewed, name="review_cases", concurrency=1)(self.review_cases)
+        app.timer(_SWEEP_EVERY_S, name="sweep_reviews")(self.sweep_reviews)
+        app.timer(max(0.1, settings.checkpoint_seconds / 2), name="checkpoint_when_idle")(
+            self.checkpoint_when_idle
+        )
+
+    def _producer(self) -> Any:
+        return self.app.producer._ensure_producer()  # type: ignore[attr-defined]
+
+    def _consumer(self) -> BatchConsumer:
+        return self.app.consumer  # type: ignore[return-value]
+
+    def _failed(self, stage: str, exc: DeliveryError) -> None:
+        self._consumer().poison(exc)
+        fail_stop(f"{stage}: {exc}; nothing past it is committed; exiting so it is retried")
+
+    # The control plane
+
+    def use_core(self, new: Core, changes: list[ListChange]) -> None:
+        """On the event loop, between two batches: the next batch is screened with it, and the
+        window stage takes it at its next checkpoint (and looks back for new list entries)."""
+        self.in_use = new
+        self.intake.flow.core = new
+        if self._windows is not None:
+            self._windows.use(new, effective_at_swap(changes, datetime.now(UTC)))
         else:
-            waiting_changes.extend(changes)
-        metrics.reference_in_use(new.reference.files.values())
-        metrics.rules.set(new.rule_count)
+            self._waiting_changes.extend(changes)
+        self.metrics.reference_in_use(new.reference.files.values())
+        self.metrics.rules.set(new.rule_count)
         heap.resettle()  # frees the core replaced (0.3 s at 500,000 names)
 
-    reference = ReferenceReader(settings, options, core, metrics, use_core, on_failure=fail_stop)
-
-    def control() -> dict[str, Any]:
-        current = in_use["core"]
+    def control(self) -> dict[str, Any]:
+        current, reference = self.in_use, self.reference
         return {
-            "caught_up": reference.caught_up.is_set() and feedback.caught_up.is_set(),
+            "caught_up": reference.caught_up.is_set() and self.feedback.caught_up.is_set(),
             "reference": {
                 name: {
                     "version": f.header.version,
@@ -335,85 +347,95 @@ def create_app(
             },
             "reference_held": reference.held(),
             "suppressions": len(current.suppressions),
-            "suppressions_failed_closed": feedback.failed_closed,
+            "suppressions_failed_closed": self.feedback.failed_closed,
         }
 
-    progress.control = control
-
-    async def ready() -> None:
+    async def ready(self) -> None:
         """The newest reference data and every suppression decided before the start."""
-        await reference.ready()
-        await feedback.ready()
+        await self.reference.ready()
+        await self.feedback.ready()
 
-    review_agent: dict[str, ReviewAgent] = {}
+    # Screening
 
-    def reviews() -> ReviewAgent:
-        found = review_agent.get("agent")
-        if found is None:
-            found = review_agent["agent"] = ReviewAgent(
-                reviews_table.data,
-                metrics,
-                Outbox(producer),
-                settings.review_changelog_topic,
-                settings.topic_cases,
-                settings.decisions_topic,
-            )
-        return found
+    async def screen_declarations(self, stream: faust.StreamT[Any]) -> None:
+        # concurrency=1: with more, faust can commit past an in-flight message (faust #606).
+        # The next batch is screened while the last one's sends are on their way.
+        in_flight: deque[asyncio.Task[None]] = deque()
+        await self.ready()
+        async for event in stream.noack().events():  # type: ignore[attr-defined]
+            try:
+                sent = await self.intake.process(event.value)
+            except DeliveryError as exc:
+                self._failed("screening", exc)
+            previous = in_flight[-1] if in_flight else None
+            in_flight.append(asyncio.ensure_future(self._settle(previous, sent, event)))
+            while in_flight and (in_flight[0].done() or len(in_flight) > _BATCHES_IN_FLIGHT):
+                await in_flight.popleft()
 
-    def failed(stage: str, exc: DeliveryError) -> None:
-        consumer().poison(exc)
-        fail_stop(f"{stage}: {exc}; nothing past it is committed; exiting so it is retried")
-
-    async def settle(previous: "asyncio.Task[None] | None", sent: Sent, event: Any) -> None:
+    async def _settle(self, previous: "asyncio.Task[None] | None", sent: Sent, event: Any) -> None:
         # Batches are acked in the order they came, each once its outputs arrived.
         if previous is not None:
             await previous
         try:
-            await intake.settle(sent)
+            await self.intake.settle(sent)
         except DeliveryError as exc:
-            failed("screening", exc)
+            self._failed("screening", exc)
         event.ack()
         for tp, _, last in event.message.parts:
-            progress.advanced(tp, last)
+            self.progress.advanced(tp, last)
 
-    async def screen_declarations(stream: faust.StreamT[Any]) -> None:
-        # concurrency=1: with more, faust can commit past an in-flight message (faust #606).
-        # The next batch is screened while the last one's sends are on their way.
-        in_flight: deque[asyncio.Task[None]] = deque()
-        await ready()
-        async for event in stream.noack().events():  # type: ignore[attr-defined]
-            try:
-                sent = await intake.process(event.value)
-            except DeliveryError as exc:
-                failed("screening", exc)
-            task = asyncio.ensure_future(settle(in_flight[-1] if in_flight else None, sent, event))
-            in_flight.append(task)
-            while in_flight and (in_flight[0].done() or len(in_flight) > _BATCHES_IN_FLIGHT):
-                await in_flight.popleft()
+    # Windows
 
-    async def sweep_reviews() -> None:
-        held = {tp.partition for tp in consumer().assignment() if tp.topic == settings.topic_cases}
-        cutoff = time.time() - settings.review_retention_days * 86_400
-        try:
-            await reviews().sweep(held, int(cutoff * 1000))
-        except DeliveryError as exc:
-            failed("case reviews", exc)
+    def store(self) -> TableStore:
+        # The table's local store exists once the app runs.
+        if self._store is None:
+            self._store = TableStore(self.in_use.windows, self.window_table.data)
+        return self._store
 
-    async def review_cases(stream: faust.StreamT[Any]) -> None:
-        agent = reviews()
-        async for event in stream.noack().events():  # type: ignore[attr-defined]
-            try:
-                await agent.apply(event)
-            except DeliveryError as exc:
-                failed("case reviews", exc)
-            event.ack()
+    def _on_persisted(self, partition: int, offset: int) -> None:
+        setter = getattr(self.window_table.data, "set_persisted_offset", None)
+        if setter is not None:
+            setter(TP(self.changelog_topic, partition), offset)
 
-    gauge_updated = 0.0
+    async def _table_restored(self) -> None:
+        # faust has restored the window table's assigned partitions: a look back left
+        # unfinished on them can resume (streams/look_back.py).
+        self._restored = True
+        if self._windows is not None:
+            self._windows.restored = True
 
-    async def update_windows(stream: faust.StreamT[Any]) -> None:
-        nonlocal gauge_updated
-        await ready()
-        agent = windows()
+    def windows(self) -> WindowAgent:
+        if self._windows is not None:
+            return self._windows
+        settings = self.settings
+        agent = self._windows = WindowAgent(
+            self.in_use.window_stage(on_error=_log_window_error),
+            self.store(),
+            self.metrics,
+            Outbox(self._producer),
+            settings.topic_alerts,
+            self.changelog_topic,
+            settings.checkpoint_seconds,
+            self._on_persisted,
+            cases_topic=settings.topic_cases,
+        )
+        agent.restored = self._restored
+        agent.look_back = LookBack(
+            agent.store, lambda: self.in_use, self.metrics, max_keys=settings.retro_step
+        )
+        agent.held_partitions = lambda: {
+            tp.partition
+            for tp in self._consumer().assignment()
+            if tp.topic == self.observations_topic
+        }
+        if self._waiting_changes:  # found at start, before the window stage took a frame
+            agent.use(self.in_use, effective_at_swap(self._waiting_changes, datetime.now(UTC)))
+            self._waiting_changes.clear()
+        return agent
+
+    async def update_windows(self, stream: faust.StreamT[Any]) -> None:
+        await self.ready()
+        agent = self.windows()
         async for event in stream.noack().events():  # type: ignore[attr-defined]
             async with agent.lock:
                 try:
@@ -422,43 +444,71 @@ def create_app(
                     if agent.due():
                         await agent.checkpoint()
                 except DeliveryError as exc:
-                    failed("window stage", exc)
-            progress.advanced(event.message.tp, event.value[-1].offset)
-            now = time.perf_counter()
-            if now - gauge_updated >= _GAUGE_EVERY_S:
-                metrics.window_keys.set(agent.store.key_count())
-                metrics.broad_suppressions.set(
-                    in_use["core"].suppressions.broad(settings.broad_suppression_findings)
-                )
-                gauge_updated = now
+                    self._failed("window stage", exc)
+            self.progress.advanced(event.message.tp, event.value[-1].offset)
+            self._gauges(agent)
 
-    async def checkpoint_when_idle() -> None:
+    def _gauges(self, agent: WindowAgent) -> None:
+        now = time.perf_counter()
+        if now - self._gauge_updated >= _GAUGE_EVERY_S:
+            self.metrics.window_keys.set(agent.store.key_count())
+            self.metrics.broad_suppressions.set(
+                self.in_use.suppressions.broad(self.settings.broad_suppression_findings)
+            )
+            self._gauge_updated = now
+
+    async def checkpoint_when_idle(self) -> None:
         # Frames held since the last checkpoint must not wait for the next frame to arrive.
-        agent = windows()
+        agent = self.windows()
         async with agent.lock:
             try:
                 await agent.look_back_step()
                 if agent.due():
                     await agent.checkpoint()
             except DeliveryError as exc:
-                failed("window stage", exc)
+                self._failed("window stage", exc)
 
-    async def on_revoked(sender: Any, revoked: set[TP], **_: Any) -> None:
-        ours = {tp.partition for tp in revoked if tp.topic == observations_topic}
-        if ours and window_agent:
-            agent = windows()
+    async def on_revoked(self, sender: Any, revoked: set[TP], **_: Any) -> None:
+        ours = {tp.partition for tp in revoked if tp.topic == self.observations_topic}
+        if ours and self._windows is not None:
+            agent = self._windows
             async with agent.lock:  # not in the middle of a frame or a checkpoint
                 agent.forget(ours)
 
-    app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]
-    app.agent(declarations, name="screen_declarations", concurrency=1)(screen_declarations)
-    app.agent(observations, name="update_windows", concurrency=1)(update_windows)
-    app.agent(reviewed, name="review_cases", concurrency=1)(review_cases)
-    app.timer(_SWEEP_EVERY_S, name="sweep_reviews")(sweep_reviews)
-    app.timer(max(0.1, settings.checkpoint_seconds / 2), name="checkpoint_when_idle")(
-        checkpoint_when_idle
-    )
-    return Tradewatch(app, settings, registry, metrics, core, table, progress)
+    # Reviews
+
+    def reviews(self) -> ReviewAgent:
+        if self._reviews is None:
+            settings = self.settings
+            self._reviews = ReviewAgent(
+                self.reviews_table.data,
+                self.metrics,
+                Outbox(self._producer),
+                settings.review_changelog_topic,
+                settings.topic_cases,
+                settings.decisions_topic,
+            )
+        return self._reviews
+
+    async def review_cases(self, stream: faust.StreamT[Any]) -> None:
+        agent = self.reviews()
+        async for event in stream.noack().events():  # type: ignore[attr-defined]
+            try:
+                await agent.apply(event)
+            except DeliveryError as exc:
+                self._failed("case reviews", exc)
+            event.ack()
+
+    async def sweep_reviews(self) -> None:
+        settings = self.settings
+        held = {
+            tp.partition for tp in self._consumer().assignment() if tp.topic == settings.topic_cases
+        }
+        cutoff = time.time() - settings.review_retention_days * 86_400
+        try:
+            await self.reviews().sweep(held, int(cutoff * 1000))
+        except DeliveryError as exc:
+            self._failed("case reviews", exc)
 
 
 def _log_window_error(exc: Exception) -> None:
