@@ -262,14 +262,13 @@ class Worker:
 
     def _metrics(self, core: Core) -> Metrics:
         metrics = Metrics(self.registry)
-        metrics.rules.set(core.rule_count)
         rules = [*core.catalogue.rules, *core.windows.rules]
         metrics.prepare_alert_series(
             [(rule.rule_id, rule.category) for rule in rules]
             + [(RETRO_RULE_ID, AlertCategory.RESTRICTED_PARTY)]
         )
         metrics.prepare_feedback_series([rule.rule_id for rule in rules] + [RETRO_RULE_ID])
-        metrics.reference_in_use(core.reference.files.values())
+        metrics.on_reference_in_use(core.reference.files.values(), core.rule_count)
         metrics.watch_text_cache(core.catalogue.lexicon)
         return metrics
 
@@ -330,8 +329,7 @@ class Worker:
             self._windows.use(new, effective_at_swap(changes, datetime.now(UTC)))
         else:
             self._waiting_changes.extend(changes)
-        self.metrics.reference_in_use(new.reference.files.values())
-        self.metrics.rules.set(new.rule_count)
+        self.metrics.on_reference_in_use(new.reference.files.values(), new.rule_count)
         heap.resettle()  # frees the core replaced (0.3 s at 500,000 names)
 
     def control(self) -> dict[str, Any]:
@@ -451,9 +449,9 @@ class Worker:
     def _gauges(self, agent: WindowAgent) -> None:
         now = time.perf_counter()
         if now - self._gauge_updated >= _GAUGE_EVERY_S:
-            self.metrics.window_keys.set(agent.store.key_count())
-            self.metrics.broad_suppressions.set(
-                self.in_use.suppressions.broad(self.settings.broad_suppression_findings)
+            self.metrics.on_window_keys(
+                agent.store.key_count(),
+                self.in_use.suppressions.broad(self.settings.broad_suppression_findings),
             )
             self._gauge_updated = now
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from alerts.feedback import Ruling, Status, Suppressions, apply_ruling
 from streams.global_reader import GlobalReader
-from streams.metrics import Metrics
+from streams.sensors import Sensor
 from streams.settings import Settings
 
 log = logging.getLogger("tradewatch.feedback")
@@ -31,19 +31,19 @@ MAX_RULING_BYTES = 64 * 1024
 
 
 class FeedbackReader(GlobalReader):
-    """>>> reader = FeedbackReader(settings, core.suppressions, metrics, on_failure=fail_stop)
+    """>>> reader = FeedbackReader(settings, core.suppressions, sensor, on_failure=fail_stop)
     >>> await reader.ready()"""
 
     def __init__(
         self,
         settings: Settings,
         suppressions: Suppressions,
-        metrics: Metrics,
+        sensor: Sensor,
         on_failure: Callable[[str], None],
     ) -> None:
         super().__init__(settings, settings.decisions_topic, self._apply_all, on_failure)
         self.suppressions = suppressions
-        self.metrics = metrics
+        self.sensor = sensor
         self.known: set[str] = set()
         """Every decision id read (revoked and refused ones too)."""
         self.count_file = settings.data_dir / "decisions-read.json"
@@ -63,13 +63,13 @@ class FeedbackReader(GlobalReader):
             ruling = Ruling.decode(value)
         except Exception as exc:  # a record never stops the worker
             log.warning("refusing a record on %s: %s", self.topic, str(exc)[:300])
-            self.metrics.control_refused.labels(topic="decisions", reason="invalid").inc()
+            self.sensor.on_control_refused("decisions", "invalid")
             return
         self.known.add(ruling.feedback.feedback_id)
         if self.failed_closed:
             return
         if apply_ruling(self.suppressions, ruling) or ruling.status is not Status.ACTIVE:
-            self.metrics.suppressions.set(len(self.suppressions))
+            self.sensor.on_suppressions(len(self.suppressions))
 
     def on_tick(self) -> None:
         if self.caught_up.is_set() and not self._checked:
@@ -85,8 +85,7 @@ class FeedbackReader(GlobalReader):
         if len(self.known) < had:
             self.failed_closed = True
             self.suppressions.clear()
-            self.metrics.suppressions.set(0)
-            self.metrics.suppressions_failed_closed.set(1)
+            self.sensor.on_suppressions(0, failed_closed=True)
             log.critical(
                 "%s holds %d decisions where this worker had read %d: suppressing nothing, every "
                 "finding opens its case (restore the topic and restart, or remove %s to accept "

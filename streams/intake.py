@@ -3,18 +3,16 @@ half gives for it (alerts/pipeline.py) out, as dead letters, alerts, cases and o
 delivered before the batch may be acked."""
 
 import time
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from alerts.pipeline import Dataflow, Screening, utc_now
-from alerts.screening import Screened
 from alerts.windows.observations import Frame
 from schemas.alert import Alert
 from schemas.case import Case
 from streams.decoding import SourceRef, dead_letter
-from streams.metrics import Metrics
 from streams.outbox import Outbox, arrived
+from streams.sensors import Sensor
 
 
 def encode_alert(alert: Alert) -> tuple[bytes, bytes]:
@@ -61,7 +59,7 @@ class Sent:
 class Intake:
     """Sends what the dataflow's first half gives for batches of input records.
 
-    >>> intake = Intake(Dataflow(core, 6, partition_of), metrics, outbox, topics, 1 << 20)
+    >>> intake = Intake(Dataflow(core, 6, partition_of), sensor, outbox, topics, 1 << 20)
     >>> sent = await intake.process(records)   # screened and sent, not yet delivered
     >>> await intake.settle(sent)              # delivered (else DeliveryError), and counted
     """
@@ -69,13 +67,13 @@ class Intake:
     def __init__(
         self,
         flow: Dataflow,
-        metrics: Metrics,
+        sensor: Sensor,
         outbox: Outbox,
         topics: Topics,
         max_request_bytes: int,
     ) -> None:
         self.flow = flow
-        self.metrics = metrics
+        self.sensor = sensor
         self.outbox = outbox
         self.topics = topics
         self.max_request_bytes = max_request_bytes
@@ -87,9 +85,9 @@ class Intake:
         return await self.send(records, self.flow.screen(records), started)
 
     async def settle(self, sent: Sent) -> None:
-        """Wait until a batch's outputs arrived (DeliveryError if any did not); count them."""
+        """Wait until a batch's outputs arrived (DeliveryError if any did not); report them."""
         await arrived(sent.futures)
-        self._count(sent.read, sent.screening, sent.seconds)
+        self.sensor.on_batch_delivered(sent.read, sent.screening, sent.seconds)
 
     async def send(self, records: list[Any], screening: Screening, started: float) -> Sent:
         """Send what screening gave for these records: dead letters, alerts, cases, frames."""
@@ -118,23 +116,3 @@ class Intake:
             for encoded in split_frame(frame, self.max_frame_bytes):
                 await send(topics.observations, b"%d" % partition, encoded, partition=partition)
         return Sent(self.outbox.take(), len(records), screening, time.perf_counter() - started)
-
-    def _count(self, read: int, screening: Screening, seconds: float) -> None:
-        """Metrics count what reached Kafka: called once the batch's sends were delivered."""
-        metrics = self.metrics
-        rejected = Counter(rejection.reason for _, rejection in screening.rejections())
-        metrics.declarations_ok.inc(read - sum(rejected.values()))
-        for reason, count in rejected.items():
-            metrics.dead_letter(reason, count)
-        for alert in screening.alerts:
-            metrics.alert(
-                alert.rule_id, alert.category, alert.severity, alert.suppressed_by is not None
-            )
-        for outcome in screening.outcomes:
-            if isinstance(outcome, Screened) and outcome.alerts:
-                metrics.alerting(outcome.declaration)
-        if self.topics.cases:
-            for case in screening.cases:
-                metrics.cases.labels(severity=case.severity.value).inc()
-        if read:
-            metrics.screening_seconds(seconds, read)

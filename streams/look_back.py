@@ -24,7 +24,7 @@ from alerts.pipeline import Core, utc_now
 from alerts.retro import ListChange, look_back
 from schemas.alert import Alert
 from schemas.case import Case
-from streams.metrics import Metrics
+from streams.sensors import Sensor
 from streams.window_store import TableStore
 
 log = logging.getLogger("tradewatch.retro")
@@ -63,14 +63,14 @@ class LookBack:
         self,
         store: TableStore,
         core: Callable[[], Core],
-        metrics: Metrics,
+        sensor: Sensor,
         clock: Callable[[], datetime] = utc_now,
         max_keys: int = MAX_KEYS_A_STEP,
     ) -> None:
         self.max_keys = max_keys
         self.store = store
         self.core = core
-        self.metrics = metrics
+        self.sensor = sensor
         self.clock = clock
         self.jobs: deque[Job] = deque()
         self._resumed: set[int] = set()
@@ -95,7 +95,7 @@ class LookBack:
                     len(change.entries),
                     change.label,
                 )
-        self.metrics.retro_pending.set(self.pending)
+        self.sensor.on_look_back(self.pending)
 
     def resume(self, partition: int) -> None:
         """A partition this worker holds anew: finish what a look back left undone on it."""
@@ -133,13 +133,13 @@ class LookBack:
                 partition,
                 len(keys),
             )
-        self.metrics.retro_pending.set(self.pending)
+        self.sensor.on_look_back(self.pending)
 
     def forget(self, partitions: set[int]) -> None:
         """Revoked: whoever holds them next resumes from their markers."""
         self.jobs = deque(job for job in self.jobs if job.partition not in partitions)
         self._resumed -= partitions
-        self.metrics.retro_pending.set(self.pending)
+        self.sensor.on_look_back(self.pending)
 
     def step(self, max_keys: int | None = None) -> tuple[list[Alert], list[Case]]:
         """Look at the next parties; their findings and cases, and the marker, to be sent."""
@@ -160,6 +160,5 @@ class LookBack:
         if done:
             self.jobs.popleft()
             log.info("look back over %s done on partition %d", job.change.label, job.partition)
-        self.metrics.retro_parties.inc(len(chunk))
-        self.metrics.retro_pending.set(self.pending)
+        self.sensor.on_look_back(self.pending, len(chunk))
         return alerts, cases

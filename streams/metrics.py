@@ -4,17 +4,22 @@ Labels are low-cardinality by design: never a declaration id or a party name.
 """
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections import Counter as Tally
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
 from prometheus_client.core import CounterMetricFamily
 from prometheus_client.registry import Collector
 
+from alerts.pipeline import FrameResult, Screening
+from alerts.screening import Screened
 from alerts.windows.observations import Dimension
-from schemas.alert import AlertCategory, Severity
+from schemas.alert import Alert, AlertCategory, Severity
+from schemas.case import Case
 from schemas.feedback import Decision
 from schemas.wire import DeclarationRecord, RejectReason
+from streams.sensors import Sensor
 
 # The *_created series double the exposition for no use on dashboards or in alert rules.
 disable_created_metrics()
@@ -34,8 +39,8 @@ _CONTROL_REFUSALS = {
 }  # fmt: skip
 
 
-class Metrics:
-    """The worker's metrics.
+class Metrics(Sensor):
+    """The worker's metrics, and the sensor that counts them (streams/sensors.py).
 
     >>> registry = CollectorRegistry()
     >>> metrics = Metrics(registry)
@@ -370,14 +375,100 @@ class Metrics:
             self._alert_children[key] = child
         child.inc()
 
-    def progressed(self, topic: str, partition: int, timestamp: float, position: int) -> None:
+    # The sensor's hooks (streams/sensors.py)
+
+    def on_batch_delivered(self, read: int, screening: Screening, seconds: float) -> None:
+        rejected = Tally(rejection.reason for _, rejection in screening.rejections())
+        self.declarations_ok.inc(read - sum(rejected.values()))
+        for reason, count in rejected.items():
+            self.dead_letter(reason, count)
+        for alert in screening.alerts:
+            self.alert(
+                alert.rule_id, alert.category, alert.severity, alert.suppressed_by is not None
+            )
+        for outcome in screening.outcomes:
+            if isinstance(outcome, Screened) and outcome.alerts:
+                self.alerting(outcome.declaration)
+        self._cases(screening.cases)
+        if read:
+            self.screening_seconds(seconds, read)
+
+    def on_frame_unreadable(self) -> None:
+        self.window_errors.inc()
+
+    def on_frame_applied(self, result: FrameResult) -> None:
+        self.observed(result.outcomes)
+        if result.errors:
+            self.window_errors.inc(result.errors)
+
+    def on_frames_applied(self, frames: int, seconds: float) -> None:
+        if frames:
+            self.window_seconds(seconds, frames)
+
+    def on_findings_delivered(self, alerts: list[Alert], cases: list[Case]) -> None:
+        for alert in alerts:
+            self.alert(
+                alert.rule_id, alert.category, alert.severity, alert.suppressed_by is not None
+            )
+        self._cases(cases)
+
+    def on_checkpoint(self, seconds: float, keys: int) -> None:
+        self.checkpoint(seconds, keys)
+
+    def _cases(self, cases: list[Case]) -> None:
+        for case in cases:
+            self.cases.labels(severity=case.severity.value).inc()
+
+    def on_window_keys(self, keys: int, broad_suppressions: int) -> None:
+        self.window_keys.set(keys)
+        self.broad_suppressions.set(broad_suppressions)
+
+    def on_look_back(self, pending: int, parties: int = 0) -> None:
+        if parties:
+            self.retro_parties.inc(parties)
+        self.retro_pending.set(pending)
+
+    def on_reference_in_use(self, files: Iterable[Any], rules: int) -> None:
+        self.reference_in_use(files)
+        self.rules.set(rules)
+
+    def on_reference_waiting(self, parts: int) -> None:
+        self.reference_pending.set(parts)
+
+    def on_reference_missing(self, files: int) -> None:
+        self.reference_missing.set(files)
+
+    def on_reference_update(self, outcome: str, files: int = 1) -> None:
+        self.reference_updates.labels(outcome=outcome).inc(files)
+
+    def on_reference_held(self, versions: int) -> None:
+        self.reference_held.set(versions)
+
+    def on_control_refused(self, topic: str, reason: str) -> None:
+        self.control_refused.labels(topic=topic, reason=reason).inc()
+
+    def on_suppressions(self, count: int, failed_closed: bool = False) -> None:
+        self.suppressions.set(count)
+        if failed_closed:
+            self.suppressions_failed_closed.set(1)
+
+    def on_feedback_read(self, outcome: str) -> None:
+        self.feedback_read.labels(outcome=outcome).inc()
+
+    def on_ruling(self, status: str) -> None:
+        self.rulings.labels(status=status).inc()
+
+    def on_decision(self, rule: str, decision: str) -> None:
+        self.decisions.labels(rule=rule, decision=decision).inc()
+
+    def on_progress(self, topic: str, partition: int, timestamp: float, position: int) -> None:
         self.partition_progress.labels(topic=topic, partition=str(partition)).set(timestamp)
         self.partition_position.labels(topic=topic, partition=str(partition)).set(position)
 
-    def partition_lag(self, topic: str, partition: int, lag: int) -> None:
+    def on_partition_lag(self, topic: str, partition: int, lag: int) -> None:
         self.partition_lag_records.labels(topic=topic, partition=str(partition)).set(lag)
 
-    def forget_partition(self, topic: str, partition: int) -> None:
+    def on_partition_gone(self, topic: str, partition: int) -> None:
         for gauge in (self.partition_progress, self.partition_position, self.partition_lag_records):
             with contextlib.suppress(KeyError):
                 gauge.remove(topic, str(partition))

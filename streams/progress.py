@@ -24,7 +24,7 @@ from typing import Any
 from faust.types import TP
 
 from streams.failstop import fail_stop
-from streams.metrics import Metrics
+from streams.sensors import Sensor
 
 log = logging.getLogger("tradewatch.progress")
 
@@ -34,19 +34,19 @@ WATCH_EVERY_S = 5.0
 class Progress:
     """Progress per partition, and the watchdog that acts on it.
 
-    >>> progress = Progress(metrics, stall_seconds=60)
+    >>> progress = Progress(sensor, stall_seconds=60)
     >>> progress.attach(app)                       # timer, health pages, rebalance hooks
     >>> progress.advanced(TP("customs.declarations", 0), offset=41)
     """
 
     def __init__(
         self,
-        metrics: Metrics,
+        sensor: Sensor,
         stall_seconds: float,
         clock: Callable[[], float] = time.monotonic,
         on_stall: Callable[[str], None] = fail_stop,
     ) -> None:
-        self.metrics = metrics
+        self.sensor = sensor
         self.stall_seconds = stall_seconds
         self.clock = clock
         self.on_stall = on_stall
@@ -65,7 +65,7 @@ class Progress:
     def advanced(self, tp: TP, offset: int) -> None:
         self._last[tp] = self.clock()
         self._position[tp] = offset + 1
-        self.metrics.progressed(tp.topic, tp.partition, time.time(), offset + 1)
+        self.sensor.on_progress(tp.topic, tp.partition, time.time(), offset + 1)
 
     def forget(self, tps: set[TP]) -> None:
         for tp in tps:
@@ -73,7 +73,7 @@ class Progress:
             self._position.pop(tp, None)
             self._committed.pop(tp, None)
             self._lag_since.pop(tp, None)
-            self.metrics.forget_partition(tp.topic, tp.partition)
+            self.sensor.on_partition_gone(tp.topic, tp.partition)
 
     async def check(self, app: Any) -> list[tuple[TP, int, float]]:
         """The partitions of watched topics with lag and no progress for too long, as
@@ -105,7 +105,7 @@ class Progress:
                 if position is None:
                     continue
             lag = max(0, end - position)
-            self.metrics.partition_lag(tp.topic, tp.partition, lag)
+            self.sensor.on_partition_lag(tp.topic, tp.partition, lag)
             # Stalled is lag that stays: a record that arrives after a quiet hour has waited
             # since it arrived, not since the partition last moved.
             if lag > 0:

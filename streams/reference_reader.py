@@ -35,8 +35,8 @@ from alerts.reference import (
 from alerts.reference_policy import Action, BroadNames, Ledger, Offer, Verdict, version_order
 from alerts.retro import ListChange, list_changes
 from streams.global_reader import GlobalReader
-from streams.metrics import Metrics
 from streams.reference_topic import Approval, Assembler, Broken, Complete, Outcome
+from streams.sensors import Sensor
 from streams.settings import Settings
 
 log = logging.getLogger("tradewatch.reference")
@@ -45,7 +45,7 @@ _WARM_SECONDS = 30.0
 
 
 class ReferenceReader(GlobalReader):
-    """>>> reader = ReferenceReader(settings, options, core, metrics, use_core, fail_stop)
+    """>>> reader = ReferenceReader(settings, options, core, sensor, use_core, fail_stop)
     >>> await reader.ready()        # the newest versions on the topic are in use"""
 
     def __init__(
@@ -53,14 +53,14 @@ class ReferenceReader(GlobalReader):
         settings: Settings,
         options: CoreOptions,
         core: Core,
-        metrics: Metrics,
+        sensor: Sensor,
         use_core: Callable[[Core, list[ListChange]], None],
         on_failure: Callable[[str], None],
     ) -> None:
         super().__init__(settings, settings.topic_reference, self._take, on_failure)
         self.options = options
         self.current = core
-        self.metrics = metrics
+        self.sensor = sensor
         self.use_core = use_core
         self.assembler = Assembler(max_bytes=settings.reference_max_bytes)
         shipped = [
@@ -126,7 +126,7 @@ class ReferenceReader(GlobalReader):
     def on_tick(self) -> None:
         for late in self.assembler.overdue(self.settings.reference_chunk_timeout_seconds):
             self._refuse(late.what, late.reason, late.code, outcome="incomplete")
-        self.metrics.reference_pending.set(len(self.assembler.waiting))
+        self.sensor.on_reference_waiting(len(self.assembler.waiting))
         if self.caught_up.is_set() and not self._checked_applied:
             self._checked_applied = True
             self._check_applied()
@@ -144,7 +144,7 @@ class ReferenceReader(GlobalReader):
                 str(version)
             ):
                 missing.append(f"{name}@{version} (in use: {in_use.label})")
-        self.metrics.reference_missing.set(len(missing))
+        self.sensor.on_reference_missing(len(missing))
         if missing:
             log.critical(
                 "reference versions this worker applied before are not on %s: %s; it screens "
@@ -245,7 +245,7 @@ class ReferenceReader(GlobalReader):
                 f" ({verdict.reason})" if verdict.reason else "",
             )  # fmt: skip
         elif verdict.action is Action.HOLD:
-            self.metrics.reference_updates.labels(outcome="held").inc()
+            self.sensor.on_reference_update("held")
             log.warning(
                 "reference change held: file=%s sha256=%s by=%s: %s; it takes effect once "
                 "another person runs `tradewatch reference approve %s %s`",
@@ -253,7 +253,7 @@ class ReferenceReader(GlobalReader):
             )  # fmt: skip
         elif verdict.action is Action.REFUSE:
             self._refuse(offer.label, verdict.reason, "policy")
-        self.metrics.reference_held.set(len(self.ledger.held))
+        self.sensor.on_reference_held(len(self.ledger.held))
 
     def _build(self, files: list[ReferenceFile[LoadedRecord]], published_at: datetime) -> None:
         labels = ", ".join(f.label for f in files)
@@ -280,7 +280,7 @@ class ReferenceReader(GlobalReader):
         self.current = core
         if self._checked_applied:
             self._record_applied()
-        self.metrics.reference_updates.labels(outcome="applied").inc(len(files))
+        self.sensor.on_reference_update("applied", len(files))
         log.info(
             "reference data: %s built in %.2f s (%d recent parties matched ahead); swapping it in",
             labels,
@@ -300,8 +300,8 @@ class ReferenceReader(GlobalReader):
     ) -> None:
         log.error("reference change refused: file=%s: %s; keeping the version in use", what,
                   reason)  # fmt: skip
-        self.metrics.reference_updates.labels(outcome=outcome).inc()
-        self.metrics.control_refused.labels(topic="reference", reason=code).inc()
+        self.sensor.on_reference_update(outcome)
+        self.sensor.on_control_refused("reference", code)
 
 
 _EPOCH = datetime.fromtimestamp(0, UTC)

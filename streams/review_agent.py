@@ -23,28 +23,28 @@ from alerts.feedback import DecisionRefused, Review, Ruling, Status
 from schemas.case import Case
 from schemas.control import InvalidControlRecord, decode_control
 from schemas.feedback import MAX_FEEDBACK_BYTES, Decision, Feedback
-from streams.metrics import Metrics
 from streams.outbox import Outbox
+from streams.sensors import Sensor
 from streams.window_store import delete_store, partition_keys, read_store, write_store
 
 log = logging.getLogger("tradewatch.reviews")
 
 
 class ReviewAgent:
-    """>>> agent = ReviewAgent(table.data, metrics, outbox, changelog, "customs.cases")
+    """>>> agent = ReviewAgent(table.data, sensor, outbox, changelog, "customs.cases")
     >>> await agent.apply(event)      # a batch of one partition of either topic"""
 
     def __init__(
         self,
         data: Any,
-        metrics: Metrics,
+        sensor: Sensor,
         outbox: Outbox,
         changelog_topic: str,
         cases_topic: str,
         decisions_topic: str,
     ) -> None:
         self.data = data
-        self.metrics = metrics
+        self.sensor = sensor
         self.outbox = outbox
         self.changelog_topic = changelog_topic
         self.cases_topic = cases_topic
@@ -101,18 +101,18 @@ class ReviewAgent:
                     due += review.with_case(Case.model_validate_json(record.value))
                 else:
                     feedback = decode_control(record.value, Feedback, MAX_FEEDBACK_BYTES)
-                    self.metrics.feedback_read.labels(outcome="applied").inc()
+                    self.sensor.on_feedback_read("applied")
                     due += review.with_feedback(feedback)
             except ValidationError:
                 continue  # a case the worker itself wrote: not of an older release
             except InvalidControlRecord as exc:
                 log.warning("refusing a record on the feedback topic: %s", exc)
-                self.metrics.feedback_read.labels(outcome="invalid").inc()
-                self.metrics.control_refused.labels(topic="feedback", reason=exc.reason).inc()
+                self.sensor.on_feedback_read("invalid")
+                self.sensor.on_control_refused("feedback", exc.reason)
                 continue
             except DecisionRefused as exc:
                 log.warning("refusing a decision on %s: %s", self.cases_topic, exc)
-                self.metrics.control_refused.labels(topic="feedback", reason="too_many").inc()
+                self.sensor.on_control_refused("feedback", "too_many")
                 continue
             taken = review.take_rulings()
             rulings += taken
@@ -139,6 +139,6 @@ class ReviewAgent:
                 ruling.feedback.analyst, ruling.by,
                 f" ({ruling.reason})" if ruling.reason else "",
             )  # fmt: skip
-            self.metrics.rulings.labels(status=ruling.status.value).inc()
+            self.sensor.on_ruling(ruling.status.value)
         for rule, decision in due:
-            self.metrics.decisions.labels(rule=rule, decision=decision.value).inc()
+            self.sensor.on_decision(rule, decision.value)

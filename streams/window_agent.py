@@ -14,8 +14,8 @@ from schemas.alert import Alert
 from schemas.case import Case
 from streams.intake import encode_alert, encode_case
 from streams.look_back import LookBack
-from streams.metrics import Metrics
 from streams.outbox import Outbox
+from streams.sensors import Sensor
 from streams.window_store import TableStore
 
 log = logging.getLogger("tradewatch.windows")
@@ -24,7 +24,7 @@ log = logging.getLogger("tradewatch.windows")
 class WindowAgent:
     """Applies frames and checkpoints.
 
-    >>> agent = WindowAgent(stage, store, metrics, outbox, "customs.alerts", changelog_topic)
+    >>> agent = WindowAgent(stage, store, sensor, outbox, "customs.alerts", changelog_topic)
     >>> async with agent.lock:
     ...     await agent.apply(event)        # the frames of one batch event; held, not acked
     ...     if agent.due(): await agent.checkpoint()   # raises DeliveryError on failure
@@ -34,7 +34,7 @@ class WindowAgent:
         self,
         stage: WindowStage,
         store: TableStore,
-        metrics: Metrics,
+        sensor: Sensor,
         outbox: Outbox,
         alerts_topic: str,
         changelog_topic: str,
@@ -46,7 +46,7 @@ class WindowAgent:
         self._cases: list[Case] = []
         self.stage = stage
         self.store = store
-        self.metrics = metrics
+        self.sensor = sensor
         self.outbox = outbox
         self.alerts_topic = alerts_topic
         self.changelog_topic = changelog_topic
@@ -67,7 +67,7 @@ class WindowAgent:
     async def apply(self, event: Any) -> None:
         """Apply the frames of one batch event (one partition of the observations topic)."""
         partition = event.message.partition
-        metrics = self.metrics
+        sensor = self.sensor
         started = time.perf_counter()
         frames = 0
         self.restored = True  # frames flow only once the table is restored
@@ -76,7 +76,7 @@ class WindowAgent:
                 frame = Frame.decode(record.value or b"")
             except FrameDecodeError as exc:  # written by a screening stage: a bug, or a version
                 log.error("observation frame at offset %s skipped: %s", record.offset, exc)
-                metrics.window_errors.inc()
+                sensor.on_frame_unreadable()
                 continue
             frames += 1
             if self.look_back is not None:
@@ -89,11 +89,8 @@ class WindowAgent:
                 for case in result.cases:
                     await self.outbox.send(self.cases_topic, *encode_case(case))
                 self._cases.extend(result.cases)
-            metrics.observed(result.outcomes)
-            if result.errors:
-                metrics.window_errors.inc(result.errors)
-        if frames:
-            metrics.window_seconds(time.perf_counter() - started, frames)
+            sensor.on_frame_applied(result)
+        sensor.on_frames_applied(frames, time.perf_counter() - started)
         self.held.append(event)
 
     def due(self) -> bool:
@@ -126,14 +123,8 @@ class WindowAgent:
         """Alerts delivered, then changed states to the changelog, then the frames acked."""
         started = time.perf_counter()
         await self.outbox.delivered()
-        for alert in self._alerts:
-            self.metrics.alert(
-                alert.rule_id, alert.category, alert.severity, alert.suppressed_by is not None
-            )
-        self._alerts = []
-        for case in self._cases:
-            self.metrics.cases.labels(severity=case.severity.value).inc()
-        self._cases = []
+        self.sensor.on_findings_delivered(self._alerts, self._cases)
+        self._alerts, self._cases = [], []
         changes = self.store.changes()
         last: dict[int, asyncio.Future[Any]] = {}
         for partition, records in changes.items():
@@ -150,7 +141,7 @@ class WindowAgent:
             event.ack()
         self._last_checkpoint = time.monotonic()
         self._swap()
-        self.metrics.checkpoint(
+        self.sensor.on_checkpoint(
             time.perf_counter() - started, sum(len(r) for r in changes.values())
         )
 
