@@ -27,6 +27,7 @@ from alerts.display import printable
 from alerts.parties import PartyMatch, PartyMatcher, WatchlistEntry, entries_from_records
 from alerts.reference import ReferenceData
 from alerts.rules.restricted_party import severity_of
+from alerts.state.keys import PARTY_PREFIX
 from alerts.windows.observations import Observation
 from schemas.alert import Alert, AlertCategory, Subject
 
@@ -85,20 +86,9 @@ class PartyRecord(msgspec.Struct, array_like=True, gc=False):
             del seen[: len(seen) - MAX_SEEN]
         return True
 
-    def encode(self) -> bytes:
-        return _encoder.encode(self)
-
-    @staticmethod
-    def decode(raw: bytes) -> "PartyRecord":
-        return _decoder.decode(raw)
-
 
 def _time(seen: Seen) -> int:
     return seen.event_time_ms
-
-
-_encoder = msgspec.msgpack.Encoder()
-_decoder = msgspec.msgpack.Decoder(PartyRecord)
 
 
 @dataclass(frozen=True)
@@ -229,9 +219,6 @@ def _alert(
     )
 
 
-PARTY_TABLE_PREFIX = "party|"
-
-
 def look_back(
     changes: list[ListChange],
     store: "PartyStore",
@@ -245,7 +232,7 @@ def look_back(
         record = store.party(partition, key)
         if record is None or not record.seen:
             continue
-        party_key = key.decode("utf-8").removeprefix(PARTY_TABLE_PREFIX)
+        party_key = key.decode("utf-8").removeprefix(PARTY_PREFIX)
         for change in changes:
             found.extend(retro_alerts(change, party_key, record, detected_at))
     return found

@@ -549,7 +549,7 @@ def phase_state(args: argparse.Namespace, work: Path, feed: Path) -> dict[str, A
     """Workers with a million window keys: write a changelog of that many real encoded states
     (sampled from an offline run of the feed, under distinct keys), start a worker on it, time
     the restore and read its RSS once it screens again; on the default store and memory://."""
-    from alerts.windows.codec import encode_state
+    from alerts.state.formats import WINDOW_STATE
     from streams.offline import offline_pipeline
     from streams.settings import Settings
 
@@ -559,7 +559,7 @@ def phase_state(args: argparse.Namespace, work: Path, feed: Path) -> dict[str, A
         pipeline.feed_batch(
             [(line, n) for n, line in enumerate(lines[start : start + 1000], start)]
         )
-    sampled = [(k, encode_state(e.state)) for k, e in pipeline.store.entries.items()]
+    sampled = [(k, WINDOW_STATE.encode(e.state)) for k, e in pipeline.store.entries.items()]
     results: dict[str, Any] = {
         "state_bytes_per_key": round(statistics.mean(len(k) + len(v) for k, v in sampled))
     }

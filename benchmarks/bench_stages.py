@@ -43,7 +43,7 @@ CODE_ROOT = os.environ.get("TRADEWATCH_BENCH_CODE", str(ROOT))
 sys.path.insert(0, CODE_ROOT)
 
 from alerts.pipeline import Core, CoreOptions, MemoryStore, WindowStage  # noqa: E402
-from alerts.windows.codec import decode_state, encode_state  # noqa: E402
+from alerts.state.formats import WINDOW_STATE  # noqa: E402
 from alerts.windows.observations import (  # noqa: E402
     Frame,
     Observation,
@@ -150,7 +150,7 @@ def main() -> None:
     ]
     states = [store.entries[k.encode()].state for keys in per_checkpoint for k in keys]  # type: ignore[attr-defined]
     seconds["state encode + decode"] = timed(
-        lambda: [decode_state(encode_state(state)) for state in states]
+        lambda: [WINDOW_STATE.decode(WINDOW_STATE.encode(state)) for state in states]
     )
 
     # The party index (alerts/retro.py): each declaration's parties, applied and written once

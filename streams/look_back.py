@@ -16,12 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-import orjson
-
 from alerts.cases import listing_cases
+from alerts.errors import StateDecodeError
 from alerts.parties import PartyMatcher, entries_from_records
 from alerts.pipeline import Core, utc_now
 from alerts.retro import ListChange, look_back
+from alerts.state.formats import LOOK_BACK, LookBackMarker
+from alerts.state.keys import look_back_key, look_back_prefix
 from schemas.alert import Alert
 from schemas.case import Case
 from streams.sensors import Sensor
@@ -30,11 +31,6 @@ from streams.window_store import TableStore
 log = logging.getLogger("tradewatch.retro")
 
 MAX_KEYS_A_STEP = 200
-MARKER_PREFIX = b"\x00retro/"
-
-
-def marker_key(partition: int, label: str) -> bytes:
-    return MARKER_PREFIX + b"%d/" % partition + label.encode()
 
 
 @dataclass
@@ -44,14 +40,14 @@ class Job:
     keys: list[bytes]
 
     def marker(self, done: bool) -> bytes:
-        return orjson.dumps(
-            {
-                "label": self.change.label,
-                "entries": [e.entry_id for e in self.change.entries],
-                "effective_ms": self.change.effective_ms,
-                "next": self.keys[0].hex() if self.keys else None,
-                "done": done,
-            }
+        return LOOK_BACK.encode(
+            LookBackMarker(
+                label=self.change.label,
+                entries=[e.entry_id for e in self.change.entries],
+                effective_ms=self.change.effective_ms,
+                next=self.keys[0].hex() if self.keys else None,
+                done=done,
+            )
         )
 
 
@@ -85,7 +81,7 @@ class LookBack:
             for change in changes:
                 job = Job(partition, change, self.store.party_keys(partition))
                 self.store.put_marker(
-                    partition, marker_key(partition, change.label), job.marker(False)
+                    partition, look_back_key(partition, change.label), job.marker(False)
                 )
                 self.jobs.append(job)
                 log.info(
@@ -104,27 +100,31 @@ class LookBack:
         self._resumed.add(partition)
         core = self.core()
         files = {f.label: f for f in core.reference.watchlist_files()}
-        for key in self.store.keys_with_prefix(partition, MARKER_PREFIX + b"%d/" % partition):
+        for key in self.store.keys_with_prefix(partition, look_back_prefix(partition)):
             raw = self.store.marker(partition, key)
-            marker = orjson.loads(raw) if raw else {}
-            if not marker or marker.get("done"):
+            try:
+                marker = LOOK_BACK.decode(raw) if raw else None
+            except StateDecodeError as exc:  # a bug or a foreign writer: not a reason to stop
+                log.error("a look back's marker is unreadable, left alone: %s", exc)
                 continue
-            loaded = files.get(marker["label"])
+            if marker is None or marker.done:
+                continue
+            loaded = files.get(marker.label)
             if loaded is None:  # a newer version is in use: its own look back covers it
                 log.warning(
                     "look back over %s not finished; that version is no longer in use",
-                    marker["label"],
+                    marker.label,
                 )
                 continue
-            wanted = set(marker["entries"])
+            wanted = set(marker.entries)
             entries = tuple(
                 e
                 for e in entries_from_records(loaded.header.name, loaded.records)
                 if e.entry_id in wanted
             )
             matcher = PartyMatcher(entries, core.party_threshold)
-            change = ListChange(loaded.label, entries, matcher, marker["effective_ms"])
-            start = bytes.fromhex(marker["next"]) if marker["next"] else b"\xff"
+            change = ListChange(loaded.label, entries, matcher, marker.effective_ms)
+            start = bytes.fromhex(marker.next) if marker.next else b"\xff"
             keys = [k for k in self.store.party_keys(partition) if k >= start]
             self.jobs.append(Job(partition, change, keys))
             log.info(
@@ -155,7 +155,7 @@ class LookBack:
         cases = listing_cases(alerts, core.scoring)
         done = not job.keys
         self.store.put_marker(
-            job.partition, marker_key(job.partition, job.change.label), job.marker(done)
+            job.partition, look_back_key(job.partition, job.change.label), job.marker(done)
         )
         if done:
             self.jobs.popleft()

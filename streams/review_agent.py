@@ -19,7 +19,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from alerts.errors import StateDecodeError
 from alerts.feedback import DecisionRefused, Review, Ruling, Status
+from alerts.state.formats import REVIEW
 from schemas.case import Case
 from schemas.control import InvalidControlRecord, decode_control
 from schemas.feedback import MAX_FEEDBACK_BYTES, Decision, Feedback
@@ -28,6 +30,18 @@ from streams.sensors import Sensor
 from streams.window_store import delete_store, partition_keys, read_store, write_store
 
 log = logging.getLogger("tradewatch.reviews")
+
+
+def stored_review(raw: bytes | None) -> Review:
+    """A case's review as the table holds it; a new one if none is, or if it is unreadable (a
+    bug or a foreign writer: logged, and never a reason to stop the worker)."""
+    if not raw:
+        return Review()
+    try:
+        return REVIEW.decode(raw)
+    except StateDecodeError as exc:
+        log.error("a case's review is unreadable, starting it over: %s", exc)
+        return Review()
 
 
 class ReviewAgent:
@@ -61,7 +75,7 @@ class ReviewAgent:
                 stale = []
                 for key in partition_keys(self.data, partition):
                     raw = read_store(self.data, partition, key)
-                    if raw is not None and Review.decode(raw).touched_ms < older_than_ms:
+                    if raw is not None and stored_review(raw).touched_ms < older_than_ms:
                         stale.append(key)
                 if not stale:
                     continue
@@ -94,7 +108,7 @@ class ReviewAgent:
                 continue
             review = reviews.get(key)
             if review is None:
-                review = reviews[key] = Review.decode(read_store(self.data, partition, key))
+                review = reviews[key] = stored_review(read_store(self.data, partition, key))
             before = review.encode()
             try:
                 if is_case:
@@ -125,7 +139,7 @@ class ReviewAgent:
                 partition,
                 [(r.feedback.feedback_id.encode(), r.encode()) for r in sent],
             )
-        records = [(key, reviews[key].encode()) for key in sorted(changed)]
+        records = [(key, REVIEW.encode(reviews[key])) for key in sorted(changed)]
         if records:
             await self.outbox.send_records(self.changelog_topic, partition, records)
         if rulings or records:

@@ -17,26 +17,14 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
-import msgspec
-
 from alerts.errors import StateDecodeError
-from alerts.retro import PARTY_TABLE_PREFIX, PartyRecord
-from alerts.windows.codec import (
-    decode_state,
-    decode_stream_start,
-    encode_state,
-    encode_stream_start,
-)
+from alerts.retro import PartyRecord
+from alerts.state.formats import PARTY, STREAM_START, WINDOW_STATE
+from alerts.state.keys import PARTY_PREFIX, stream_start_key
 from alerts.windows.engine import KeyEntry, WindowEngine
 from alerts.windows.observations import Dimension
 
 log = logging.getLogger("tradewatch.windows")
-
-STREAM_START_PREFIX = b"\x00stream-start/"  # never equals a key, which starts with a dimension
-
-
-def stream_start_key(partition: int) -> bytes:
-    return STREAM_START_PREFIX + b"%d" % partition
 
 
 class TableStore:
@@ -70,7 +58,7 @@ class TableStore:
         stored = self._read(partition, key)
         if stored is not None:
             try:
-                state = decode_state(stored)
+                state = WINDOW_STATE.decode(stored)
             except StateDecodeError as exc:  # a bug or a foreign writer: start the key over
                 self.decode_errors += 1
                 log.error("window state of a key is unreadable, starting it over: %s", exc)
@@ -88,7 +76,7 @@ class TableStore:
         if start is None:
             stored = self._read(partition, stream_start_key(partition))
             if stored is not None:
-                start = decode_stream_start(stored)
+                start = STREAM_START.decode(stored)
             else:
                 start = candidate_ms
                 self._dirty_starts.add(partition)
@@ -104,8 +92,8 @@ class TableStore:
         if stored is None:
             return None
         try:
-            record = PartyRecord.decode(stored)
-        except (msgspec.DecodeError, ValueError, TypeError) as exc:
+            record = PARTY.decode(stored)
+        except StateDecodeError as exc:
             self.decode_errors += 1
             log.error("a party of the index is unreadable, starting it over: %s", exc)
             return None
@@ -118,7 +106,7 @@ class TableStore:
 
     def party_keys(self, partition: int) -> list[bytes]:
         """The partition's party keys: those written, and those changed since."""
-        return self.keys_with_prefix(partition, PARTY_TABLE_PREFIX.encode())
+        return self.keys_with_prefix(partition, PARTY_PREFIX.encode())
 
     def marker(self, partition: int, key: bytes) -> bytes | None:
         """A small record of the partition's own (a look back's progress), as last put."""
@@ -169,14 +157,14 @@ class TableStore:
         by_partition: dict[int, list[tuple[bytes, bytes]]] = {}
         entries = self._entries
         for key, partition in self._dirty.items():
-            encoded = encode_state(entries[key][1].state)
+            encoded = WINDOW_STATE.encode(entries[key][1].state)
             by_partition.setdefault(partition, []).append((key, encoded))
         for partition in self._dirty_starts:
-            encoded = encode_stream_start(self._starts[partition])
+            encoded = STREAM_START.encode(self._starts[partition])
             by_partition.setdefault(partition, []).append((stream_start_key(partition), encoded))
         parties = self._parties
         for key, partition in self._dirty_parties.items():
-            by_partition.setdefault(partition, []).append((key, parties[key][1].encode()))
+            by_partition.setdefault(partition, []).append((key, PARTY.encode(parties[key][1])))
         for key, (partition, value) in self._dirty_markers.items():
             by_partition.setdefault(partition, []).append((key, value))
         return by_partition

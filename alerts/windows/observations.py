@@ -15,6 +15,7 @@ from alerts.display import printable
 from alerts.errors import FrameDecodeError
 from alerts.hs import hs_display
 from alerts.parties import normalize_party_name
+from alerts.state.keys import window_key
 from alerts.windows.fx import FxRates
 from schemas.wire import DeclarationRecord
 
@@ -36,7 +37,7 @@ class Dimension(IntEnum):
         return self.name.lower()
 
 
-_KEY_PREFIX = {dimension: f"{dimension.label}|" for dimension in Dimension}
+_KEY_PREFIX = {dimension: window_key(dimension.label, "") for dimension in Dimension}
 
 
 class Observation(msgspec.Struct, array_like=True, frozen=True, gc=False, omit_defaults=True):

@@ -24,9 +24,17 @@ import msgspec
 from alerts.windows.observations import Observation
 from alerts.windows.timing import day_of
 
-# Fields of a volume bucket.
-N, QUANTITY, VALUE, CONTROLLED_N, CONTROLLED_VALUE, LARGE_N = range(6)
-BUCKET_FIELDS = 6
+BUCKET_FIELDS = (
+    "declarations",
+    "quantity",
+    "value_usd",
+    "watched",
+    "watched_value_usd",
+    "at_split_threshold",
+)
+"""A day bucket's numbers, by position (`contribution` says what each is): a bucket is a
+vector because the rules add days together, and vectors add faster than records."""
+N, QUANTITY, VALUE, CONTROLLED_N, CONTROLLED_VALUE, LARGE_N = range(len(BUCKET_FIELDS))
 
 
 class KeyState(msgspec.Struct, array_like=True, gc=False):
@@ -159,7 +167,7 @@ def add_to_bucket(state: KeyState, day: int, contribution: list[float]) -> None:
 
 
 def window_sums(state: KeyState, start_day: int, size_days: int) -> list[float]:
-    sums = [0.0] * BUCKET_FIELDS
+    sums = [0.0] * len(BUCKET_FIELDS)
     buckets = state.buckets
     for day in range(start_day, start_day + size_days):
         bucket = buckets.get(day)

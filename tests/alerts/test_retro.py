@@ -10,6 +10,7 @@ from alerts.cases import CaseBook
 from alerts.pipeline import Core, CoreOptions, OfflinePipeline
 from alerts.reference import ReferenceData, parse_file
 from alerts.retro import RETRO_RULE_ID, PartyRecord
+from alerts.state.formats import PARTY
 from tests.conftest import declaration_dict
 from tests.streams.test_reference_stream import new_watchlist
 
@@ -84,7 +85,7 @@ def test_the_index_keeps_the_look_back_span_and_a_replay_changes_nothing() -> No
         r for k, r in pipeline.store.parties.items() if LISTED.lower().split()[-1] in k.decode()
     ]
     assert [s.declaration_id for s in record.seen] == ["PAST-1", "PAST-2", "PAST-3"]  # 90 days
-    assert PartyRecord.decode(record.encode()) == record
+    assert PARTY.decode(PARTY.encode(record)) == record
     retro = pipeline.list_change(listing(), T0 + timedelta(days=121))
     assert sorted(a.declaration_ids[0] for a in retro) == ["PAST-1", "PAST-2", "PAST-3"]
 

@@ -237,8 +237,8 @@ def offline_buckets(pipeline: Any) -> dict[str, Any]:
 def changelog_states(broker_url: str, app_id: str) -> dict[str, Any]:
     """The last window state of every key in a worker group's changelog (the party index
     and the stream's own records left out)."""
-    from alerts.retro import PARTY_TABLE_PREFIX
-    from alerts.windows.codec import decode_state
+    from alerts.state.formats import WINDOW_STATE
+    from alerts.state.keys import PARTY_PREFIX, RESERVED
 
     consumer = KafkaConsumer(
         f"{app_id}-window-state-changelog",
@@ -251,12 +251,12 @@ def changelog_states(broker_url: str, app_id: str) -> dict[str, Any]:
     try:
         for record in consumer:
             if record.value is not None and not record.key.startswith(
-                (b"\x00", PARTY_TABLE_PREFIX.encode())
+                (RESERVED, PARTY_PREFIX.encode())
             ):
                 raw[record.key] = record.value
     finally:
         consumer.close()
-    return {key.decode(): decode_state(value) for key, value in raw.items()}
+    return {key.decode(): WINDOW_STATE.decode(value) for key, value in raw.items()}
 
 
 def create_topic(broker_url: str, name: str, partitions: int) -> None:

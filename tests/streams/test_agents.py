@@ -11,14 +11,15 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from alerts.pipeline import Core, CoreOptions, WindowStage, frames
-from alerts.windows.codec import decode_state
+from alerts.state.formats import WINDOW_STATE
+from alerts.state.keys import stream_start_key
 from alerts.windows.observations import Dimension, Frame, Observation
 from alerts.windows.state import N
 from streams.metrics import Metrics
 from streams.outbox import DeliveryError, Outbox
 from streams.partitioning import partition_of
 from streams.window_agent import WindowAgent
-from streams.window_store import TableStore, stream_start_key
+from streams.window_store import TableStore
 from tests.alerts.windows.helpers import declaration, observe
 from tests.streams.conftest import RecordingProducer
 
@@ -105,7 +106,7 @@ def test_frames_are_applied_and_checkpointed(producer: RecordingProducer) -> Non
     assert {a["evidence"]["crossed_by"] for a in alerts} == {"D-01012"}  # the 13th of the spike
     assert event.acked
     key = observations[0].table_key.encode()
-    state = decode_state(data.data[key])
+    state = WINDOW_STATE.decode(data.data[key])
     assert sum(bucket[N] for bucket in state.buckets.values()) == len(observations)
     # One changelog record per changed key per checkpoint, and the partition's stream start;
     # the same bytes in the local store.
@@ -182,7 +183,7 @@ def test_a_replayed_frame_after_a_restart_is_not_counted_again(
     )
     asyncio.run(apply_and_checkpoint(second, Event(0, encoded)))
     assert len(producer.on("alerts")) == alerts_before  # nothing found twice
-    state = decode_state(data.data[observations[0].table_key.encode()])
+    state = WINDOW_STATE.decode(data.data[observations[0].table_key.encode()])
     assert sum(bucket[N] for bucket in state.buckets.values()) == len(observations)
 
 
@@ -212,6 +213,6 @@ def test_stream_start_is_the_first_frame_and_never_moves(producer: RecordingProd
     )
     asyncio.run(window_agent.apply(Event(0, [first.encode(), outlier.encode()])))
     asyncio.run(window_agent.checkpoint())
-    from alerts.windows.codec import decode_stream_start
+    from alerts.state.formats import STREAM_START
 
-    assert decode_stream_start(data.data[stream_start_key(0)]) == observations[0].event_time_ms
+    assert STREAM_START.decode(data.data[stream_start_key(0)]) == observations[0].event_time_ms

@@ -80,3 +80,41 @@ def test_a_look_back_cut_short_resumes_from_its_marker(kind: str, tmp_path: Path
     done.resume(0)
     done.resume(1)
     assert not done.jobs  # finished: nothing to resume
+
+
+def test_an_unreadable_marker_is_left_alone_and_the_others_resume(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from alerts.state.keys import look_back_key
+
+    store, core = indexed(MemoryData())
+    new = changed(core)
+    changes = list_changes(core.reference, new.reference, 85, T0 + timedelta(days=30))
+    metrics = Metrics(CollectorRegistry())
+    first = LookBack(store, lambda: new, metrics)
+    first.start(changes, {0, 1})
+    first.step(max_keys=1)
+    store.written(store.changes())
+    # Partition 0's marker is overwritten by something no version wrote.
+    store.written({0: [(look_back_key(0, changes[0].label), b"\x07not a marker")]})
+    restarted = LookBack(TableStore(new.windows, store.data), lambda: new, metrics)
+    restarted.resume(0)
+    restarted.resume(1)
+    assert [job.partition for job in restarted.jobs] == [1]
+    assert "marker is unreadable" in caplog.text
+
+
+def test_an_unreadable_review_starts_over_instead_of_stopping_the_worker(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from alerts.feedback import Review
+    from alerts.state.formats import REVIEW
+    from streams.review_agent import stored_review
+
+    kept = Review(rules=["controlled_goods.restricted_destination"], touched_ms=5)
+    assert stored_review(REVIEW.encode(kept)) == kept
+    assert stored_review(kept.encode()) == kept  # as written before format bytes
+    assert stored_review(None) == Review()
+    assert "unreadable" not in caplog.text
+    assert stored_review(b"\x07junk") == Review()
+    assert "review is unreadable" in caplog.text

@@ -6,7 +6,7 @@ from typing import Any
 
 from alerts.building import alert_id
 from alerts.reference import ReferenceData
-from alerts.windows.codec import decode_state, encode_state
+from alerts.state.formats import WINDOW_STATE
 from alerts.windows.config import WindowConfig
 from alerts.windows.engine import KeyEntry, WindowEngine
 from alerts.windows.fx import FxRates
@@ -68,13 +68,13 @@ def run(
         for table_key, run_of_key in frame.by_key().items():
             raw = stored.get(table_key)
             entry = entries.get(table_key) or engine.new_entry(
-                run_of_key[0].dimension, decode_state(raw) if raw else None
+                run_of_key[0].dimension, WINDOW_STATE.decode(raw) if raw else None
             )
             if keep_memos:
                 entries[table_key] = entry
             outcome = engine.process(run_of_key, entry, stream_start_ms)
-            stored[table_key] = encode_state(entry.state)
+            stored[table_key] = WINDOW_STATE.encode(entry.state)
             for rule, _, finding in outcome.findings:
                 key = alert_id(rule.rule_id, rule.version, finding.subject, finding.window)
                 alerts.setdefault(key, (rule.rule_id, finding))
-    return alerts, {key: decode_state(raw) for key, raw in stored.items()}
+    return alerts, {key: WINDOW_STATE.decode(raw) for key, raw in stored.items()}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from msgspec.structs import replace
 
-from alerts.windows.codec import decode_state, encode_state
+from alerts.state.formats import WINDOW_STATE
 from alerts.windows.config import WindowConfig
 from alerts.windows.engine import WindowEngine
 from alerts.windows.observations import Dimension, Frame, Observation
@@ -138,7 +138,8 @@ def test_replayed_observations_are_neither_counted_nor_judged_again() -> None:
     assert first.buckets == second.buckets
     engine = WindowEngine.build(REFERENCE, WindowConfig())
     last = [o for o in observations if o.dimension is IMPORTER][-1]
-    replay = engine.process([last], engine.new_entry(IMPORTER, decode_state(encode_state(second))))
+    stored = WINDOW_STATE.decode(WINDOW_STATE.encode(second))
+    replay = engine.process([last], engine.new_entry(IMPORTER, stored))
     assert [a.duplicate for a in replay.admissions] == [True]
     # Its alerts were delivered before a state holding it was ever written (the window
     # stage's checkpoint): judging it again could only find windows it never crossed.
@@ -230,7 +231,7 @@ def test_value_anomaly_against_a_learned_band() -> None:
 def test_state_and_frame_encodings_round_trip() -> None:
     _, states = run(steady_then_spike(), dimension=IMPORTER)
     [state] = states.values()
-    assert decode_state(encode_state(state)) == state
+    assert WINDOW_STATE.decode(WINDOW_STATE.encode(state)) == state
     observations = steady_then_spike()[:5]
     frame = Frame(observations[0].event_time_ms, observations)
     assert Frame.decode(frame.encode()) == frame
