@@ -20,7 +20,7 @@ A window state's day buckets are vectors of six numbers, in the order `BUCKET_FI
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, Generic, TypeVar
 
@@ -74,15 +74,19 @@ class Schema(Generic[T]):
     write: Callable[[T], bytes]
     read: Callable[[memoryview], T]
     legacy: Callable[[bytes], T] | None = None
+    head: bytes = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "head", bytes([self.format]))
 
     def encode(self, value: T) -> bytes:
-        return bytes([self.format]) + self.write(value)
+        return self.head + self.write(value)
 
     def decode(self, raw: bytes) -> T:
         """The value of stored bytes; StateDecodeError when they are not one."""
         head = raw[:1]
         try:
-            if head and head[0] == self.format:
+            if head == self.head:
                 return self.read(memoryview(raw)[1:])
             if self.legacy is not None:
                 return self.legacy(raw)
