@@ -43,7 +43,7 @@ CODE_ROOT = os.environ.get("TRADEWATCH_BENCH_CODE", str(ROOT))
 sys.path.insert(0, CODE_ROOT)
 
 from alerts.pipeline import Core, CoreOptions, MemoryStore, WindowStage  # noqa: E402
-from alerts.state.formats import WINDOW_STATE  # noqa: E402
+from alerts.state.formats import PARTY, WINDOW_STATE  # noqa: E402
 from alerts.windows.observations import (  # noqa: E402
     Frame,
     Observation,
@@ -169,7 +169,7 @@ def main() -> None:
             party_stage.apply(Frame(found[0].event_time_ms, found), 0, party_store)
             changed.update(o.table_key.encode() for o in found)
             if (number // BATCH + 1) % CHECKPOINT_BATCHES == 0:
-                [party_store.parties[key].encode() for key in changed]
+                [PARTY.encode(party_store.parties[key]) for key in changed]
                 changed.clear()
 
     seconds["party index"] = timed(party_index)
