@@ -15,6 +15,7 @@ from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import KafkaError
 from kafka.producer.future import RecordMetadata
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -312,7 +313,19 @@ def screened(worker: WorkerProcess) -> float:
 
 
 def lag(broker_url: str, group: str, topics: list[str]) -> int:
-    """Messages of these topics the consumer group has not committed yet."""
+    """Messages of these topics the consumer group has not committed yet. A broker that has
+    not made the group's coordinator yet (a fresh broker's first group) is asked again."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return _lag(broker_url, group, topics)
+        except KafkaError as exc:
+            if not exc.retriable or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def _lag(broker_url: str, group: str, topics: list[str]) -> int:
     admin = KafkaAdminClient(bootstrap_servers=bootstrap(broker_url))
     consumer = KafkaConsumer(bootstrap_servers=bootstrap(broker_url))
     try:
