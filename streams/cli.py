@@ -16,6 +16,7 @@ import os
 import re
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -89,6 +90,13 @@ def _count(value: str) -> int:
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "tools" / "examples"
 """The example feed and CSV mapping, as installed with the package."""
+
+
+def _day(text: str) -> datetime:
+    try:
+        return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not YYYY-MM-DD") from None
 
 
 def _output_file(text: str) -> Path:
@@ -192,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--count", type=_count, default=100_000, help="background declarations")
     generate.add_argument("--seed", type=int, default=7, help="the same seed gives the same feed")
     generate.add_argument("--days", type=_count, default=90, help="days of declared time")
-    generate.add_argument("--start", default="2025-01-06", help="first day, YYYY-MM-DD")
+    generate.add_argument("--start", type=_day, default="2025-01-06", help="first day, YYYY-MM-DD")
     generate.add_argument(
         "--rate", type=_positive, default=2.0, help="scenario instances per 10,000 declarations"
     )
@@ -459,9 +467,13 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{spec.name}: {state} ({spec.partitions} partitions)")
         return 0
     if args.command == "generate":
-        return _generate(args)
+        from tools.generate import run_command as generate
+
+        return generate(args)
     if args.command == "backtest":
-        return _backtest(args, settings)
+        from tools.backtest import run_command as backtest
+
+        return backtest(args, settings)
     if args.command == "alertmanager-sink":
         import signal
         import threading
@@ -649,113 +661,6 @@ def _reference(args: argparse.Namespace, settings: Settings) -> int:
                 f"held    {held.offer.label} by {held.offer.published_by}: "
                 + "; ".join(held.reasons)
             )
-    return 0
-
-
-def _backtest(args: argparse.Namespace, settings: Settings) -> int:
-    import contextlib
-    import tempfile
-
-    from streams.errors import InputFileError
-    from streams.produce import read_lines
-    from streams.terminal import progress
-    from tools.backtest import (
-        CsvMapping,
-        Scores,
-        backtest,
-        cases_summary,
-        read_csv,
-        read_feedback,
-        read_list_change,
-        reviews_summary,
-        summary,
-    )
-
-    if args.path.suffix.lower() == ".csv" and args.mapping is None:
-        raise InputFileError(
-            args.path,
-            None,
-            f"a CSV file needs --mapping (an example: {EXAMPLES / 'csv-mapping.json'})",
-        )
-    if not args.path.is_file():
-        raise InputFileError(args.path, None, "no such file")
-    rows = (
-        read_csv(args.path, CsvMapping.load(args.mapping))
-        if args.mapping
-        else read_lines(args.path)
-    )
-    scores = Scores.load(args.labels) if args.labels else None
-    if args.feedback is not None and not args.feedback.is_file():
-        raise InputFileError(args.feedback, None, "no such file")
-    feedback = read_feedback(args.feedback) if args.feedback else None
-    list_changes = [read_list_change(text) for text in args.list_change]
-    with contextlib.ExitStack() as stack:
-        out = stack.enter_context(args.out.open("w", encoding="utf-8")) if args.out else sys.stdout
-        bar = stack.enter_context(progress("backtest", enabled=not args.quiet))
-        state = stack.enter_context(tempfile.TemporaryDirectory(prefix="tradewatch-backtest-"))
-        offline = settings.model_copy(update={"data_dir": Path(state)})
-        result = backtest(
-            rows,
-            offline,
-            out,
-            strict=args.strict,
-            source_name=str(args.path),
-            scores=scores,
-            progress=bar,
-            cases=args.cases is not None,
-            feedback=feedback,
-            list_changes=list_changes,
-            jobs=args.jobs,
-        )
-    print(summary(result, scores), file=sys.stderr)
-    if args.cases is not None:
-        latest = result.cases
-        with args.cases.open("w", encoding="utf-8") as out:
-            out.writelines(case.model_dump_json() + "\n" for case in latest)
-        print(cases_summary(latest, result.alerts), file=sys.stderr)
-        if feedback is not None:
-            print(reviews_summary(latest, feedback), file=sys.stderr)
-    return 0
-
-
-def _generate(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
-
-    from streams.errors import InputFileError
-    from streams.terminal import progress
-    from tools.generate import generate, labels_path_for
-
-    try:
-        start = datetime.strptime(args.start, "%Y-%m-%d").replace(tzinfo=UTC)
-    except ValueError:
-        print(f"tradewatch: error: --start {args.start!r} is not YYYY-MM-DD", file=sys.stderr)
-        return EXIT_USAGE
-    labels = args.labels or labels_path_for(args.out)
-    try:
-        with (
-            args.out.open("w", encoding="utf-8") as out,
-            labels.open("w", encoding="utf-8") as label_file,
-            progress("generate", total=args.count) as bar,
-        ):
-            written, scenarios = generate(
-                out,
-                label_file,
-                count=args.count,
-                seed=args.seed,
-                days=args.days,
-                start=start,
-                scenario_rate=args.rate,
-                progress=bar.update,
-            )
-    except OSError as exc:
-        raise InputFileError(
-            Path(exc.filename or args.out), None, exc.strerror or "cannot write"
-        ) from exc
-    print(
-        f"wrote {written} declarations ({scenarios} scenario instances) to {args.out}; "
-        f"labels in {labels}",
-        file=sys.stderr,
-    )
     return 0
 
 

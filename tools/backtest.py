@@ -12,11 +12,13 @@ observations) in other processes while this one runs the window stage over them,
 after another in the file's order: the same alerts, in the same order, as one process.
 """
 
+import argparse
 import contextlib
 import csv
 import io
 import logging
 import multiprocessing
+import sys
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator
@@ -45,6 +47,9 @@ from streams.produce import read_lines
 from streams.settings import Settings
 
 LOG = logging.getLogger(__name__)
+
+EXAMPLES = Path(__file__).resolve().parent / "examples"
+"""The example feed and CSV mapping, as installed with the package."""
 
 
 @dataclass(frozen=True)
@@ -472,3 +477,56 @@ def summary(result: BacktestResult, scores: Scores | None) -> str:
             r = "-" if recall is None else f"{recall:.2f}"
             lines.append(f"{name:<18}{alerts:>8}{expected:>10}{p:>11}{r:>8}")
     return "\n".join(lines)
+
+
+def run_command(args: argparse.Namespace, settings: Settings) -> int:
+    """`tradewatch backtest`: the file replayed, its alerts written, the summary printed."""
+    import tempfile
+
+    from streams.terminal import progress
+
+    if args.path.suffix.lower() == ".csv" and args.mapping is None:
+        raise InputFileError(
+            args.path,
+            None,
+            f"a CSV file needs --mapping (an example: {EXAMPLES / 'csv-mapping.json'})",
+        )
+    if not args.path.is_file():
+        raise InputFileError(args.path, None, "no such file")
+    rows = (
+        read_csv(args.path, CsvMapping.load(args.mapping))
+        if args.mapping
+        else read_lines(args.path)
+    )
+    scores = Scores.load(args.labels) if args.labels else None
+    if args.feedback is not None and not args.feedback.is_file():
+        raise InputFileError(args.feedback, None, "no such file")
+    feedback = read_feedback(args.feedback) if args.feedback else None
+    list_changes = [read_list_change(text) for text in args.list_change]
+    with contextlib.ExitStack() as stack:
+        out = stack.enter_context(args.out.open("w", encoding="utf-8")) if args.out else sys.stdout
+        bar = stack.enter_context(progress("backtest", enabled=not args.quiet))
+        state = stack.enter_context(tempfile.TemporaryDirectory(prefix="tradewatch-backtest-"))
+        offline = settings.model_copy(update={"data_dir": Path(state)})
+        result = backtest(
+            rows,
+            offline,
+            out,
+            strict=args.strict,
+            source_name=str(args.path),
+            scores=scores,
+            progress=bar,
+            cases=args.cases is not None,
+            feedback=feedback,
+            list_changes=list_changes,
+            jobs=args.jobs,
+        )
+    print(summary(result, scores), file=sys.stderr)
+    if args.cases is not None:
+        latest = result.cases
+        with args.cases.open("w", encoding="utf-8") as out:
+            out.writelines(case.model_dump_json() + "\n" for case in latest)
+        print(cases_summary(latest, result.alerts), file=sys.stderr)
+        if feedback is not None:
+            print(reviews_summary(latest, feedback), file=sys.stderr)
+    return 0

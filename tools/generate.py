@@ -10,8 +10,10 @@ should fire. Output is written day by day in event-time order, so memory stays f
 declarations are asked for.
 """
 
+import argparse
 import math
 import random
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -492,3 +494,37 @@ def labels_path_for(feed: Path) -> Path:
 
 
 DEFAULT_START = datetime(2025, 1, 6, tzinfo=UTC)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """`tradewatch generate`: a feed and its labels written."""
+    from streams.errors import InputFileError
+    from streams.terminal import progress
+
+    labels = args.labels or labels_path_for(args.out)
+    try:
+        with (
+            args.out.open("w", encoding="utf-8") as out,
+            labels.open("w", encoding="utf-8") as label_file,
+            progress("generate", total=args.count) as bar,
+        ):
+            written, scenarios = generate(
+                out,
+                label_file,
+                count=args.count,
+                seed=args.seed,
+                days=args.days,
+                start=args.start,
+                scenario_rate=args.rate,
+                progress=bar.update,
+            )
+    except OSError as exc:
+        raise InputFileError(
+            Path(exc.filename or args.out), None, exc.strerror or "cannot write"
+        ) from exc
+    print(
+        f"wrote {written} declarations ({scenarios} scenario instances) to {args.out}; "
+        f"labels in {labels}",
+        file=sys.stderr,
+    )
+    return 0
