@@ -17,7 +17,8 @@ On one generated feed (60 days of declared time), in one run:
   .local/) counting and summing the same feed per importer in one-day event-time windows, on the
   same broker, then one worker on the same feed: the worker's rate over Quix's;
 - stages: benchmarks/bench_stages.py (µs per declaration of each stage of the core).
-Prints each phase as it ends, then the table; writes benchmarks/results.json. Asserts nothing.
+Prints each phase as it ends, then the table; writes benchmarks/results.json (a run with
+--only updates its own phases there and keeps the others'). Asserts nothing.
 """
 
 import argparse
@@ -681,8 +682,15 @@ def main() -> None:
         if key not in results:
             print(f"{key:<40}{'not measured':>14}{f'{op} {target:g}':>12}")
     out = ROOT / "benchmarks" / "results.json"
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"(written to {out.relative_to(ROOT)}; work files in {work})")
+    kept: dict[str, Any] = {}
+    if args.only and out.is_file():  # a partial run updates its phases, keeps the others'
+        try:
+            kept = json.loads(out.read_text())
+        except (OSError, ValueError):
+            kept = {}
+    out.write_text(json.dumps(kept | results, indent=2) + "\n")
+    how = "merged into" if kept else "written to"
+    print(f"({how} {out.relative_to(ROOT)}; work files in {work})")
 
 
 if __name__ == "__main__":
