@@ -80,10 +80,6 @@ class Tradewatch:
     progress: Progress
 
 
-def observations_topic_name(settings: Settings) -> str:
-    return settings.observations_topic
-
-
 def max_request_bytes(settings: Settings) -> int:
     return max(1_048_576, settings.max_message_bytes + 65_536)
 
@@ -191,15 +187,13 @@ class Worker:
         core = core or Core.build(options)
         self.core = core
         self.metrics = metrics = self._metrics(core)
-        self.observations_topic = settings.observations_topic
-        self.changelog_topic = settings.changelog_topic
         review_topics = [settings.topic_cases, settings.topic_feedback]
         self.app = app = faust_app(
             settings,
             {
                 settings.topic_declarations,
-                self.observations_topic,
-                self.changelog_topic,
+                settings.observations_topic,
+                settings.changelog_topic,
                 *review_topics,
                 settings.review_changelog_topic,
             },
@@ -208,7 +202,9 @@ class Worker:
         setup_prometheus_sensors(app, registry=self.registry, name_prefix="faust")
         self.progress = Progress(metrics, settings.stall_seconds)
         # Watched: the agents' inputs (a table's changelog is only read while it is restored).
-        self.progress.attach(app, frozenset({settings.topic_declarations, self.observations_topic}))
+        self.progress.attach(
+            app, frozenset({settings.topic_declarations, settings.observations_topic})
+        )
         self.window_table = self._table(
             WINDOW_TABLE,
             options=rocksdb_options(settings) if settings.store.startswith("rocksdb") else None,
@@ -224,7 +220,7 @@ class Worker:
                 settings.topic_declarations,
                 settings.topic_alerts,
                 settings.topic_dead_letter,
-                self.observations_topic,
+                settings.observations_topic,
                 settings.topic_partitions,
                 settings.topic_cases,
             ),
@@ -295,7 +291,7 @@ class Worker:
     def _register(self) -> None:
         app, settings = self.app, self.settings
         declarations = batch_topic(app, settings.topic_declarations, settings, internal=False)
-        observations = batch_topic(app, self.observations_topic, settings, internal=True)
+        observations = batch_topic(app, settings.observations_topic, settings, internal=True)
         reviewed = batch_topic(
             app, [settings.topic_cases, settings.topic_feedback], settings, internal=False
         )
@@ -393,7 +389,7 @@ class Worker:
     def _on_persisted(self, partition: int, offset: int) -> None:
         setter = getattr(self.window_table.data, "set_persisted_offset", None)
         if setter is not None:
-            setter(TP(self.changelog_topic, partition), offset)
+            setter(TP(self.settings.changelog_topic, partition), offset)
 
     async def _table_restored(self) -> None:
         # faust has restored the window table's assigned partitions: a look back left
@@ -412,7 +408,7 @@ class Worker:
             self.metrics,
             Outbox(self._producer),
             settings.topic_alerts,
-            self.changelog_topic,
+            self.settings.changelog_topic,
             settings.checkpoint_seconds,
             self._on_persisted,
             cases_topic=settings.topic_cases,
@@ -424,7 +420,7 @@ class Worker:
         agent.held_partitions = lambda: {
             tp.partition
             for tp in self._consumer().assignment()
-            if tp.topic == self.observations_topic
+            if tp.topic == self.settings.observations_topic
         }
         if self._waiting_changes:  # found at start, before the window stage took a frame
             agent.use(self.in_use, effective_at_swap(self._waiting_changes, datetime.now(UTC)))
@@ -467,7 +463,7 @@ class Worker:
                 self._failed("window stage", exc)
 
     async def on_revoked(self, sender: Any, revoked: set[TP], **_: Any) -> None:
-        ours = {tp.partition for tp in revoked if tp.topic == self.observations_topic}
+        ours = {tp.partition for tp in revoked if tp.topic == self.settings.observations_topic}
         if ours and self._windows is not None:
             agent = self._windows
             async with agent.lock:  # not in the middle of a frame or a checkpoint

@@ -5,7 +5,7 @@ Labels are low-cardinality by design: never a declaration id or a party name.
 
 import contextlib
 from collections import Counter as Tally
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
@@ -314,40 +314,6 @@ class Metrics(Sensor):
             for decision in Decision:
                 self.decisions.labels(rule=rule_id, decision=decision.value)
 
-    def reference_in_use(self, files: Any) -> None:
-        """The files in use, replacing those of before (a swap)."""
-        self.reference_data.clear()
-        for loaded in files:
-            header = loaded.header
-            self.reference_data.labels(
-                file=loaded.label, file_name=header.name, file_version=header.version
-            ).set(1)
-
-    def dead_letter(self, reason: RejectReason, count: int = 1) -> None:
-        self.declarations_rejected.inc(count)
-        self._dead_letters_by_reason[reason].inc(count)
-
-    def observed(self, outcomes: Mapping[tuple[Dimension, str], int]) -> None:
-        for (dimension, outcome), count in outcomes.items():
-            self._observed[(dimension, outcome)].inc(count)
-            if outcome == "late":
-                self._late_by_dimension[dimension].inc(count)
-
-    def screening_seconds(self, seconds: float, declarations: int) -> None:
-        mean = seconds / declarations
-        for _ in range(declarations):
-            self.processing_seconds.observe(mean)
-
-    def window_seconds(self, seconds: float, frames: int) -> None:
-        mean = seconds / frames
-        for _ in range(frames):
-            self.window_frame_seconds.observe(mean)
-
-    def checkpoint(self, seconds: float, keys: int) -> None:
-        self.checkpoints.inc()
-        self.checkpoint_keys.inc(keys)
-        self.checkpoint_duration.observe(seconds)
-
     def alerting(self, declaration: DeclarationRecord) -> None:
         """A declaration that raised at least one alert: its route and parties, by country."""
         self.alerting_routes.labels(
@@ -381,43 +347,46 @@ class Metrics(Sensor):
         rejected = Tally(rejection.reason for _, rejection in screening.rejections())
         self.declarations_ok.inc(read - sum(rejected.values()))
         for reason, count in rejected.items():
-            self.dead_letter(reason, count)
-        for alert in screening.alerts:
-            self.alert(
-                alert.rule_id, alert.category, alert.severity, alert.suppressed_by is not None
-            )
+            self.declarations_rejected.inc(count)
+            self._dead_letters_by_reason[reason].inc(count)
+        self.on_findings_delivered(screening.alerts, screening.cases)
         for outcome in screening.outcomes:
             if isinstance(outcome, Screened) and outcome.alerts:
                 self.alerting(outcome.declaration)
-        self._cases(screening.cases)
         if read:
-            self.screening_seconds(seconds, read)
+            mean = seconds / read
+            for _ in range(read):
+                self.processing_seconds.observe(mean)
 
     def on_frame_unreadable(self) -> None:
         self.window_errors.inc()
 
     def on_frame_applied(self, result: FrameResult) -> None:
-        self.observed(result.outcomes)
+        for (dimension, outcome), count in result.outcomes.items():
+            self._observed[(dimension, outcome)].inc(count)
+            if outcome == "late":
+                self._late_by_dimension[dimension].inc(count)
         if result.errors:
             self.window_errors.inc(result.errors)
 
     def on_frames_applied(self, frames: int, seconds: float) -> None:
         if frames:
-            self.window_seconds(seconds, frames)
+            mean = seconds / frames
+            for _ in range(frames):
+                self.window_frame_seconds.observe(mean)
 
     def on_findings_delivered(self, alerts: list[Alert], cases: list[Case]) -> None:
         for alert in alerts:
             self.alert(
                 alert.rule_id, alert.category, alert.severity, alert.suppressed_by is not None
             )
-        self._cases(cases)
-
-    def on_checkpoint(self, seconds: float, keys: int) -> None:
-        self.checkpoint(seconds, keys)
-
-    def _cases(self, cases: list[Case]) -> None:
         for case in cases:
             self.cases.labels(severity=case.severity.value).inc()
+
+    def on_checkpoint(self, seconds: float, keys: int) -> None:
+        self.checkpoints.inc()
+        self.checkpoint_keys.inc(keys)
+        self.checkpoint_duration.observe(seconds)
 
     def on_window_keys(self, keys: int, broad_suppressions: int) -> None:
         self.window_keys.set(keys)
@@ -429,7 +398,13 @@ class Metrics(Sensor):
         self.retro_pending.set(pending)
 
     def on_reference_in_use(self, files: Iterable[Any], rules: int) -> None:
-        self.reference_in_use(files)
+        """The files in use replace those of before (a swap)."""
+        self.reference_data.clear()
+        for loaded in files:
+            header = loaded.header
+            self.reference_data.labels(
+                file=loaded.label, file_name=header.name, file_version=header.version
+            ).set(1)
         self.rules.set(rules)
 
     def on_reference_waiting(self, parts: int) -> None:

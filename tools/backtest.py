@@ -48,9 +48,6 @@ from streams.settings import Settings
 
 LOG = logging.getLogger(__name__)
 
-EXAMPLES = Path(__file__).resolve().parent / "examples"
-"""The example feed and CSV mapping, as installed with the package."""
-
 
 @dataclass(frozen=True)
 class CsvMapping:
@@ -483,6 +480,7 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
     """`tradewatch backtest`: the file replayed, its alerts written, the summary printed."""
     import tempfile
 
+    from streams.cli import EXAMPLES
     from streams.terminal import progress
 
     if args.path.suffix.lower() == ".csv" and args.mapping is None:
