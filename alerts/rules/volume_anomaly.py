@@ -457,6 +457,8 @@ class VolumeAnomaly:
         floor = self.config.min_count * _KEEP
         room = _INF  # declarations
         room_watched = _INF
+        # A window starting after the day after this one is not a new key's (see _is_new)
+        known_before = _INF if state.first_day is None else state.first_day + 1
         for day in by_day:
             reach = self._windows_of(day)
             first = reach.first
@@ -467,8 +469,10 @@ class VolumeAnomaly:
             for size, start, since, until in reach.holding:
                 count = counts[until] - counts[since]
                 if count < least:  # every way to cross needs `least` declarations
-                    if least - count < room:
-                        room = least - count
+                    # and a key with a past, a known key's floor (see _threshold)
+                    bound = (floor if known_before < start else least) - count
+                    if bound < room:
+                        room = bound
                     continue
                 threshold = thresholds.get((size, start))
                 if threshold is None:
@@ -487,11 +491,11 @@ class VolumeAnomaly:
                     room = threshold - count
             if len(by_day) == 1:
                 # Windows that start later hold only days after this one, none of them closed.
+                # Each is a known key's, held to the floor, or a new key's, crossed only by
+                # its watched goods.
                 later = counts[-1] - counts[reach.after]
-                if later < least:
-                    room = min(room, least - later)
-                else:
-                    room = min(room, floor - later)
+                room = min(room, floor - later)
+                if known_before >= day + 1:
                     watch = _watched(buckets, first + reach.after, first + reach.days)
                     room_watched = min(room_watched, newcomer - watch)
         if len(memo.thresholds) > 64:
