@@ -49,7 +49,7 @@ def declaration_scope(declaration: DeclarationRecord) -> dict[str, str]:
 
 
 def series_scope(observation: Observation) -> dict[str, str]:
-    return {"series": f"{observation.dimension.label}:{observation.key}"}
+    return {"series": f"{observation.kind.label}:{observation.key}"}
 
 
 def listed_entries(evidence: Mapping[str, Any]) -> frozenset[str]:

@@ -30,7 +30,7 @@ from alerts.cases import CaseScoring, declaration_case, listing_cases, next_seri
 from alerts.feedback import Suppressions, series_scope
 from alerts.parties import PartyMatcher
 from alerts.reference import DEFAULT_REFERENCE_DIR, ReferenceData
-from alerts.retro import DAY_MS, PartyRecord, list_changes, look_back
+from alerts.retro import DAY_MS, PARTY_INDEX, PartyRecord, list_changes, look_back
 from alerts.rules import Catalogue, CatalogueOptions, build_catalogue
 from alerts.rules.restricted_party import RestrictedParty
 from alerts.screening import Screened, Screener
@@ -133,6 +133,7 @@ class Core:
             options.max_message_bytes,
             max_future_ms=options.max_future_ms,
             index_parties=options.retro_days > 0,
+            dimensions=windows.dimensions,
         )
         return cls(
             reference,
@@ -328,8 +329,8 @@ class WindowStage:
         outcomes = result.outcomes
         for table_key, observations in frame.by_key().items():
             key = table_key.encode("utf-8")
-            dimension = observations[0].dimension
-            if dimension is Dimension.PARTY:
+            dimension = observations[0].kind
+            if dimension is PARTY_INDEX:
                 record = store.party(partition, key) or PartyRecord.of(observations[0])
                 fresh = record.add(observations, self.retro_ms)
                 if fresh:

@@ -28,14 +28,49 @@ from alerts.parties import PartyMatch, PartyMatcher, WatchlistEntry, entries_fro
 from alerts.reference import ReferenceData
 from alerts.rules.restricted_party import severity_of
 from alerts.state.keys import PARTY_PREFIX
-from alerts.windows.observations import Observation
+from alerts.windows.observations import Dimension, Observation, party_key
 from schemas.alert import Alert, AlertCategory, Subject
+from schemas.wire import DeclarationRecord
 
 RETRO_RULE_ID = "restricted_party.retro"
 RETRO_RULE_VERSION = "1"
 MAX_SEEN = 200
 """Declarations kept per party: the newest, within the look-back span."""
 DAY_MS = 86_400_000
+
+PARTY_INDEX = Dimension(5, "party")
+"""Not a window: the party index. Its observations carry the party as written, its role and
+tax id (`party_observations`)."""
+
+
+def party_observations(
+    declaration: DeclarationRecord, source_partition: int, source_offset: int
+) -> list[Observation]:
+    """The declaration's parties, for the index that looks back when one is newly listed."""
+    event_ms = round(declaration.declared_at.timestamp() * 1000)
+    roles = [("exporter", declaration.exporter), ("importer", declaration.importer)]
+    if declaration.declarant is not None:
+        roles.append(("declarant", declaration.declarant))
+    return [
+        Observation(
+            PARTY_INDEX.number,
+            party_key(party.name, party.country),
+            party.name[:300],
+            declaration.declaration_id,
+            event_ms,
+            source_partition,
+            source_offset,
+            0.0,
+            None,
+            False,
+            "",
+            "",
+            role,
+            party.tax_id or "",
+            party.country or "",
+        )
+        for role, party in roles
+    ]
 
 
 class Seen(msgspec.Struct, array_like=True, frozen=True, gc=False):

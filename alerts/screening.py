@@ -8,8 +8,10 @@ import logging
 from dataclasses import dataclass, field
 
 from alerts.building import RuleEngine
+from alerts.retro import party_observations
 from alerts.windows.fx import FxRates
-from alerts.windows.observations import Observation, observations_for, party_observations
+from alerts.windows.observations import Dimension, Observation, observations_for
+from alerts.windows.registry import WINDOW_DIMENSIONS
 from schemas.alert import Alert
 from schemas.wire import DeclarationRecord, Rejection, RejectReason, decode_declaration
 
@@ -41,8 +43,10 @@ class Screener:
         max_message_bytes: int,
         max_future_ms: int = 86_400_000,
         index_parties: bool = True,
+        dimensions: tuple[Dimension, ...] = WINDOW_DIMENSIONS,
     ) -> None:
         self.index_parties = index_parties
+        self.dimensions = dimensions
         self.engine = engine
         self.fx = fx
         self.max_message_bytes = max_message_bytes
@@ -77,6 +81,7 @@ class Screener:
             )
             observations = observations_for(
                 declaration,
+                self.dimensions,
                 watched=watched,
                 fx=self.fx,
                 source_partition=source_partition,

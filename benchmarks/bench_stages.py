@@ -36,6 +36,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 CODE_ROOT = os.environ.get("TRADEWATCH_BENCH_CODE", str(ROOT))
@@ -44,12 +45,18 @@ sys.path.insert(0, CODE_ROOT)
 
 from alerts.pipeline import Core, CoreOptions, MemoryStore, WindowStage  # noqa: E402
 from alerts.state.formats import PARTY, WINDOW_STATE  # noqa: E402
-from alerts.windows.observations import (  # noqa: E402
-    Frame,
-    Observation,
-    observations_for,
-    party_observations,
-)
+from alerts.windows.observations import Frame, Observation, observations_for  # noqa: E402
+
+try:  # rules declare their dimensions (registry); --compare may measure code from before
+    from alerts.retro import party_observations
+    from alerts.windows.registry import WINDOW_DIMENSIONS
+
+    def observe(declaration: "DeclarationRecord", **where: Any) -> list[Observation]:
+        return observations_for(declaration, WINDOW_DIMENSIONS, **where)
+except ImportError:
+    from alerts.windows.observations import party_observations  # type: ignore[attr-defined,no-redef]
+
+    observe = observations_for  # type: ignore[assignment]
 from schemas.wire import DeclarationRecord, decode_declaration  # noqa: E402
 from streams import heap  # noqa: E402
 
@@ -120,7 +127,7 @@ def main() -> None:
     observed: list[list[Observation]] = []
     seconds["observations"] = timed(
         lambda: observed.extend(
-            observations_for(d, watched=w, fx=core.fx, source_partition=0, source_offset=n)
+            observe(d, watched=w, fx=core.fx, source_partition=0, source_offset=n)
             for n, (d, w) in enumerate(zip(decoded, watched, strict=True))
         )
     )

@@ -14,7 +14,7 @@ from prometheus_client.registry import Collector
 
 from alerts.pipeline import FrameResult, Screening
 from alerts.screening import Screened
-from alerts.windows.observations import Dimension
+from alerts.windows.registry import DIMENSIONS
 from schemas.alert import Alert, AlertCategory, Severity
 from schemas.case import Case
 from schemas.feedback import Decision
@@ -116,13 +116,13 @@ class Metrics(Sensor):
         # dashboards show 0, not nothing.
         self._late_by_dimension = {
             dimension: self.late_declarations.labels(dimension=dimension.label)
-            for dimension in Dimension
+            for dimension in DIMENSIONS
         }
         self._observed = {
             (dimension, outcome): self.observations.labels(
                 dimension=dimension.label, outcome=outcome
             )
-            for dimension in Dimension
+            for dimension in DIMENSIONS
             for outcome in ("counted", "late", "replayed")
         }
         self.window_frame_seconds = Histogram(

@@ -3,12 +3,12 @@ parties in a short window, each under a value that one shipment would have cross
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from alerts.rules.base import Finding
 from alerts.windows.config import WindowConfig
 from alerts.windows.evidence import ids_in_window, late_evidence, money, window_of
-from alerts.windows.observations import Dimension, Observation
+from alerts.windows.observations import Declared, Dimension, Observation, party_key, shown
 from alerts.windows.state import (
     LARGE_N,
     QUANTITY,
@@ -30,6 +30,23 @@ if TYPE_CHECKING:  # the registry imports the rules
     from alerts.windows.registry import RuleContext
 
 
+def _exporter_importer_heading(declared: Declared) -> Observation | None:
+    """Watched goods only: the pair of exporter and importer, per heading."""
+    if not declared.watched:
+        return None
+    exporter = declared.declaration.exporter
+    heading = declared.declaration.hs_code[:4]
+    return declared.observation(
+        EXPORTER_IMPORTER_HEADING,
+        f"{party_key(exporter.name, exporter.country)}|{declared.importer_key}|{heading}",
+        f"exporter {shown(exporter.name, 60)} → importer {declared.importer_label} × heading "
+        f"{heading}",
+    )
+
+
+EXPORTER_IMPORTER_HEADING = Dimension(3, "exporter_importer_heading", _exporter_importer_heading)
+
+
 @dataclass(frozen=True)
 class SplitShipments:
     """Windows of `split_window_days`, hopping by a day, over exporter × importer × heading of
@@ -44,7 +61,7 @@ class SplitShipments:
     rule_id: str = "split_shipments.window"
     version: str = "2"
     category: AlertCategory = AlertCategory.SPLIT_SHIPMENTS
-    dimensions: tuple[Dimension, ...] = (Dimension.EXPORTER_IMPORTER_HEADING,)
+    dimensions: ClassVar[tuple[Dimension, ...]] = (EXPORTER_IMPORTER_HEADING,)
 
     @classmethod
     def build(cls, context: "RuleContext") -> "SplitShipments":
@@ -166,7 +183,7 @@ class SplitShipments:
                         f"under {threshold}, together {money(after[VALUE])}"
                     ),
                     subject=Subject(
-                        kind=observation.dimension.label,
+                        kind=observation.kind.label,
                         key=observation.key,
                         label=observation.label,
                     ),

@@ -8,12 +8,14 @@ order. Until a subheading has enough observations, a seed band from the referenc
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, ClassVar
 
+from alerts.hs import hs_display
 from alerts.rules.base import Finding
 from alerts.windows.config import WindowConfig
 from alerts.windows.evidence import late_evidence
-from alerts.windows.observations import Dimension, Observation
+from alerts.windows.observations import Declared, Dimension, Observation
 from alerts.windows.state import Admission, Arrivals, KeyState
 from alerts.windows.stats import histogram_quantiles, log_bin
 from alerts.windows.timing import DAY_MS
@@ -21,6 +23,21 @@ from schemas.alert import AlertCategory, Severity, Subject
 
 if TYPE_CHECKING:  # the registry imports the rules
     from alerts.windows.registry import RuleContext
+
+
+@lru_cache(maxsize=65_536)
+def _subheading_label(subheading: str, unit: str) -> str:
+    return f"HS {hs_display(subheading)} per {unit}"
+
+
+def _subheading_unit(declared: Declared) -> Observation:
+    subheading, unit = declared.declaration.hs_code[:6], declared.declaration.quantity_unit
+    return declared.observation(
+        SUBHEADING_UNIT, f"{subheading}|{unit}", _subheading_label(subheading, unit)
+    )
+
+
+SUBHEADING_UNIT = Dimension(4, "subheading_unit", _subheading_unit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +67,7 @@ class UnitValueAnomaly:
     rule_id: str = "value_anomaly.unit_value"
     version: str = "1"
     category: AlertCategory = AlertCategory.VALUE_ANOMALY
-    dimensions: tuple[Dimension, ...] = (Dimension.SUBHEADING_UNIT,)
+    dimensions: ClassVar[tuple[Dimension, ...]] = (SUBHEADING_UNIT,)
 
     @classmethod
     def build(cls, context: "RuleContext") -> "UnitValueAnomaly":

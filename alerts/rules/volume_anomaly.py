@@ -25,12 +25,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import accumulate
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from alerts.rules.base import Finding
 from alerts.windows.config import WindowConfig
 from alerts.windows.evidence import ids_in_window, late_evidence, money, window_of
-from alerts.windows.observations import Dimension, Observation
+from alerts.windows.observations import Declared, Dimension, Observation
 from alerts.windows.state import (
     CONTROLLED_N,
     CONTROLLED_VALUE,
@@ -65,6 +65,31 @@ _QUIET = float("inf")
 """The threshold of a window whose key has some history but too little: nothing crosses."""
 
 _INF = float("inf")
+
+
+def _importer_heading(declared: Declared) -> Observation:
+    heading = declared.declaration.hs_code[:4]
+    return declared.observation(
+        IMPORTER_HEADING,
+        f"{declared.importer_key}|{heading}",
+        f"importer {declared.importer_label} × heading {heading}",
+    )
+
+
+def _route_chapter(declared: Declared) -> Observation:
+    declaration = declared.declaration
+    origin, dispatch = declaration.origin_country, declaration.dispatch_country
+    destination = declaration.destination_country
+    chapter = declaration.hs_code[:2]
+    return declared.observation(
+        ROUTE_CHAPTER,
+        f"{origin}>{dispatch}>{destination}|{chapter}",
+        f"route {origin}→{dispatch}→{destination} × chapter {chapter}",
+    )
+
+
+IMPORTER_HEADING = Dimension(1, "importer_heading", _importer_heading)
+ROUTE_CHAPTER = Dimension(2, "route_chapter", _route_chapter)
 
 
 def closed_sums(daily: list[list[float]], size: int) -> list[tuple[float, float, float]]:
@@ -244,7 +269,7 @@ class VolumeAnomaly:
     rule_id: str = "volume_anomaly.window"
     version: str = "2"
     category: AlertCategory = AlertCategory.VOLUME_ANOMALY
-    dimensions: tuple[Dimension, ...] = (Dimension.IMPORTER_HEADING, Dimension.ROUTE_CHAPTER)
+    dimensions: ClassVar[tuple[Dimension, ...]] = (IMPORTER_HEADING, ROUTE_CHAPTER)
 
     @classmethod
     def build(cls, context: "RuleContext") -> "VolumeAnomaly":
@@ -601,13 +626,13 @@ class VolumeAnomaly:
             severity=severity,
             summary=f"Volume anomaly, {observation.label}: {totals} in {span} ({detail})",
             subject=Subject(
-                kind=observation.dimension.label, key=observation.key, label=observation.label
+                kind=observation.kind.label, key=observation.key, label=observation.label
             ),
             declaration_ids=tuple(ids_in_window(recent, start, size))
             or (observation.declaration_id,),
             window=window,
             evidence={
-                "dimension": observation.dimension.label,
+                "dimension": observation.kind.label,
                 "window_days": size,
                 "window": {
                     "declarations": sums[N],

@@ -6,7 +6,8 @@ zero byte, which no label does, so no declaration can ever write one of them.
 """
 
 PARTY_PREFIX = "party|"
-"""The party index's keys: the label of `Dimension.PARTY`, a bar, the party key."""
+"""The party index's keys: the label of its dimension (`PARTY_INDEX`, alerts/retro.py), a bar,
+the party key."""
 
 RESERVED = b"\x00"
 STREAM_START_PREFIX = RESERVED + b"stream-start/"

@@ -44,21 +44,24 @@ class WindowEngine:
     """Admits each observation into its key's state and runs the rule of its dimension.
 
     >>> engine = WindowEngine.build(ReferenceData.load(), WindowConfig())
-    >>> entry = engine.new_entry(observation.dimension)
+    >>> entry = engine.new_entry(observation.kind)
     >>> outcome = engine.process(observation, entry, stream_start_ms)
     """
 
     def __init__(self, config: WindowConfig, rules: list[WindowRule]) -> None:
         self.config = config
         self.rules = rules
-        self._by_dimension: dict[Dimension, WindowRule] = {}
-        self._retention: dict[Dimension, int] = {}  # read once per observation: kept at hand
+        self.dimensions = tuple(d for rule in rules for d in rule.dimensions)
+        """What screening observes of each declaration for these rules, in this order."""
+        # By dimension number, as observations carry it.
+        self._by_dimension: dict[int, WindowRule] = {}
+        self._retention: dict[int, int] = {}  # read once per observation: kept at hand
         for rule in rules:
             for dimension in rule.dimensions:
-                if dimension in self._by_dimension:
+                if dimension.number in self._by_dimension:
                     raise ValueError(f"two window rules for {dimension.label}")
-                self._by_dimension[dimension] = rule
-                self._retention[dimension] = rule.retention_days
+                self._by_dimension[dimension.number] = rule
+                self._retention[dimension.number] = rule.retention_days
 
     @classmethod
     def build(
@@ -70,10 +73,10 @@ class WindowEngine:
         return cls(config, build_rules(context))
 
     def rule_for(self, dimension: Dimension) -> WindowRule:
-        return self._by_dimension[dimension]
+        return self._by_dimension[dimension.number]
 
     def new_entry(self, dimension: Dimension, state: KeyState | None = None) -> KeyEntry:
-        return KeyEntry(state or KeyState(), self._by_dimension[dimension].new_memo())
+        return KeyEntry(state or KeyState(), self._by_dimension[dimension.number].new_memo())
 
     def process(
         self,

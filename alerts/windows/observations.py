@@ -4,46 +4,60 @@ The screening stage turns each valid declaration into a few observations and sen
 frames, to the partition of the observations topic that each key hashes to, so that every
 observation of one key reaches the same partition and the same window state (the repartitioning
 that keyed state needs). Frames are MessagePack arrays, with a format byte in front.
+
+Each kind of key is a `Dimension`, declared by the window rule that watches it, with its own
+`extract`: screening hands each declaration, as a `Declared`, to the extract of every dimension
+the registry lists (alerts/windows/registry.py). An observation carries its dimension's number.
 """
 
-from enum import IntEnum
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import msgspec
 
 from alerts.display import printable
 from alerts.errors import FrameDecodeError
-from alerts.hs import hs_display
 from alerts.parties import normalize_party_name
 from alerts.state.keys import window_key
 from alerts.windows.fx import FxRates
 from schemas.wire import DeclarationRecord
 
-
-class Dimension(IntEnum):
-    """An aggregation key's kind. The value is its number on the wire and in table keys."""
-
-    IMPORTER_HEADING = 1
-    ROUTE_CHAPTER = 2
-    EXPORTER_IMPORTER_HEADING = 3
-    SUBHEADING_UNIT = 4
-    PARTY = 5
-    """Not a window: the party index that looks back when a party is newly listed
-    (alerts/retro.py). Its observations carry the party as written, its role and tax id."""
-
-    @property
-    def label(self) -> str:
-        """The name alerts and metrics use: 'importer_heading', ..."""
-        return self.name.lower()
+_BY_NUMBER: dict[int, "Dimension"] = {}
+_BY_LABEL: dict[str, "Dimension"] = {}
+_KEY_PREFIX: dict[int, str] = {}
 
 
-_KEY_PREFIX = {dimension: window_key(dimension.label, "") for dimension in Dimension}
+@dataclass(frozen=True, slots=True)
+class Dimension:
+    """A kind of aggregation key, declared by the window rule that watches it (the party index
+    declares its own): its number on the wire and in frames, its label (table keys, alerts,
+    metrics), and `extract`, which gives a declaration's observation of it, or None when the
+    declaration has none (the owner builds them itself when `extract` is None).
+
+    Declaring one registers it: two dimensions may share neither a number nor a label.
+    """
+
+    number: int
+    label: str
+    extract: "Callable[[Declared], Observation | None] | None" = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        for known in (_BY_NUMBER.get(self.number), _BY_LABEL.get(self.label)):
+            if known is not None and (known.number, known.label) != (self.number, self.label):
+                raise ValueError(f"dimension {self.number} {self.label!r} clashes with {known}")
+        _BY_NUMBER[self.number] = _BY_LABEL[self.label] = self
+        _KEY_PREFIX[self.number] = window_key(self.label, "")
+
+    def __repr__(self) -> str:
+        return f"Dimension({self.number}, {self.label!r})"
 
 
 class Observation(msgspec.Struct, array_like=True, frozen=True, gc=False, omit_defaults=True):
     """One declaration's contribution to one aggregation key."""
 
-    dimension: Dimension
+    dimension: int
+    """The number of its Dimension (`kind` is the Dimension itself)."""
     key: str
     label: str
     declaration_id: str
@@ -67,6 +81,10 @@ class Observation(msgspec.Struct, array_like=True, frozen=True, gc=False, omit_d
     @property
     def table_key(self) -> str:
         return _KEY_PREFIX[self.dimension] + self.key
+
+    @property
+    def kind(self) -> Dimension:
+        return _BY_NUMBER[self.dimension]
 
     @property
     def unit_value_usd(self) -> float | None:
@@ -116,7 +134,6 @@ class Frame(msgspec.Struct, array_like=True, frozen=True, gc=False):
 _FRAME_HEADER = bytes([FRAME_FORMAT])
 _encoder = msgspec.msgpack.Encoder()
 _decoder = msgspec.msgpack.Decoder(Frame)
-_LEGACY_DIMENSIONS = {d.label: d for d in Dimension}
 
 
 def _legacy(raw: bytes) -> Frame:
@@ -125,116 +142,81 @@ def _legacy(raw: bytes) -> Frame:
 
     fields = orjson.loads(raw)
     rows = [fields] if isinstance(fields[0], str) else fields[1:]
-    observations = [Observation(_LEGACY_DIMENSIONS[row[0]], *row[1:]) for row in rows]
+    observations = [Observation(_BY_LABEL[row[0]].number, *row[1:]) for row in rows]
     start = observations[0].event_time_ms if isinstance(fields[0], str) else fields[0]
     return Frame(start, observations)
 
 
 @lru_cache(maxsize=65_536)
-def _party_key(name: str, country: str | None) -> str:
+def party_key(name: str, country: str | None) -> str:
+    """A party's aggregation key: its country and its normalised name."""
     return f"{(country or '--').lower()}:{normalize_party_name(name) or name.casefold()}"
 
 
-_shown = lru_cache(maxsize=65_536)(printable)
+shown = lru_cache(maxsize=65_536)(printable)
+"""A name as a label shows it: printable, at most so many characters."""
 
 
-@lru_cache(maxsize=65_536)
-def _subheading_label(subheading: str, unit: str) -> str:
-    return f"HS {hs_display(subheading)} per {unit}"
+class Declared:
+    """One screened declaration as the dimensions' `extract` read it, with what several of them
+    need worked out once: the importer's key and label, and the fields every observation of it
+    shares (its id, event time, where it was read, quantity, value in USD, unit and code)."""
+
+    __slots__ = ("declaration", "importer_key", "importer_label", "shared", "watched")
+
+    def __init__(
+        self,
+        declaration: DeclarationRecord,
+        *,
+        watched: bool,
+        fx: FxRates,
+        source_partition: int,
+        source_offset: int,
+    ) -> None:
+        importer = declaration.importer
+        self.declaration = declaration
+        self.watched = watched
+        """Controlled goods on a risky route: to a restricted or diversion-risk destination, or
+        rerouted through a diversion-risk country."""
+        self.importer_key = party_key(importer.name, importer.country)
+        self.importer_label = shown(importer.name, 60)
+        self.shared = (
+            declaration.declaration_id,
+            round(declaration.declared_at.timestamp() * 1000),
+            source_partition,
+            source_offset,
+            declaration.quantity,
+            fx.to_usd(declaration.invoice_value, declaration.currency),
+            watched,
+            declaration.quantity_unit,
+            declaration.hs_code,
+        )
+
+    def observation(self, dimension: Dimension, key: str, label: str) -> Observation:
+        """The declaration's observation of this dimension's key `key`."""
+        return Observation(dimension.number, key, label, *self.shared)
 
 
 def observations_for(
     declaration: DeclarationRecord,
+    dimensions: tuple[Dimension, ...],
     *,
     watched: bool,
     fx: FxRates,
     source_partition: int,
     source_offset: int,
 ) -> list[Observation]:
-    """The observations of one declaration: volume by importer and by route, unit value by
-    subheading, and, for watched goods, the exporter-importer pair for split shipments."""
-    value_usd = fx.to_usd(declaration.invoice_value, declaration.currency)
-    importer = declaration.importer
-    importer_key = _party_key(importer.name, importer.country)
-    importer_label = _shown(importer.name, 60)
-    origin, dispatch = declaration.origin_country, declaration.dispatch_country
-    destination = declaration.destination_country
-    hs_code = declaration.hs_code
-    heading, chapter, subheading = hs_code[:4], hs_code[:2], hs_code[:6]
-    unit = declaration.quantity_unit
-    identity = declaration.declaration_id
-    event_ms = round(declaration.declared_at.timestamp() * 1000)
-    quantity = declaration.quantity
-    found = [
-        Observation(
-            Dimension.IMPORTER_HEADING,
-            f"{importer_key}|{heading}",
-            f"importer {importer_label} × heading {heading}",
-            identity, event_ms, source_partition, source_offset, quantity, value_usd, watched,
-            unit, hs_code,
-        ),
-        Observation(
-            Dimension.ROUTE_CHAPTER,
-            f"{origin}>{dispatch}>{destination}|{chapter}",
-            f"route {origin}→{dispatch}→{destination} × chapter {chapter}",
-            identity, event_ms, source_partition, source_offset, quantity, value_usd, watched,
-            unit, hs_code,
-        ),
-        Observation(
-            Dimension.SUBHEADING_UNIT,
-            f"{subheading}|{unit}",
-            _subheading_label(subheading, unit),
-            identity, event_ms, source_partition, source_offset, quantity, value_usd, watched,
-            unit, hs_code,
-        ),
-    ]  # fmt: skip
-    if watched:
-        exporter = declaration.exporter
-        found.append(
-            Observation(
-                Dimension.EXPORTER_IMPORTER_HEADING,
-                f"{_party_key(exporter.name, exporter.country)}|{importer_key}|{heading}",
-                f"exporter {_shown(exporter.name, 60)} → importer {importer_label} × heading "
-                f"{heading}",
-                identity,
-                event_ms,
-                source_partition,
-                source_offset,
-                quantity,
-                value_usd,
-                watched,
-                unit,
-                hs_code,
-            )
-        )
+    """The declaration's observations of these dimensions, in their order."""
+    declared = Declared(
+        declaration,
+        watched=watched,
+        fx=fx,
+        source_partition=source_partition,
+        source_offset=source_offset,
+    )
+    found = []
+    for dimension in dimensions:
+        extract = dimension.extract
+        if extract is not None and (observation := extract(declared)) is not None:
+            found.append(observation)
     return found
-
-
-def party_observations(
-    declaration: DeclarationRecord, source_partition: int, source_offset: int
-) -> list[Observation]:
-    """The declaration's parties, for the index that looks back when one is newly listed."""
-    event_ms = round(declaration.declared_at.timestamp() * 1000)
-    roles = [("exporter", declaration.exporter), ("importer", declaration.importer)]
-    if declaration.declarant is not None:
-        roles.append(("declarant", declaration.declarant))
-    return [
-        Observation(
-            Dimension.PARTY,
-            _party_key(party.name, party.country),
-            party.name[:300],
-            declaration.declaration_id,
-            event_ms,
-            source_partition,
-            source_offset,
-            0.0,
-            None,
-            False,
-            "",
-            "",
-            role,
-            party.tax_id or "",
-            party.country or "",
-        )
-        for role, party in roles
-    ]

@@ -1,11 +1,15 @@
 """The window rules, in one list: where a new window rule is added.
 
-A window rule is one module under `alerts/rules/` with one class that follows
-`alerts.windows.rule.WindowRule` (its dimensions, how long its keys keep their days, its memo and
-`observe`) and a `build(context)` class method; it is added to WINDOW_RULES below. The engine
-builds every rule listed here and routes each observation to the rule of its dimension; the
-helpers every rule shares (buckets, daily series, evidence) are in `alerts.windows.state` and
-`alerts.windows.evidence`.
+A window rule is one module under `alerts/rules/` that declares:
+- the kinds of key it watches, each a `Dimension` (alerts/windows/observations.py) with a number
+  and a label of its own and an `extract` that gives a declaration's observation of it;
+- one class that follows `alerts.windows.rule.WindowRule`: those dimensions, how long its keys
+  keep their days, its memo and `observe`, and a `build(context)` class method.
+
+It is added to WINDOW_RULES below, and that is all: screening extracts the observations of every
+dimension listed here, and the engine builds every rule and routes each observation to the rule
+of its dimension. The helpers the rules share (buckets, daily series, evidence) are in
+`alerts.windows.state`, `alerts.windows.stats` and `alerts.windows.evidence`.
 """
 
 from collections.abc import Sequence
@@ -13,11 +17,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from alerts.reference import ReferenceData
+from alerts.retro import PARTY_INDEX
 from alerts.rules.split_shipments import SplitShipments
 from alerts.rules.value_anomaly import UnitValueAnomaly
 from alerts.rules.volume_anomaly import VolumeAnomaly
 from alerts.windows.config import WindowConfig
 from alerts.windows.fx import FxRates
+from alerts.windows.observations import Dimension
 from alerts.windows.rule import WindowRule
 
 
@@ -36,11 +42,20 @@ class RuleContext:
 
 
 class WindowRuleType(Protocol):
+    @property
+    def dimensions(self) -> tuple[Dimension, ...]: ...
+
     def build(self, context: RuleContext) -> WindowRule: ...
 
 
-WINDOW_RULES: Sequence[WindowRuleType] = (VolumeAnomaly, SplitShipments, UnitValueAnomaly)
+WINDOW_RULES: Sequence[WindowRuleType] = (VolumeAnomaly, UnitValueAnomaly, SplitShipments)
 """Every window rule, each watching dimensions of its own."""
+
+WINDOW_DIMENSIONS: tuple[Dimension, ...] = tuple(d for r in WINDOW_RULES for d in r.dimensions)
+"""What screening observes of each declaration, in this order."""
+
+DIMENSIONS: tuple[Dimension, ...] = (*WINDOW_DIMENSIONS, PARTY_INDEX)
+"""Every kind of key the window table holds: the window rules' and the party index's."""
 
 
 def build_rules(context: RuleContext) -> list[WindowRule]:

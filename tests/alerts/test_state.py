@@ -7,7 +7,8 @@ import pytest
 
 from alerts.errors import StateDecodeError
 from alerts.feedback import Review
-from alerts.retro import PartyRecord, Seen
+from alerts.retro import PARTY_INDEX, PartyRecord, Seen
+from alerts.rules.volume_anomaly import IMPORTER_HEADING
 from alerts.state.formats import (
     LOOK_BACK,
     PARTY,
@@ -27,7 +28,7 @@ from alerts.state.keys import (
     stream_start_key,
     window_key,
 )
-from alerts.windows.observations import Dimension
+from alerts.windows.registry import DIMENSIONS
 from alerts.windows.state import BUCKET_FIELDS, KeyState
 
 STATE = KeyState(
@@ -118,9 +119,9 @@ def test_bytes_of_no_schema_are_refused_with_what_they_were_meant_to_be() -> Non
 
 
 def test_no_declaration_can_write_a_key_of_the_tables_own() -> None:
-    labels = [dimension.label for dimension in Dimension]
+    labels = [dimension.label for dimension in DIMENSIONS]
     assert len(set(labels)) == len(labels)
-    assert window_key(Dimension.PARTY.label, "") == PARTY_PREFIX
+    assert window_key(PARTY_INDEX.label, "") == PARTY_PREFIX
     for label in labels:
         assert not window_key(label, "anything").encode().startswith(RESERVED)
     reserved = [stream_start_key(3), look_back_key(3, "list@1"), look_back_prefix(3)]
@@ -134,7 +135,7 @@ def test_a_bucket_names_each_of_its_numbers() -> None:
     from alerts.windows.state import contribution
 
     seen = Observation(
-        Dimension.IMPORTER_HEADING, "k", "k", "D-1", 0, 0, 0, 4.0, 1000.0, True, "KGM", "930320"
+        IMPORTER_HEADING.number, "k", "k", "D-1", 0, 0, 0, 4.0, 1000.0, True, "KGM", "930320"
     )
     added = contribution(seen, split_threshold_usd=500.0)
     assert dict(zip(BUCKET_FIELDS, added, strict=True)) == {

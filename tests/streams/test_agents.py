@@ -11,9 +11,10 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from alerts.pipeline import Core, CoreOptions, WindowStage, frames
+from alerts.rules.volume_anomaly import IMPORTER_HEADING, ROUTE_CHAPTER
 from alerts.state.formats import WINDOW_STATE
 from alerts.state.keys import stream_start_key
-from alerts.windows.observations import Dimension, Frame, Observation
+from alerts.windows.observations import Frame, Observation
 from alerts.windows.state import N
 from streams.metrics import Metrics
 from streams.outbox import DeliveryError, Outbox
@@ -86,7 +87,7 @@ def steady_then_spike() -> list[Observation]:
         for k in range(2)
     ]
     spike = [declaration(20 + k / 1440, 1000 + k, invoice_value=5000) for k in range(16)]
-    return [o for o in observe([*steady, *spike]) if o.dimension is Dimension.IMPORTER_HEADING]
+    return [o for o in observe([*steady, *spike]) if o.kind is IMPORTER_HEADING]
 
 
 def test_frames_are_applied_and_checkpointed(producer: RecordingProducer) -> None:
@@ -209,7 +210,7 @@ def test_stream_start_is_the_first_frame_and_never_moves(producer: RecordingProd
     first = Frame(observations[0].event_time_ms, observations[:5])
     outlier = Frame(
         late_outlier[0].event_time_ms,
-        [o for o in late_outlier if o.dimension is Dimension.ROUTE_CHAPTER],
+        [o for o in late_outlier if o.kind is ROUTE_CHAPTER],
     )
     asyncio.run(window_agent.apply(Event(0, [first.encode(), outlier.encode()])))
     asyncio.run(window_agent.checkpoint())

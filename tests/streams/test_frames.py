@@ -39,9 +39,7 @@ def test_frames_keep_each_key_together_and_in_input_order() -> None:
 
 def test_frames_written_by_an_earlier_version_still_decode() -> None:
     observations = observe([declaration(0, 1)])[:2]
-    rows = [
-        [o.dimension.label, *[getattr(o, f) for f in o.__struct_fields__[1:]]] for o in observations
-    ]
+    rows = [[o.kind.label, *[getattr(o, f) for f in o.__struct_fields__[1:]]] for o in observations]
     single = orjson.dumps(rows[0])  # one observation a message
     framed = orjson.dumps([observations[0].event_time_ms, *rows])  # a JSON frame
     assert Frame.decode(single).observations == observations[:1]

@@ -10,8 +10,8 @@ from prometheus_client import CollectorRegistry
 
 from alerts.pipeline import Core, CoreOptions, WindowStage
 from alerts.reference import parse_file
-from alerts.retro import list_changes
-from alerts.windows.observations import Frame, party_observations
+from alerts.retro import list_changes, party_observations
+from alerts.windows.observations import Frame
 from streams.look_back import LookBack
 from streams.metrics import Metrics
 from streams.window_store import TableStore

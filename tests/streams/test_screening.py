@@ -11,13 +11,15 @@ from prometheus_client import CollectorRegistry
 from alerts.building import RuleEngine
 from alerts.pipeline import Core, CoreOptions, Dataflow
 from alerts.reference import ReferenceData
+from alerts.retro import PARTY_INDEX
 from alerts.rules import Catalogue
 from alerts.rules.base import DeclarationFacts, Finding
 from alerts.rules.controls import ControlMatcher
 from alerts.screening import Screened, Screener
 from alerts.text import Lexicon
 from alerts.windows.fx import FxRates
-from alerts.windows.observations import Dimension, Frame
+from alerts.windows.observations import Frame
+from alerts.windows.registry import DIMENSIONS
 from schemas.alert import AlertCategory, Severity
 from schemas.wire import Rejection, RejectReason
 from streams.intake import Intake, Topics
@@ -61,7 +63,7 @@ def test_a_declaration_gives_its_alerts_and_observations() -> None:
         "controlled_goods.restricted_destination",
     }
     # Controlled goods to Russia: all four kinds of key, each knowing where it came from.
-    assert {o.dimension for o in outcome.observations} == set(Dimension)
+    assert {o.kind for o in outcome.observations} == set(DIMENSIONS)
     assert {(o.source_partition, o.source_offset) for o in outcome.observations} == {(3, 41)}
 
 
@@ -137,7 +139,7 @@ def test_a_batch_is_sent_then_counted_once_delivered(producer: RecordingProducer
     # and each declaration's exporter and importer for the party index.
     observations = Frame.decode(frame.value).observations
     assert len(observations) == 7 + 4
-    assert sum(o.dimension is Dimension.PARTY for o in observations) == 4
+    assert sum(o.kind is PARTY_INDEX for o in observations) == 4
     assert sample(registry, "tradewatch_declarations_total", outcome="ok") == 2
     assert sample(registry, "tradewatch_declarations_total", outcome="rejected") == 2
     assert sample(registry, "tradewatch_dead_letters_total", reason="not_json") == 1

@@ -6,8 +6,8 @@ from pathlib import Path
 from rocksdict import Rdict
 
 from alerts.pipeline import Core, CoreOptions
+from alerts.rules.volume_anomaly import ROUTE_CHAPTER
 from alerts.state.formats import WINDOW_STATE
-from alerts.windows.observations import Dimension
 from alerts.windows.state import KeyState
 from streams.app import create_app, rocksdb_options
 from streams.settings import Settings
@@ -67,16 +67,16 @@ def test_states_are_read_from_their_partition_and_the_cache_forgets_revoked_ones
     stored = KeyState(watermark_ms=5, first_day=0)
     rocks._dbs[1][b"route_chapter|k"] = WINDOW_STATE.encode(stored)
     store = TableStore(CORE.windows, rocks)
-    entry = store.entry(1, b"route_chapter|k", Dimension.ROUTE_CHAPTER)
+    entry = store.entry(1, b"route_chapter|k", ROUTE_CHAPTER)
     assert entry.state == stored
-    assert store.entry(0, b"route_chapter|other", Dimension.ROUTE_CHAPTER).state == KeyState()
+    assert store.entry(0, b"route_chapter|other", ROUTE_CHAPTER).state == KeyState()
     entry.state.watermark_ms = 9  # changed in memory, not yet checkpointed
     store.changed(1, b"route_chapter|k")
     # The partition moves away and back: the cache must not serve the old change.
     rocks._dbs[1][b"route_chapter|k"] = WINDOW_STATE.encode(KeyState(watermark_ms=7, first_day=0))
     store.forget({1})
     assert store.dirty == 0
-    assert store.entry(1, b"route_chapter|k", Dimension.ROUTE_CHAPTER).state.watermark_ms == 7
+    assert store.entry(1, b"route_chapter|k", ROUTE_CHAPTER).state.watermark_ms == 7
     for db in rocks._dbs.values():
         db.close()
 

@@ -11,6 +11,7 @@ from alerts.windows.config import WindowConfig
 from alerts.windows.engine import KeyEntry, WindowEngine
 from alerts.windows.fx import FxRates
 from alerts.windows.observations import Dimension, Frame, Observation, observations_for
+from alerts.windows.registry import WINDOW_DIMENSIONS
 from alerts.windows.state import KeyState
 from schemas.wire import DeclarationRecord
 from tests.conftest import declaration_record
@@ -34,7 +35,12 @@ def observe(
         obs
         for offset, d in enumerate(declarations)
         for obs in observations_for(
-            d, watched=controlled, fx=FX, source_partition=partition, source_offset=offset
+            d,
+            WINDOW_DIMENSIONS,
+            watched=controlled,
+            fx=FX,
+            source_partition=partition,
+            source_offset=offset,
         )
     ]
 
@@ -59,7 +65,7 @@ def run(
     stored: dict[str, bytes] = {}
     entries: dict[str, KeyEntry] = {}
     alerts: dict[str, Any] = {}
-    chosen = [o for o in observations if dimension is None or o.dimension is dimension]
+    chosen = [o for o in observations if dimension is None or o.kind is dimension]
     for first in range(0, len(chosen), together):
         # Round-trip through the wire encoding, as the agent does.
         frame = Frame.decode(
@@ -68,7 +74,7 @@ def run(
         for table_key, run_of_key in frame.by_key().items():
             raw = stored.get(table_key)
             entry = entries.get(table_key) or engine.new_entry(
-                run_of_key[0].dimension, WINDOW_STATE.decode(raw) if raw else None
+                run_of_key[0].kind, WINDOW_STATE.decode(raw) if raw else None
             )
             if keep_memos:
                 entries[table_key] = entry

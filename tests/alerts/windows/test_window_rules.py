@@ -1,22 +1,35 @@
 """The window rules over hand-built streams, with expected alerts worked out by hand."""
 
+import json
 import random
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from msgspec.structs import replace
 
+from alerts.pipeline import Message
+from alerts.retro import PARTY_INDEX
+from alerts.rules.base import Finding
+from alerts.rules.split_shipments import EXPORTER_IMPORTER_HEADING
+from alerts.rules.value_anomaly import SUBHEADING_UNIT
+from alerts.rules.volume_anomaly import IMPORTER_HEADING
 from alerts.state.formats import WINDOW_STATE
 from alerts.windows.config import WindowConfig
 from alerts.windows.engine import WindowEngine
-from alerts.windows.observations import Dimension, Frame, Observation
-from alerts.windows.state import KeyState, N
+from alerts.windows.evidence import window_of
+from alerts.windows.observations import Declared, Dimension, Frame, Observation
+from alerts.windows.registry import RuleContext
+from alerts.windows.state import Admission, Arrivals, KeyState, N, add_to_bucket
 from alerts.windows.timing import day_of
-from schemas.alert import Severity
+from schemas.alert import AlertCategory, Severity, Subject
 from tests.alerts.windows.helpers import REFERENCE, START, declaration, observe, run
+from tests.conftest import declaration_dict
 
-IMPORTER = Dimension.IMPORTER_HEADING
+IMPORTER = IMPORTER_HEADING
 # The thresholds the hand-worked expectations below were computed with.
 HAND_CONFIG = WindowConfig(split_min_count=3)
 START_DAY = day_of(int(START.timestamp() * 1000))
@@ -137,7 +150,7 @@ def test_replayed_observations_are_neither_counted_nor_judged_again() -> None:
     [first], [second] = first_states.values(), second_states.values()
     assert first.buckets == second.buckets
     engine = WindowEngine.build(REFERENCE, WindowConfig())
-    last = [o for o in observations if o.dimension is IMPORTER][-1]
+    last = [o for o in observations if o.kind is IMPORTER][-1]
     stored = WINDOW_STATE.decode(WINDOW_STATE.encode(second))
     replay = engine.process([last], engine.new_entry(IMPORTER, stored))
     assert [a.duplicate for a in replay.admissions] == [True]
@@ -170,7 +183,7 @@ def split_run(values: list[float], days: list[float]) -> dict[str, object]:
     alerts, _ = run(
         observe(declarations, controlled=True),
         HAND_CONFIG,
-        dimension=Dimension.EXPORTER_IMPORTER_HEADING,
+        dimension=EXPORTER_IMPORTER_HEADING,
     )
     return alerts
 
@@ -201,7 +214,7 @@ def test_value_anomaly_against_the_seed_band() -> None:
         declaration(0, 1, hs_code="930320", quantity=1000, invoice_value=35_000),
         declaration(0.1, 2, hs_code="930320", quantity=10, invoice_value=8000),
     ]
-    alerts, _ = run(observe(rifles, controlled=True), dimension=Dimension.SUBHEADING_UNIT)
+    alerts, _ = run(observe(rifles, controlled=True), dimension=SUBHEADING_UNIT)
     [(rule_id, finding)] = alerts.values()
     assert rule_id == "value_anomaly.unit_value"
     assert finding.declaration_ids == ("D-00001",)
@@ -220,7 +233,7 @@ def test_value_anomaly_against_a_learned_band() -> None:
     ]
     odd = declaration(14, 999, hs_code="854239", quantity=1000, invoice_value=100 * 1000)
     ok = declaration(14.1, 998, hs_code="854239", quantity=1000, invoice_value=3.1 * 1000)
-    alerts, _ = run(observe([*normal, odd, ok]), dimension=Dimension.SUBHEADING_UNIT)
+    alerts, _ = run(observe([*normal, odd, ok]), dimension=SUBHEADING_UNIT)
     [(_, finding)] = alerts.values()
     assert finding.declaration_ids == ("D-00999",)
     band = finding.evidence["band"]
@@ -428,7 +441,7 @@ def pair_days(counts: list[int], value: float = 3000) -> list[Observation]:
 
 
 def split_alerts(observations: list[Observation]) -> dict[str, object]:
-    return run(observations, dimension=Dimension.EXPORTER_IMPORTER_HEADING, stream_start_ms=0)[0]
+    return run(observations, dimension=EXPORTER_IMPORTER_HEADING, stream_start_ms=0)[0]
 
 
 def test_a_pair_that_always_ships_small_lots_is_not_splitting() -> None:
@@ -472,13 +485,100 @@ def test_a_day_after_a_quiet_one_is_judged_by_its_own_windows(
 
 def test_every_window_dimension_has_one_rule_from_the_registry() -> None:
     # A window rule is added in one place: its module, and one entry in WINDOW_RULES.
-    from alerts.windows.registry import WINDOW_RULES
+    from alerts.windows.registry import DIMENSIONS, WINDOW_DIMENSIONS, WINDOW_RULES
 
     engine = WindowEngine.build(REFERENCE, WindowConfig())
     assert [type(rule) for rule in engine.rules] == list(WINDOW_RULES)
-    windowed = [d for d in Dimension if d is not Dimension.PARTY]  # the party index is no window
     watched = [d for rule in engine.rules for d in rule.dimensions]
-    assert sorted(watched) == sorted(windowed)
+    assert watched == list(WINDOW_DIMENSIONS)  # what screening observes, and no more
+    assert PARTY_INDEX not in watched  # the party index is no window
+    numbers = [d.number for d in DIMENSIONS]
+    assert len(set(numbers)) == len(numbers) == len({d.label for d in DIMENSIONS})
     for rule in engine.rules:
         assert rule.reference_data_version  # cited in every alert
         assert rule.retention_days > 0
+
+
+def _origin_chapter(declared: Declared) -> Observation:
+    declaration = declared.declaration
+    origin, chapter = declaration.origin_country, declaration.hs_code[:2]
+    return declared.observation(
+        ORIGIN_CHAPTER, f"{origin}|{chapter}", f"origin {origin} × chapter {chapter}"
+    )
+
+
+ORIGIN_CHAPTER = Dimension(90, "test_origin_chapter", _origin_chapter)
+
+
+@dataclass(frozen=True)
+class ThreeADay:
+    """A window rule as a newcomer writes one: a dimension of its own with its extract, and a
+    finding when a key's day reaches three declarations."""
+
+    reference_data_version: str
+    rule_id: str = "test.three_a_day"
+    version: str = "1"
+    category: AlertCategory = AlertCategory.VOLUME_ANOMALY
+    retention_days: int = 3
+    dimensions: ClassVar[tuple[Dimension, ...]] = (ORIGIN_CHAPTER,)
+
+    @classmethod
+    def build(cls, context: RuleContext) -> "ThreeADay":
+        return cls(context.version_of())
+
+    def new_memo(self) -> None:
+        return None
+
+    def observe(
+        self,
+        batch: Sequence[tuple[Observation, Admission]],
+        state: KeyState,
+        memo: None,
+        stream_start_day: int | None,
+        arrivals: Arrivals,
+    ) -> list[tuple[Observation, Finding]]:
+        found = []
+        for observation, admission in batch:
+            if not admission.counted:
+                continue
+            day = observation.event_time_ms // 86_400_000
+            add_to_bucket(state, day, [1.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+            if state.buckets[day][N] == 3:
+                subject = Subject(
+                    kind=observation.kind.label, key=observation.key, label=observation.label
+                )
+                finding = Finding(
+                    Severity.LOW, "three in a day", subject, {}, (observation.declaration_id,),
+                    window_of(day, 1),
+                )  # fmt: skip
+                found.append((observation, finding))
+        return found
+
+
+def test_a_window_rule_is_its_module_and_one_registry_entry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A new rule declares its own kind of key with its extract: listed in WINDOW_RULES, screening
+    # observes it, frames carry it, the table keys it by its label and the engine routes it.
+    from alerts.pipeline import Core, CoreOptions, Dataflow, MemoryStore
+    from alerts.windows import registry
+
+    monkeypatch.setattr(registry, "WINDOW_RULES", (*registry.WINDOW_RULES, ThreeADay))
+    core = Core.build(CoreOptions())
+    assert ORIGIN_CHAPTER in core.screener.dimensions
+    when = [(START + timedelta(hours=n)).isoformat() for n in range(4)]
+    raw = [
+        json.dumps(declaration_dict(declaration_id=f"D-{n}", declared_at=at)).encode()
+        for n, at in enumerate(when)
+    ]
+    screening = Dataflow(core).screen([Message(value, n) for n, value in enumerate(raw)])
+    (frame,) = [Frame.decode(sent.encode()) for sent in screening.frames.values()]
+    ours = [o for o in frame.observations if o.kind is ORIGIN_CHAPTER]
+    assert [o.dimension for o in ours] == [90] * 4
+    assert {o.table_key for o in ours} == {"test_origin_chapter|CN|84"}
+    store = MemoryStore(core.windows)
+    alerts = core.window_stage().apply(frame, 0, store).alerts
+    (three,) = [a for a in alerts if a.rule_id == "test.three_a_day"]
+    assert three.subject.key == "CN|84" and three.declaration_ids == ["D-2"]
+    with pytest.raises(ValueError, match="clashes"):
+        Dimension(90, "another_label")
