@@ -30,14 +30,13 @@ if TYPE_CHECKING:  # the registry imports the rules
     from alerts.windows.registry import RuleContext
 
 
-def _exporter_importer_heading(declared: Declared) -> Observation | None:
+def _exporter_importer_heading(declared: Declared) -> tuple[str, str] | None:
     """Watched goods only: the pair of exporter and importer, per heading."""
     if not declared.watched:
         return None
     exporter = declared.declaration.exporter
     heading = declared.declaration.hs_code[:4]
-    return declared.observation(
-        EXPORTER_IMPORTER_HEADING,
+    return (
         f"{party_key(exporter.name, exporter.country)}|{declared.importer_key}|{heading}",
         f"exporter {shown(exporter.name, 60)} → importer {declared.importer_label} × heading "
         f"{heading}",

@@ -30,11 +30,9 @@ def _subheading_label(subheading: str, unit: str) -> str:
     return f"HS {hs_display(subheading)} per {unit}"
 
 
-def _subheading_unit(declared: Declared) -> Observation:
+def _subheading_unit(declared: Declared) -> tuple[str, str]:
     subheading, unit = declared.declaration.hs_code[:6], declared.declaration.quantity_unit
-    return declared.observation(
-        SUBHEADING_UNIT, f"{subheading}|{unit}", _subheading_label(subheading, unit)
-    )
+    return f"{subheading}|{unit}", _subheading_label(subheading, unit)
 
 
 SUBHEADING_UNIT = Dimension(4, "subheading_unit", _subheading_unit)

@@ -67,22 +67,20 @@ _QUIET = float("inf")
 _INF = float("inf")
 
 
-def _importer_heading(declared: Declared) -> Observation:
+def _importer_heading(declared: Declared) -> tuple[str, str]:
     heading = declared.declaration.hs_code[:4]
-    return declared.observation(
-        IMPORTER_HEADING,
+    return (
         f"{declared.importer_key}|{heading}",
         f"importer {declared.importer_label} × heading {heading}",
     )
 
 
-def _route_chapter(declared: Declared) -> Observation:
+def _route_chapter(declared: Declared) -> tuple[str, str]:
     declaration = declared.declaration
     origin, dispatch = declaration.origin_country, declaration.dispatch_country
     destination = declaration.destination_country
     chapter = declaration.hs_code[:2]
-    return declared.observation(
-        ROUTE_CHAPTER,
+    return (
         f"{origin}>{dispatch}>{destination}|{chapter}",
         f"route {origin}→{dispatch}→{destination} × chapter {chapter}",
     )

@@ -32,15 +32,18 @@ _KEY_PREFIX: dict[int, str] = {}
 class Dimension:
     """A kind of aggregation key, declared by the window rule that watches it (the party index
     declares its own): its number on the wire and in frames, its label (table keys, alerts,
-    metrics), and `extract`, which gives a declaration's observation of it, or None when the
-    declaration has none (the owner builds them itself when `extract` is None).
+    metrics), and `extract`, which gives the key a declaration adds to and its label for people,
+    or None when the declaration adds to none (the owner builds its observations itself when
+    `extract` is None).
 
     Declaring one registers it: two dimensions may share neither a number nor a label.
     """
 
     number: int
     label: str
-    extract: "Callable[[Declared], Observation | None] | None" = field(default=None, compare=False)
+    extract: "Callable[[Declared], tuple[str, str] | None] | None" = field(
+        default=None, compare=False
+    )
 
     def __post_init__(self) -> None:
         for known in (_BY_NUMBER.get(self.number), _BY_LABEL.get(self.label)):
@@ -160,7 +163,12 @@ shown = lru_cache(maxsize=65_536)(printable)
 class Declared:
     """One screened declaration as the dimensions' `extract` read it, with what several of them
     need worked out once: the importer's key and label, and the fields every observation of it
-    shares (its id, event time, where it was read, quantity, value in USD, unit and code)."""
+    shares (its id, event time, where it was read, quantity, value in USD, unit and code), in
+    the order of `Observation`'s fields after its dimension, key and label.
+
+    `watched`: controlled goods on a risky route, to a restricted or diversion-risk destination
+    or rerouted through a diversion-risk country (only these count for the new-key and split
+    rules)."""
 
     __slots__ = ("declaration", "importer_key", "importer_label", "shared", "watched")
 
@@ -176,8 +184,6 @@ class Declared:
         importer = declaration.importer
         self.declaration = declaration
         self.watched = watched
-        """Controlled goods on a risky route: to a restricted or diversion-risk destination, or
-        rerouted through a diversion-risk country."""
         self.importer_key = party_key(importer.name, importer.country)
         self.importer_label = shown(importer.name, 60)
         self.shared = (
@@ -191,10 +197,6 @@ class Declared:
             declaration.quantity_unit,
             declaration.hs_code,
         )
-
-    def observation(self, dimension: Dimension, key: str, label: str) -> Observation:
-        """The declaration's observation of this dimension's key `key`."""
-        return Observation(dimension.number, key, label, *self.shared)
 
 
 def observations_for(
@@ -214,9 +216,11 @@ def observations_for(
         source_partition=source_partition,
         source_offset=source_offset,
     )
+    shared = declared.shared
     found = []
     for dimension in dimensions:
         extract = dimension.extract
-        if extract is not None and (observation := extract(declared)) is not None:
-            found.append(observation)
+        if extract is not None and (key_and_label := extract(declared)) is not None:
+            key, label = key_and_label
+            found.append(Observation(dimension.number, key, label, *shared))
     return found

@@ -499,12 +499,10 @@ def test_every_window_dimension_has_one_rule_from_the_registry() -> None:
         assert rule.retention_days > 0
 
 
-def _origin_chapter(declared: Declared) -> Observation:
+def _origin_chapter(declared: Declared) -> tuple[str, str]:
     declaration = declared.declaration
     origin, chapter = declaration.origin_country, declaration.hs_code[:2]
-    return declared.observation(
-        ORIGIN_CHAPTER, f"{origin}|{chapter}", f"origin {origin} × chapter {chapter}"
-    )
+    return f"{origin}|{chapter}", f"origin {origin} × chapter {chapter}"
 
 
 ORIGIN_CHAPTER = Dimension(90, "test_origin_chapter", _origin_chapter)
