@@ -1,9 +1,11 @@
 """What a window rule is: the protocol the window engine drives, one rule per dimension.
 
-A new window rule is one module with one class: the dimensions it watches, how long its keys keep
-their days, its memo (what it derives from the state and keeps beside it, never stored) and
-`observe`, which folds a counted observation into the state and returns the findings of the
-windows that this observation made cross. The engine never lists the rules by hand.
+A new window rule is one module: the dimensions it watches, each declared there with the
+`extract` that gives a declaration's key of it (alerts/windows/observations.py), and one class
+with those dimensions, how long its keys keep their days, its memo (what it derives from the
+state and keeps beside it, never stored) and `observe`, which folds a counted observation into the
+state and returns the findings of the windows that this observation made cross. It is listed
+once, in alerts/windows/registry.py; the engine never lists the rules by hand.
 """
 
 from collections.abc import Sequence
