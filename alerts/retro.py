@@ -28,9 +28,8 @@ from alerts.parties import PartyMatch, PartyMatcher, WatchlistEntry, entries_fro
 from alerts.reference import ReferenceData
 from alerts.rules.restricted_party import severity_of
 from alerts.state.keys import PARTY_PREFIX
-from alerts.windows.observations import Dimension, Observation, party_key
+from alerts.windows.observations import Declared, Dimension, Observation, party_key
 from schemas.alert import Alert, AlertCategory, Subject
-from schemas.wire import DeclarationRecord
 
 RETRO_RULE_ID = "restricted_party.retro"
 RETRO_RULE_VERSION = "1"
@@ -43,11 +42,9 @@ PARTY_INDEX = Dimension(5, "party")
 tax id (`party_observations`)."""
 
 
-def party_observations(
-    declaration: DeclarationRecord, source_partition: int, source_offset: int
-) -> list[Observation]:
+def party_observations(declared: Declared) -> list[Observation]:
     """The declaration's parties, for the index that looks back when one is newly listed."""
-    event_ms = round(declaration.declared_at.timestamp() * 1000)
+    declaration = declared.declaration
     roles = [("exporter", declaration.exporter), ("importer", declaration.importer)]
     if declaration.declarant is not None:
         roles.append(("declarant", declaration.declarant))
@@ -57,9 +54,9 @@ def party_observations(
             party_key(party.name, party.country),
             party.name[:300],
             declaration.declaration_id,
-            event_ms,
-            source_partition,
-            source_offset,
+            declared.event_ms,
+            declared.source_partition,
+            declared.source_offset,
             0.0,
             None,
             False,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from alerts.building import RuleEngine
 from alerts.retro import party_observations
 from alerts.windows.fx import FxRates
-from alerts.windows.observations import Dimension, Observation, observations_for
+from alerts.windows.observations import Declared, Dimension, Observation, observations_for
 from alerts.windows.registry import WINDOW_DIMENSIONS
 from schemas.alert import Alert
 from schemas.wire import DeclarationRecord, Rejection, RejectReason, decode_declaration
@@ -79,16 +79,16 @@ class Screener:
             watched = catalogue.on_risky_route(declaration) and bool(
                 catalogue.controls.controls(facts)
             )
-            observations = observations_for(
+            declared = Declared(
                 declaration,
-                self.dimensions,
                 watched=watched,
                 fx=self.fx,
                 source_partition=source_partition,
                 source_offset=source_offset,
             )
+            observations = observations_for(declared, self.dimensions)
             if self.index_parties:
-                observations += party_observations(declaration, source_partition, source_offset)
+                observations += party_observations(declared)
             return Screened(declaration, alerts, observations)
         except Exception as exc:  # a rule bug must not stop the stream or lose the declaration
             log.exception("rule failure on a declaration; sent to the dead-letter topic")

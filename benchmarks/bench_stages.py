@@ -49,14 +49,33 @@ from alerts.windows.observations import Frame, Observation, observations_for  # 
 
 try:  # rules declare their dimensions (registry); --compare may measure code from before
     from alerts.retro import party_observations
+    from alerts.windows.observations import Declared
     from alerts.windows.registry import WINDOW_DIMENSIONS
 
-    def observe(declaration: "DeclarationRecord", **where: Any) -> list[Observation]:
-        return observations_for(declaration, WINDOW_DIMENSIONS, **where)
+    def declare(declaration: "DeclarationRecord", **where: Any) -> Any:
+        """What screening reads a declaration as, once for the windows and the party index."""
+        return Declared(declaration, **where)
+
+    def observe(declared: Any) -> list[Observation]:
+        return observations_for(declared, WINDOW_DIMENSIONS)
+
+    def parties(declared: Any) -> list[Observation]:
+        return party_observations(declared)
 except ImportError:
     from alerts.windows.observations import party_observations  # type: ignore[attr-defined,no-redef]
 
-    observe = observations_for  # type: ignore[assignment]
+    def declare(declaration: "DeclarationRecord", **where: Any) -> Any:
+        return declaration, where
+
+    def observe(declared: Any) -> list[Observation]:
+        declaration, where = declared
+        return observations_for(declaration, **where)  # type: ignore[call-arg,arg-type]
+
+    def parties(declared: Any) -> list[Observation]:
+        declaration, where = declared
+        return party_observations(declaration, where["source_partition"], where["source_offset"])  # type: ignore[call-arg,arg-type]
+
+
 from schemas.wire import DeclarationRecord, decode_declaration  # noqa: E402
 from streams import heap  # noqa: E402
 
@@ -124,13 +143,15 @@ def main() -> None:
         for d, (_, facts) in zip(decoded, [engine.assess(d) for d in decoded], strict=True)
     ]
     del assessed
+    declared: list[Any] = []
     observed: list[list[Observation]] = []
-    seconds["observations"] = timed(
-        lambda: observed.extend(
-            observe(d, watched=w, fx=core.fx, source_partition=0, source_offset=n)
-            for n, (d, w) in enumerate(zip(decoded, watched, strict=True))
-        )
-    )
+
+    def observations() -> None:
+        for n, (d, w) in enumerate(zip(decoded, watched, strict=True)):
+            declared.append(declare(d, watched=w, fx=core.fx, source_partition=0, source_offset=n))
+            observed.append(observe(declared[-1]))
+
+    seconds["observations"] = timed(observations)
     frames = [
         Frame(group[0][0].event_time_ms, [o for obs in group for o in obs])
         for group in (observed[n : n + BATCH] for n in range(0, len(observed), BATCH))
@@ -174,11 +195,7 @@ def main() -> None:
     def party_index() -> None:
         changed: set[bytes] = set()
         for number in range(0, len(decoded), BATCH):
-            found = [
-                o
-                for n, d in enumerate(decoded[number : number + BATCH])
-                for o in party_observations(d, 0, number + n)
-            ]
+            found = [o for d in declared[number : number + BATCH] for o in parties(d)]
             party_stage.apply(Frame(found[0].event_time_ms, found), 0, party_store)
             changed.update(o.table_key.encode() for o in found)
             if (number // BATCH + 1) % CHECKPOINT_BATCHES == 0:

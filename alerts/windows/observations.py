@@ -168,9 +168,18 @@ class Declared:
 
     `watched`: controlled goods on a risky route, to a restricted or diversion-risk destination
     or rerouted through a diversion-risk country (only these count for the new-key and split
-    rules)."""
+    rules). The party index reads it too (alerts/retro.py: `party_observations`)."""
 
-    __slots__ = ("declaration", "importer_key", "importer_label", "shared", "watched")
+    __slots__ = (
+        "declaration",
+        "event_ms",
+        "importer_key",
+        "importer_label",
+        "shared",
+        "source_offset",
+        "source_partition",
+        "watched",
+    )
 
     def __init__(
         self,
@@ -184,11 +193,14 @@ class Declared:
         importer = declaration.importer
         self.declaration = declaration
         self.watched = watched
+        self.event_ms = event_ms = round(declaration.declared_at.timestamp() * 1000)
+        self.source_partition = source_partition
+        self.source_offset = source_offset
         self.importer_key = party_key(importer.name, importer.country)
         self.importer_label = shown(importer.name, 60)
         self.shared = (
             declaration.declaration_id,
-            round(declaration.declared_at.timestamp() * 1000),
+            event_ms,
             source_partition,
             source_offset,
             declaration.quantity,
@@ -199,23 +211,8 @@ class Declared:
         )
 
 
-def observations_for(
-    declaration: DeclarationRecord,
-    dimensions: tuple[Dimension, ...],
-    *,
-    watched: bool,
-    fx: FxRates,
-    source_partition: int,
-    source_offset: int,
-) -> list[Observation]:
+def observations_for(declared: Declared, dimensions: tuple[Dimension, ...]) -> list[Observation]:
     """The declaration's observations of these dimensions, in their order."""
-    declared = Declared(
-        declaration,
-        watched=watched,
-        fx=fx,
-        source_partition=source_partition,
-        source_offset=source_offset,
-    )
     shared = declared.shared
     found = []
     for dimension in dimensions:

@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 from alerts.pipeline import Core, CoreOptions, WindowStage
 from alerts.reference import parse_file
 from alerts.retro import list_changes, party_observations
-from alerts.windows.observations import Frame
+from alerts.windows.observations import Declared, Frame
 from streams.look_back import LookBack
 from streams.metrics import Metrics
 from streams.window_store import TableStore
@@ -35,7 +35,8 @@ def indexed(data: Any) -> tuple[TableStore, Core]:
             declared_at=(T0 + timedelta(days=number)).isoformat(),
             importer={"name": importer, "country": "RU"},
         )
-        observations = party_observations(declaration, 0, number)
+        where = {"source_partition": 0, "source_offset": number}
+        observations = party_observations(Declared(declaration, watched=False, fx=core.fx, **where))
         stage.apply(Frame(observations[0].event_time_ms, observations), number % 2, store)
     store.written(store.changes())
     return store, core

@@ -10,7 +10,7 @@ from alerts.state.formats import WINDOW_STATE
 from alerts.windows.config import WindowConfig
 from alerts.windows.engine import KeyEntry, WindowEngine
 from alerts.windows.fx import FxRates
-from alerts.windows.observations import Dimension, Frame, Observation, observations_for
+from alerts.windows.observations import Declared, Dimension, Frame, Observation, observations_for
 from alerts.windows.registry import WINDOW_DIMENSIONS
 from alerts.windows.state import KeyState
 from schemas.wire import DeclarationRecord
@@ -35,12 +35,10 @@ def observe(
         obs
         for offset, d in enumerate(declarations)
         for obs in observations_for(
-            d,
+            Declared(
+                d, watched=controlled, fx=FX, source_partition=partition, source_offset=offset
+            ),
             WINDOW_DIMENSIONS,
-            watched=controlled,
-            fx=FX,
-            source_partition=partition,
-            source_offset=offset,
         )
     ]
 
