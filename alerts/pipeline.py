@@ -290,12 +290,18 @@ class StateStore(Protocol):
 @dataclass
 class FrameResult:
     """What a frame gave: its alerts, and its observations counted by dimension and outcome
-    (counted, late, replayed) and by failure."""
+    (counted, late, replayed) and by failure.
+
+    `alert_keys` gives, for each alert, the place of its key in the frame's key order
+    (`Frame.by_key`), and `case_alerts`, for each case, the alert that made it: what a backtest
+    needs to put back together, in one process's order, what several processes gave."""
 
     alerts: list[Alert] = field(default_factory=list)
     outcomes: Counter[tuple[Dimension, str]] = field(default_factory=Counter)
     errors: int = 0
     cases: list[Case] = field(default_factory=list)
+    alert_keys: list[int] = field(default_factory=list)
+    case_alerts: list[int] = field(default_factory=list)
 
 
 class WindowStage:
@@ -327,7 +333,7 @@ class WindowStage:
         start = store.stream_start(partition, frame.stream_start_ms)
         process = self.engine.process
         outcomes = result.outcomes
-        for table_key, observations in frame.by_key().items():
+        for place, (table_key, observations) in enumerate(frame.by_key().items()):
             key = table_key.encode("utf-8")
             dimension = observations[0].kind
             if dimension is PARTY_INDEX:
@@ -363,6 +369,7 @@ class WindowStage:
                     if by is not None:
                         alert = alert.model_copy(update={"suppressed_by": by})
                     result.alerts.append(alert)
+                    result.alert_keys.append(place)
                     if by is None and self._case(alert, entry.state, result):
                         store.changed(partition, key)
         return result
@@ -379,6 +386,7 @@ class WindowStage:
         if case is None:
             return False
         result.cases.append(case)
+        result.case_alerts.append(len(result.alerts) - 1)
         if keeps:
             state.case = case.model_dump_json().encode()
         return keeps

@@ -223,8 +223,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs",
         type=_count,
         default=min(2, os.cpu_count() or 1),
-        help="processes: one runs the window stage, the others screen the batches ahead of it "
-        "(the window stage is about half the work, so more than 2 gain little)",
+        help="N processes screen the batches and N more run the window stage, split by the "
+        "partition of each key; the same alerts and cases as 1",
     )
     backtest.add_argument("--quiet", action="store_true", help="no progress bar")
     backtest.add_argument(

@@ -7,9 +7,11 @@ The file is read in order, as a topic would be: give it in event-time order (dec
 than the grace period behind their key's newest one are counted as late, as live). Bad rows are
 counted and reported with their line numbers; only --strict makes one fatal.
 
-With `jobs` above 1, batches are screened (decoded, validated, the declaration rules, the
-observations) in other processes while this one runs the window stage over them, one batch
-after another in the file's order: the same alerts, in the same order, as one process.
+With `jobs` N above 1, batches are screened (decoded, validated, the declaration rules, the
+observations) in N other processes, and the window stage runs in N more, each over the keys
+whose partition falls to it, as N partitions of the observations topic would split them. This
+one reads the file and puts what they give back in one process's order: the same alerts, in the
+same order, and the same cases as one process.
 """
 
 import argparse
@@ -18,6 +20,7 @@ import csv
 import io
 import logging
 import multiprocessing
+import queue
 import sys
 import time
 from collections import Counter, defaultdict, deque
@@ -34,7 +37,7 @@ from pydantic import ValidationError
 from alerts.feedback import DecisionRefused, Reviews, Suppressions
 from alerts.pipeline import OfflinePipeline, Screening
 from alerts.reference import ReferenceFile, load_file
-from alerts.windows.observations import Frame
+from alerts.windows.observations import Frame, Observation
 from schemas.alert import Alert, AlertCategory, Severity
 from schemas.case import Case
 from schemas.errors import first_problem
@@ -43,6 +46,7 @@ from schemas.wire import Rejection
 from streams import heap
 from streams.errors import InputFileError
 from streams.offline import offline_pipeline
+from streams.partitioning import partition_of
 from streams.produce import read_lines
 from streams.settings import Settings
 
@@ -249,20 +253,26 @@ def backtest(
     if jobs > 1 and not pending and not feedback:
         # Reference changes swap the core mid-file and replays with decisions mark alerts as
         # they go: those run in one process.
-        def windows(done: ScreenedBatch) -> None:
-            _window_stage(done, pipeline, rejected, publish, progress)
+        def finished(done: Replayed) -> None:
+            for number, reason, detail in done.rejections:
+                pipeline.rejected[reason] += 1
+                rejected(number, reason, detail)
+            pipeline.keep(done.cases)
+            publish(done.alerts)
+            if progress is not None:
+                progress.update(done.size)
 
         try:
-            screened = _Screening(pipeline, jobs - 1)
+            parallel = _Parallel(pipeline, workers=jobs, parts=jobs)
         except OSError as error:  # no shared memory for the pool's locks (some containers)
             LOG.warning("backtest: one process, as processes cannot share locks here (%s)", error)
         else:
             try:
                 for batch in _batches(rows, batch_size, result):
-                    screened.submit(batch, windows)
-                screened.drain(windows)
+                    parallel.submit(batch, finished)
+                parallel.drain(finished)
             finally:
-                screened.close()
+                parallel.close()
             result.seconds = time.perf_counter() - started
             result.cases = pipeline.cases
             return result
@@ -287,53 +297,199 @@ def backtest(
     return result
 
 
-ScreenedBatch = tuple[int, list[tuple[int, str, str]], list[Alert], list[Case], bytes]
-"""A batch screened in another process: its size, its rejections (line, reason, detail), the
-declarations' alerts and cases, and its observations as one frame (empty if none)."""
+@dataclass
+class ScreenedBatch:
+    """A batch screened in another process: its size, its rejections (line, reason, detail),
+    the declarations' alerts and cases, and where its window stage starts (the event time of
+    its first observation, as one process's frame would say; None without observations).
+
+    Its observations come as one frame per part (the parts its keys' partitions fall in), each
+    with the place, in the batch's key order, of each of its keys: one process's window stage
+    takes the keys in that order, so its alerts are put back in it."""
+
+    size: int
+    rejections: list[tuple[int, str, str]]
+    alerts: list[Alert]
+    cases: list[Case]
+    start_ms: int | None = None
+    parts: dict[int, tuple[bytes, list[int]]] = field(default_factory=dict)
+
 
 _SCREENING: OfflinePipeline | None = None
-"""The pipeline a screening process uses: the parent's, inherited when it forks."""
+"""The pipeline the screening processes and the window parts use: the parent's, inherited when
+they fork."""
 
 
-def _screen(batch: list[tuple[bytes | None, int]]) -> ScreenedBatch:
+def _screen(batch: list[tuple[bytes | None, int]], parts: int) -> ScreenedBatch:
     assert _SCREENING is not None
     screening: Screening = _SCREENING.screen_batch(batch)
     rejections = [
         (batch[n][1], rejection.reason.value, rejection.detail)
         for n, rejection in screening.rejections()
     ]
+    done = ScreenedBatch(len(batch), rejections, screening.alerts, screening.cases)
     frame = screening.frames.get(0)
-    encoded = frame.encode() if frame is not None else b""
-    return len(batch), rejections, screening.alerts, screening.cases, encoded
+    if frame is None:
+        return done
+    done.start_ms = frame.stream_start_ms
+    part_of: dict[str, int] = {}
+    places: dict[int, list[int]] = {}
+    groups: dict[int, list[Observation]] = {}
+    for observation in frame.observations:
+        key = observation.table_key
+        part = part_of.get(key)
+        if part is None:
+            part = part_of[key] = partition_of(key, parts)
+            places.setdefault(part, []).append(len(part_of) - 1)
+        groups.setdefault(part, []).append(observation)
+    for part, group in groups.items():
+        done.parts[part] = (Frame(frame.stream_start_ms, group).encode(), places[part])
+    return done
 
 
-class _Screening:
-    """Batches screened by `workers` forked processes, handed back in the order they were
-    given, at most a few ahead of the window stage."""
+@dataclass
+class PartResult:
+    """What one part's window stage gave for one frame."""
+
+    alerts: list[Alert]
+    alert_keys: list[int]
+    cases: list[Case]
+    case_alerts: list[int]
+
+
+def _part_message(start_ms: int, frame: bytes) -> bytes:
+    """What a window part is sent: where the replay's stream starts, then a frame."""
+    return start_ms.to_bytes(8, "little", signed=True) + frame
+
+
+def _run_part(inbox: Any, outbox: Any) -> None:
+    """A window part: frames in (each behind the replay's stream start), results out, until an
+    empty message. Its keys' states live here only."""
+    assert _SCREENING is not None
+    stage, store = _SCREENING.stage, _SCREENING.store
+    try:
+        while message := inbox.get():
+            store.starts.setdefault(0, int.from_bytes(message[:8], "little", signed=True))
+            result = stage.apply(Frame.decode(message[8:]), 0, store)
+            outbox.put(
+                PartResult(result.alerts, result.alert_keys, result.cases, result.case_alerts)
+            )
+    except BaseException as exc:  # the parent raises it: a part must not die silently
+        outbox.put(exc)
+        raise
+
+
+@dataclass
+class Replayed:
+    """A batch with its window stage run: what one process gives for it."""
+
+    size: int
+    rejections: list[tuple[int, str, str]]
+    alerts: list[Alert]
+    cases: list[Case]
+
+
+class _Parallel:
+    """Batches screened by `workers` forked processes, and the window stage run in `parts`
+    forked processes, each over the keys whose partition (Kafka's partitioner over `parts`
+    partitions, as the observations topic would place them) falls to it. Every part's state
+    starts where one process's would (the first observation of the replay), and its alerts and
+    cases are put back in one process's order: the same output as one process, byte for byte
+    but the detection times."""
 
     AHEAD = 4
 
-    def __init__(self, pipeline: OfflinePipeline, workers: int) -> None:
+    def __init__(self, pipeline: OfflinePipeline, workers: int, parts: int) -> None:
         global _SCREENING
         _SCREENING = pipeline
         context = multiprocessing.get_context("fork")  # the loaded core is inherited, not built
+        self.parts = parts
         self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
-        self.pending: deque[Future[ScreenedBatch]] = deque()
+        self.screening: deque[Future[ScreenedBatch]] = deque()
+        self.windows: deque[ScreenedBatch] = deque()
         self.ahead = self.AHEAD * workers
+        self.start_ms: int | None = None
+        self.inboxes = [context.Queue() for _ in range(parts)]
+        self.outboxes = [context.Queue() for _ in range(parts)]
+        self.processes = [
+            context.Process(target=_run_part, args=(inbox, outbox), daemon=True)
+            for inbox, outbox in zip(self.inboxes, self.outboxes, strict=True)
+        ]
+        for process in self.processes:
+            process.start()
 
     def submit(
-        self, batch: list[tuple[bytes | None, int]], then: Callable[[ScreenedBatch], None]
+        self, batch: list[tuple[bytes | None, int]], then: Callable[[Replayed], None]
     ) -> None:
-        self.pending.append(self.pool.submit(_screen, batch))
-        while len(self.pending) > self.ahead:
-            then(self.pending.popleft().result())
+        self.screening.append(self.pool.submit(_screen, batch, self.parts))
+        while len(self.screening) > self.ahead:
+            self._route(self.screening.popleft().result(), then)
 
-    def drain(self, then: Callable[[ScreenedBatch], None]) -> None:
-        while self.pending:
-            then(self.pending.popleft().result())
+    def drain(self, then: Callable[[Replayed], None]) -> None:
+        while self.screening:
+            self._route(self.screening.popleft().result(), then)
+        while self.windows:
+            then(self._merge(self.windows.popleft()))
+
+    def _route(self, done: ScreenedBatch, then: Callable[[Replayed], None]) -> None:
+        if self.start_ms is None:
+            self.start_ms = done.start_ms
+        if done.parts:
+            assert self.start_ms is not None
+            for part, (frame, _) in done.parts.items():
+                self.inboxes[part].put(_part_message(self.start_ms, frame))
+        self.windows.append(done)
+        while len(self.windows) > self.AHEAD:
+            then(self._merge(self.windows.popleft()))
+
+    def _merge(self, done: ScreenedBatch) -> Replayed:
+        """A batch as one process gives it: the declarations' alerts and cases, then the
+        window stage's in the batch's key order."""
+        alerts: list[tuple[int, Alert]] = []
+        cases: list[tuple[int, Case]] = []
+        for part, (_, places) in sorted(done.parts.items()):
+            result = self._result(part)
+            ranked = [places[k] for k in result.alert_keys]
+            alerts += zip(ranked, result.alerts, strict=True)
+            made = zip(result.case_alerts, result.cases, strict=True)
+            cases += ((ranked[alert], case) for alert, case in made)
+        alerts.sort(key=lambda pair: pair[0])  # stable: a key's own alerts keep their order
+        cases.sort(key=lambda pair: pair[0])
+        return Replayed(
+            done.size,
+            done.rejections,
+            done.alerts + [alert for _, alert in alerts],
+            done.cases + [case for _, case in cases],
+        )
+
+    def _result(self, part: int) -> PartResult:
+        while True:
+            try:
+                reply = self.outboxes[part].get(timeout=1.0)
+            except queue.Empty:
+                process = self.processes[part]
+                if not process.is_alive():
+                    raise RuntimeError(
+                        f"backtest: window part {part} stopped (exit code {process.exitcode})"
+                    ) from None
+                continue
+            if isinstance(reply, BaseException):
+                raise reply
+            return reply
 
     def close(self) -> None:
         self.pool.shutdown(cancel_futures=True)
+        for inbox, process in zip(self.inboxes, self.processes, strict=True):
+            if process.is_alive():
+                inbox.put(b"")
+        for process in self.processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+        for box in self.inboxes + self.outboxes:
+            # Frames still queued for a part that stopped would hold this process at exit.
+            box.cancel_join_thread()
+            box.close()
 
 
 def _batches(
@@ -348,27 +504,6 @@ def _batches(
             batch = []
     if batch:
         yield batch
-
-
-def _window_stage(
-    done: ScreenedBatch,
-    pipeline: OfflinePipeline,
-    rejected: Callable[[int, str, str], None],
-    publish: Callable[[list[Alert]], None],
-    progress: Any,
-) -> None:
-    """A screened batch's rejections, then its alerts and its window stage's, as one process
-    would give them."""
-    size, rejections, alerts, cases, frame = done
-    for number, reason, detail in rejections:
-        pipeline.rejected[reason] += 1
-        rejected(number, reason, detail)
-    pipeline.keep(cases)
-    if frame:
-        alerts = alerts + pipeline.apply_frame(Frame.decode(frame))
-    publish(alerts)
-    if progress is not None:
-        progress.update(size)
 
 
 _NEVER = datetime.min.replace(tzinfo=UTC)

@@ -220,14 +220,15 @@ def test_a_bad_decisions_file_is_refused_with_its_line(feed: Path, tmp_path: Pat
     assert "decisions.jsonl, line 1: " in line and "Field required" in line, line
 
 
-def test_backtest_on_two_processes_gives_what_one_gives(feed: Path, tmp_path: Path) -> None:
-    # Batches screened in another process, the window stage here: the same alerts in the same
-    # order, the same cases and the same bad rows as one process (detected_at is the clock).
+def test_backtest_on_several_processes_gives_what_one_gives(feed: Path, tmp_path: Path) -> None:
+    # Batches screened in other processes, the window stage split by key partition over two and
+    # three more: the same alerts in the same order, the same cases and the same bad rows as one
+    # process (detected_at is the clock).
     lines = feed.read_bytes().splitlines()
     lines[100:100] = [b'{"declaration_id": "broken"', b"not json at all"]  # two bad rows
     (tmp_path / "with-bad.jsonl").write_bytes(b"\n".join(lines) + b"\n")
     runs = {}
-    for jobs in ("1", "2"):
+    for jobs in ("1", "2", "3"):
         result = tradewatch(
             "backtest", "with-bad.jsonl", "--out", f"alerts-{jobs}.jsonl", "--cases",
             f"cases-{jobs}.jsonl", "--jobs", jobs, "--quiet", cwd=tmp_path,
@@ -239,13 +240,143 @@ def test_backtest_on_two_processes_gives_what_one_gives(feed: Path, tmp_path: Pa
             del alert["detected_at"]
         summary = re.sub(r" in [0-9.]+ s \([0-9,]+/s\)", "", result.stderr)  # the time it took
         runs[jobs] = (alerts, sorted(c["case_id"] for c in cases), summary)
-    one, two = runs["1"], runs["2"]
+    one = runs["1"]
     assert len(one[0]) > 20, "the feed has alerts to compare"
     assert {a["category"] for a in one[0]} >= {"volume_anomaly", "restricted_party"}
-    assert two[0] == one[0]
-    assert two[1] == one[1] and one[1]
     assert "line 101" in one[2] and "line 102" in one[2]
-    assert two[2] == one[2]  # the summary: counts by rule, rejections and their lines
+    for jobs in ("2", "3"):
+        alerts, case_ids, summary = runs[jobs]
+        assert alerts == one[0], jobs
+        assert case_ids == one[1] and one[1], jobs
+        assert summary == one[2], jobs  # the summary: counts by rule, rejections and lines
+
+
+@pytest.mark.parametrize("batch_size", [1000, 7000])
+def test_a_parallel_backtest_keeps_one_process_order_in_large_batches(
+    feed: Path, tmp_path: Path, batch_size: int
+) -> None:
+    # A batch holding the whole feed gives window alerts of many keys of several parts: they
+    # come back in the order one process's window stage made them, and so do their cases.
+    import io
+
+    from streams.produce import read_lines
+    from streams.settings import Settings
+    from tools import backtest as module
+
+    runs = {}
+    for jobs in (1, 3):
+        out = io.StringIO()
+        result = module.backtest(
+            read_lines(feed), Settings(data_dir=tmp_path / str(jobs)), out,
+            cases=True, jobs=jobs, batch_size=batch_size,
+        )  # fmt: skip
+        ids = [json.loads(line)["alert_id"] for line in out.getvalue().splitlines()]
+        runs[jobs] = (ids, [case.case_id for case in result.cases])
+    assert len(runs[1][0]) > 20 and len(runs[1][1]) > 5
+    assert runs[3] == runs[1]
+
+
+def test_a_parallel_backtest_splits_a_batch_by_the_partition_of_its_keys(feed: Path) -> None:
+    # Each part gets the observations of the keys Kafka's partitioner gives it, in the batch's
+    # order, with the place of each of its keys in the batch's key order (by first appearance).
+    import tempfile
+
+    from alerts.windows.observations import Frame
+    from streams.offline import offline_pipeline
+    from streams.partitioning import partition_of
+    from streams.produce import read_lines
+    from streams.settings import Settings
+    from tools import backtest as module
+
+    batch = [(raw, number) for number, raw in read_lines(feed)][:500]
+    with tempfile.TemporaryDirectory() as folder:
+        pipeline = offline_pipeline(Settings(data_dir=Path(folder)), None)
+    whole = pipeline.screen_batch(batch).frames[0]
+    order = list(whole.by_key())
+    module._SCREENING = pipeline
+    try:
+        done = module._screen(batch, 3)
+    finally:
+        module._SCREENING = None
+    assert done.start_ms == whole.stream_start_ms
+    assert sorted(done.parts) == [0, 1, 2], "500 declarations reach every part"
+    seen = []
+    for part, (raw, places) in done.parts.items():
+        frame = Frame.decode(raw)
+        keys = list(frame.by_key())
+        assert {partition_of(key, 3) for key in keys} == {part}
+        assert [order[place] for place in places] == keys
+        kept = [o for o in whole.observations if partition_of(o.table_key, 3) == part]
+        assert frame.observations == kept
+        seen += keys
+    assert sorted(seen) == sorted(order)
+
+
+def test_a_window_part_starts_its_stream_where_the_replay_starts(
+    feed: Path, tmp_path: Path
+) -> None:
+    # A part's first frame may come from a batch days after the replay's first: its keys must
+    # still be judged new or not from where one process's stream started.
+    import queue
+
+    from streams.offline import offline_pipeline
+    from streams.produce import read_lines
+    from streams.settings import Settings
+    from tools import backtest as module
+
+    pipeline = offline_pipeline(Settings(data_dir=tmp_path), None)
+    frame = pipeline.screen_batch([(raw, n) for n, raw in read_lines(feed)][-50:]).frames[0]
+    replay_start = frame.stream_start_ms - 20 * 86_400_000
+    inbox: queue.Queue[bytes] = queue.Queue()
+    outbox: queue.Queue[object] = queue.Queue()
+    inbox.put(module._part_message(replay_start, frame.encode()))
+    inbox.put(b"")
+    module._SCREENING = pipeline
+    try:
+        module._run_part(inbox, outbox)
+    finally:
+        module._SCREENING = None
+    assert pipeline.store.starts == {0: replay_start}
+    assert isinstance(outbox.get_nowait(), module.PartResult)
+    assert outbox.empty()
+
+
+def test_a_window_part_that_dies_stops_the_backtest(
+    feed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A part that stops (killed, out of memory) must fail the replay, not hang it or drop the
+    # alerts of its keys.
+    import io
+    import os
+
+    from streams.produce import read_lines
+    from streams.settings import Settings
+    from tools import backtest as module
+
+    def dies(inbox: object, outbox: object) -> None:
+        os._exit(3)
+
+    monkeypatch.setattr(module, "_run_part", dies)
+    with pytest.raises(RuntimeError, match=r"window part \d stopped \(exit code 3\)"):
+        module.backtest(read_lines(feed), Settings(data_dir=tmp_path), io.StringIO(), jobs=2)
+
+
+def test_a_window_part_that_fails_gives_its_error_to_the_backtest(
+    feed: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from alerts.pipeline import WindowStage
+    from streams.produce import read_lines
+    from streams.settings import Settings
+    from tools import backtest as module
+
+    def broken(*_: object) -> None:
+        raise MemoryError("no room for the window state")
+
+    monkeypatch.setattr(WindowStage, "apply", broken)
+    with pytest.raises(MemoryError, match="no room"):
+        module.backtest(read_lines(feed), Settings(data_dir=tmp_path), io.StringIO(), jobs=2)
 
 
 def test_backtest_falls_back_to_one_process_where_processes_cannot_share_locks(
@@ -259,13 +390,13 @@ def test_backtest_falls_back_to_one_process_where_processes_cannot_share_locks(
     from streams.settings import Settings
     from tools import backtest as module
 
-    def no_shared_memory(*_: object) -> None:
+    def no_shared_memory(*_: object, **__: object) -> None:
         raise PermissionError(13, "Permission denied")
 
     settings = Settings(data_dir=tmp_path)
     alone = io.StringIO()
     module.backtest(read_lines(feed), settings, alone, jobs=1)
-    monkeypatch.setattr(module, "_Screening", no_shared_memory)
+    monkeypatch.setattr(module, "_Parallel", no_shared_memory)
     fallen_back = io.StringIO()
     result = module.backtest(read_lines(feed), settings, fallen_back, jobs=2)
     ids = [json.loads(line)["alert_id"] for line in alone.getvalue().splitlines()]
