@@ -55,7 +55,7 @@ from streams.progress import Progress
 from streams.reference_reader import ReferenceReader
 from streams.review_agent import ReviewAgent
 from streams.settings import Settings
-from streams.window_agent import WindowAgent
+from streams.window_agent import FrameGap, WindowAgent
 from streams.window_store import TableStore
 
 log = logging.getLogger("tradewatch.app")
@@ -310,7 +310,11 @@ class Worker:
     def _consumer(self) -> BatchConsumer:
         return self.app.consumer  # type: ignore[return-value]
 
-    def _failed(self, stage: str, exc: DeliveryError) -> None:
+    async def _earliest_frame(self, partition: int) -> int:
+        tp = TP(self.settings.observations_topic, partition)
+        return (await self._consumer().earliest_offsets(tp))[tp]
+
+    def _failed(self, stage: str, exc: Exception) -> None:
         self._consumer().poison(exc)
         fail_stop(f"{stage}: {exc}; nothing past it is committed; exiting so it is retried")
 
@@ -414,6 +418,7 @@ class Worker:
             cases_topic=settings.topic_cases,
         )
         agent.restored = self._restored
+        agent.earliest = self._earliest_frame
         agent.look_back = LookBack(
             agent.store, lambda: self.in_use, self.metrics, max_keys=settings.retro_step
         )
@@ -437,7 +442,7 @@ class Worker:
                     await agent.look_back_step()
                     if agent.due():
                         await agent.checkpoint()
-                except DeliveryError as exc:
+                except (DeliveryError, FrameGap) as exc:
                     self._failed("window stage", exc)
             self.progress.advanced(event.message.tp, event.value[-1].offset)
             self._gauges(agent)

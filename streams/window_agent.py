@@ -4,11 +4,13 @@ state checkpointed (see streams/window_store.py for the order of a checkpoint)."
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from alerts.errors import FrameDecodeError
 from alerts.pipeline import WindowStage
+from alerts.state.formats import FRAME_CURSOR
+from alerts.state.keys import frame_cursor_key
 from alerts.windows.observations import Frame
 from schemas.alert import Alert
 from schemas.case import Case
@@ -19,6 +21,12 @@ from streams.sensors import Sensor
 from streams.window_store import TableStore
 
 log = logging.getLogger("tradewatch.windows")
+
+
+class FrameGap(Exception):
+    """A frame came beyond the next one the partition's window stage expects: the frames
+    between were never applied. Applying it would count later observations before earlier ones,
+    so the worker stops instead and takes the partition up again from its committed offset."""
 
 
 class WindowAgent:
@@ -63,15 +71,30 @@ class WindowAgent:
         self.held: list[Any] = []
         self._alerts: list[Alert] = []
         self._last_checkpoint = time.monotonic()
+        self.earliest: Callable[[int], Awaitable[int]] | None = None
+        """The first offset the broker still holds of a partition of the observations topic:
+        frames before it that were never applied were deleted (retention), not skipped."""
 
     async def apply(self, event: Any) -> None:
-        """Apply the frames of one batch event (one partition of the observations topic)."""
+        """Apply the frames of one batch event (one partition of the observations topic), in
+        offset order, each once: a frame the partition's state has already applied (kept with
+        the state: the offset after the last one) is passed over, and one beyond the next
+        expected raises FrameGap before anything is applied."""
         partition = event.message.partition
         sensor = self.sensor
         started = time.perf_counter()
         frames = 0
         self.restored = True  # frames flow only once the table is restored
+        cursor_key = frame_cursor_key(partition)
+        stored = self.store.marker(partition, cursor_key)
+        cursor = FRAME_CURSOR.decode(stored) if stored is not None else None
         for record in event.value:
+            offset = record.offset
+            if cursor is not None and offset != cursor:
+                if offset < cursor:
+                    continue  # applied before a restart: its alerts were delivered then
+                await self._gap(partition, cursor, offset)
+            cursor = offset + 1
             try:
                 frame = Frame.decode(record.value or b"")
             except FrameDecodeError as exc:  # written by a screening stage: a bug, or a version
@@ -90,8 +113,26 @@ class WindowAgent:
                     await self.outbox.send(self.cases_topic, *encode_case(case))
                 self._cases.extend(result.cases)
             sensor.on_frame_applied(result)
+        if cursor is not None:
+            self.store.put_marker(partition, cursor_key, FRAME_CURSOR.encode(cursor))
         sensor.on_frames_applied(frames, time.perf_counter() - started)
         self.held.append(event)
+
+    async def _gap(self, partition: int, cursor: int, offset: int) -> None:
+        """Frames cursor..offset-1 never came: deleted by retention (said, and passed over), or
+        skipped by the consumer (FrameGap)."""
+        earliest = await self.earliest(partition) if self.earliest is not None else None
+        if earliest is not None and earliest >= offset:
+            log.error(
+                "observation frames %s..%s of partition %s were deleted before they were "
+                "applied (the topic keeps frames from %s on): their observations are lost",
+                cursor, offset - 1, partition, earliest,
+            )  # fmt: skip
+            return
+        raise FrameGap(
+            f"observations[{partition}]: frame {offset} came while frame {cursor} was the next "
+            "to apply"
+        )
 
     def due(self) -> bool:
         return bool(self.held or self.store.dirty or self.outbox.pending) and (

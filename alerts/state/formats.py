@@ -14,6 +14,7 @@ reads what was stored before it had a format byte:
 | `PARTY` | 4 | MessagePack of `PartyRecord` (alerts/retro.py) | the same body with no byte |
 | `LOOK_BACK` | 5 | MessagePack of `LookBackMarker` | its JSON object (`{…}`) |
 | `REVIEW` | 6 | JSON of `Review` (alerts/feedback.py) | the same JSON with no byte |
+| `FRAME_CURSOR` | 7 | MessagePack of an offset of the observations topic | nothing (new) |
 
 A window state's day buckets are vectors of six numbers, in the order `BUCKET_FIELDS` names
 (alerts/windows/state.py): the rules add them day by day, and a vector adds faster than a record.
@@ -43,6 +44,7 @@ class Format(IntEnum):
     PARTY = 4
     LOOK_BACK = 5
     REVIEW = 6
+    FRAME_CURSOR = 7
 
 
 class LookBackMarker(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
@@ -176,4 +178,14 @@ REVIEW: Schema[Review] = Schema(
     legacy=_legacy_review,
 )
 
-SCHEMAS: tuple[Schema[Any], ...] = (WINDOW_STATE, STREAM_START, PARTY, LOOK_BACK, REVIEW)
+FRAME_CURSOR: Schema[int] = Schema("frame cursor", Format.FRAME_CURSOR, _int_write, _int_read)
+"""The offset after the last frame a partition's window stage applied (streams/window_agent.py)."""
+
+SCHEMAS: tuple[Schema[Any], ...] = (
+    WINDOW_STATE,
+    STREAM_START,
+    PARTY,
+    LOOK_BACK,
+    REVIEW,
+    FRAME_CURSOR,
+)

@@ -12,6 +12,7 @@ the party key."""
 RESERVED = b"\x00"
 STREAM_START_PREFIX = RESERVED + b"stream-start/"
 LOOK_BACK_PREFIX = RESERVED + b"retro/"
+FRAME_CURSOR_PREFIX = RESERVED + b"next-frame/"
 
 
 def window_key(label: str, key: str) -> str:
@@ -22,6 +23,11 @@ def window_key(label: str, key: str) -> str:
 def stream_start_key(partition: int) -> bytes:
     """Where the partition's stream started (one per partition of the observations topic)."""
     return STREAM_START_PREFIX + b"%d" % partition
+
+
+def frame_cursor_key(partition: int) -> bytes:
+    """The offset after the last frame the partition's window stage applied."""
+    return FRAME_CURSOR_PREFIX + b"%d" % partition
 
 
 def look_back_prefix(partition: int) -> bytes:

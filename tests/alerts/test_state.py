@@ -10,6 +10,7 @@ from alerts.feedback import Review
 from alerts.retro import PARTY_INDEX, PartyRecord, Seen
 from alerts.rules.volume_anomaly import IMPORTER_HEADING
 from alerts.state.formats import (
+    FRAME_CURSOR,
     LOOK_BACK,
     PARTY,
     REVIEW,
@@ -23,6 +24,7 @@ from alerts.state.formats import (
 from alerts.state.keys import (
     PARTY_PREFIX,
     RESERVED,
+    frame_cursor_key,
     look_back_key,
     look_back_prefix,
     stream_start_key,
@@ -51,6 +53,7 @@ EXAMPLES: list[tuple[Schema, object]] = [
     (PARTY, PARTY_RECORD),
     (LOOK_BACK, MARKER),
     (REVIEW, REVIEW_VALUE),
+    (FRAME_CURSOR, 41),
 ]
 
 
@@ -108,8 +111,8 @@ def test_what_earlier_versions_wrote_is_still_read() -> None:
 
 def test_bytes_of_no_schema_are_refused_with_what_they_were_meant_to_be() -> None:
     for schema in SCHEMAS:
-        with pytest.raises(StateDecodeError, match=f"unknown {schema.name} format b'\\\\x07'"):
-            schema.decode(b"\x07rest")
+        with pytest.raises(StateDecodeError, match=f"unknown {schema.name} format b'\\\\x08'"):
+            schema.decode(b"\x08rest")
     with pytest.raises(StateDecodeError, match="unreadable window state"):
         WINDOW_STATE.decode(bytes([Format.WINDOW_STATE]) + b"\xc1")
     with pytest.raises(StateDecodeError, match="unreadable look-back marker"):
@@ -124,7 +127,12 @@ def test_no_declaration_can_write_a_key_of_the_tables_own() -> None:
     assert window_key(PARTY_INDEX.label, "") == PARTY_PREFIX
     for label in labels:
         assert not window_key(label, "anything").encode().startswith(RESERVED)
-    reserved = [stream_start_key(3), look_back_key(3, "list@1"), look_back_prefix(3)]
+    reserved = [
+        stream_start_key(3),
+        look_back_key(3, "list@1"),
+        look_back_prefix(3),
+        frame_cursor_key(3),
+    ]
     assert all(key.startswith(RESERVED) for key in reserved)
     assert look_back_key(3, "list@1").startswith(look_back_prefix(3))
     assert not look_back_key(13, "list@1").startswith(look_back_prefix(1))

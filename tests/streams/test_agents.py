@@ -12,14 +12,14 @@ from prometheus_client import CollectorRegistry
 
 from alerts.pipeline import Core, CoreOptions, WindowStage, frames
 from alerts.rules.volume_anomaly import IMPORTER_HEADING, ROUTE_CHAPTER
-from alerts.state.formats import WINDOW_STATE
-from alerts.state.keys import stream_start_key
+from alerts.state.formats import FRAME_CURSOR, WINDOW_STATE
+from alerts.state.keys import frame_cursor_key, stream_start_key
 from alerts.windows.observations import Frame, Observation
 from alerts.windows.state import N
 from streams.metrics import Metrics
 from streams.outbox import DeliveryError, Outbox
 from streams.partitioning import partition_of
-from streams.window_agent import WindowAgent
+from streams.window_agent import FrameGap, WindowAgent
 from streams.window_store import TableStore
 from tests.alerts.windows.helpers import declaration, observe
 from tests.streams.conftest import RecordingProducer
@@ -109,11 +109,13 @@ def test_frames_are_applied_and_checkpointed(producer: RecordingProducer) -> Non
     key = observations[0].table_key.encode()
     state = WINDOW_STATE.decode(data.data[key])
     assert sum(bucket[N] for bucket in state.buckets.values()) == len(observations)
-    # One changelog record per changed key per checkpoint, and the partition's stream start;
-    # the same bytes in the local store.
+    # One changelog record per changed key per checkpoint, the partition's stream start and
+    # the offset after its last frame; the same bytes in the local store.
     changelog = {r.key: r.value for r in producer.on(CHANGELOG)}
-    assert changelog == {key: data.data[key], stream_start_key(0): data.data[stream_start_key(0)]}
-    assert len(producer.on(CHANGELOG)) == 2
+    bookkeeping = (stream_start_key(0), frame_cursor_key(0))
+    assert changelog == {k: data.data[k] for k in (key, *bookkeeping)}
+    assert len(producer.on(CHANGELOG)) == 3
+    assert FRAME_CURSOR.decode(data.data[frame_cursor_key(0)]) == len(observations)
     # Alerts were sent before the changelog.
     topics = [r.topic for r in producer.records]
     assert max(i for i, t in enumerate(topics) if t == "alerts") < topics.index(CHANGELOG)
@@ -186,6 +188,58 @@ def test_a_replayed_frame_after_a_restart_is_not_counted_again(
     assert len(producer.on("alerts")) == alerts_before  # nothing found twice
     state = WINDOW_STATE.decode(data.data[observations[0].table_key.encode()])
     assert sum(bucket[N] for bucket in state.buckets.values()) == len(observations)
+
+
+def test_a_frame_beyond_the_next_expected_stops_the_window_stage_before_it_is_applied(
+    producer: RecordingProducer,
+) -> None:
+    # Frames 0-19 applied and checkpointed; then frames 25 on come while 20-24 never did (a
+    # consumer that skipped them). Applying them would count later observations before
+    # earlier ones: the agent refuses, and nothing of the batch is applied or held.
+    observations = steady_then_spike()
+    encoded = [Frame(o.event_time_ms, [o]).encode() for o in observations]
+    window_agent, data = agent(producer)
+
+    later = Event(0, encoded[20:], first_offset=20)
+
+    async def run() -> None:
+        await window_agent.apply(Event(0, encoded[:20]))
+        await window_agent.checkpoint()
+        with pytest.raises(FrameGap, match=r"observations\[0\]: frame 25 came while frame 20"):
+            await window_agent.apply(Event(0, encoded[25:], first_offset=25))
+        assert not window_agent.held and not window_agent.store.dirty
+        assert not producer.on("alerts")
+        assert FRAME_CURSOR.decode(data.data[frame_cursor_key(0)]) == 20
+        # Frames 20 on, in order, as the worker that takes the partition over reads them.
+        await window_agent.apply(later)
+        await window_agent.checkpoint()
+
+    asyncio.run(run())
+    assert later.acked and producer.on("alerts"), "the spike's alerts"
+
+
+def test_frames_deleted_by_retention_before_they_were_applied_are_passed_over(
+    producer: RecordingProducer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The worker was away longer than the topic keeps frames: the first it still holds comes
+    # after a gap that no restart can fill. It is said, and the stage goes on.
+    observations = steady_then_spike()
+    encoded = [Frame(o.event_time_ms, [o]).encode() for o in observations]
+    window_agent, data = agent(producer)
+
+    async def earliest(partition: int) -> int:
+        return 25
+
+    window_agent.earliest = earliest
+
+    async def run() -> None:
+        await window_agent.apply(Event(0, encoded[:20]))
+        await window_agent.apply(Event(0, encoded[25:], first_offset=25))
+        await window_agent.checkpoint()
+
+    asyncio.run(run())
+    assert "frames 20..24 of partition 0 were deleted before they were applied" in caplog.text
+    assert FRAME_CURSOR.decode(data.data[frame_cursor_key(0)]) == len(observations)
 
 
 def test_forgetting_a_revoked_partition_drops_its_held_frames(producer: RecordingProducer) -> None:
