@@ -77,9 +77,10 @@ class WindowAgent:
 
     async def apply(self, event: Any) -> None:
         """Apply the frames of one batch event (one partition of the observations topic), in
-        offset order, each once: a frame the partition's state has already applied (kept with
-        the state: the offset after the last one) is passed over, and one beyond the next
-        expected raises FrameGap before anything is applied."""
+        offset order: a frame beyond the next one the partition's state expects (kept with the
+        state: the offset after the last frame applied) raises FrameGap before it is applied. A
+        frame applied before a restart comes again, and its keys count it once (by source
+        offset)."""
         partition = event.message.partition
         sensor = self.sensor
         started = time.perf_counter()
@@ -90,11 +91,10 @@ class WindowAgent:
         cursor = FRAME_CURSOR.decode(stored) if stored is not None else None
         for record in event.value:
             offset = record.offset
-            if cursor is not None and offset != cursor:
-                if offset < cursor:
-                    continue  # applied before a restart: its alerts were delivered then
-                await self._gap(partition, cursor, offset)
-            cursor = offset + 1
+            if cursor is None or offset >= cursor:
+                if cursor is not None and offset > cursor:
+                    await self._gap(partition, cursor, offset)
+                cursor = offset + 1
             try:
                 frame = Frame.decode(record.value or b"")
             except FrameDecodeError as exc:  # written by a screening stage: a bug, or a version

@@ -35,9 +35,9 @@ import orjson
 from pydantic import ValidationError
 
 from alerts.feedback import DecisionRefused, Reviews, Suppressions
-from alerts.pipeline import OfflinePipeline, Screening
+from alerts.pipeline import OfflinePipeline, Screening, frames
 from alerts.reference import ReferenceFile, load_file
-from alerts.windows.observations import Frame, Observation
+from alerts.windows.observations import Frame
 from schemas.alert import Alert, AlertCategory, Severity
 from schemas.case import Case
 from schemas.errors import first_problem
@@ -332,18 +332,10 @@ def _screen(batch: list[tuple[bytes | None, int]], parts: int) -> ScreenedBatch:
     if frame is None:
         return done
     done.start_ms = frame.stream_start_ms
-    part_of: dict[str, int] = {}
-    places: dict[int, list[int]] = {}
-    groups: dict[int, list[Observation]] = {}
-    for observation in frame.observations:
-        key = observation.table_key
-        part = part_of.get(key)
-        if part is None:
-            part = part_of[key] = partition_of(key, parts)
-            places.setdefault(part, []).append(len(part_of) - 1)
-        groups.setdefault(part, []).append(observation)
-    for part, group in groups.items():
-        done.parts[part] = (Frame(frame.stream_start_ms, group).encode(), places[part])
+    place = {key: n for n, key in enumerate(dict.fromkeys(o.table_key for o in frame.observations))}
+    for part, group in frames(frame.observations, parts, partition_of).items():
+        keys = dict.fromkeys(o.table_key for o in group.observations)
+        done.parts[part] = (group.encode(), [place[key] for key in keys])
     return done
 
 
